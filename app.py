@@ -1,0 +1,28 @@
+"""Composition root: the Chalice app, its routes, and the Lambda authorizer entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice
+
+from chalicelib.categories import routers
+from chalicelib.http.edge import Edge
+from chalicelib.settings import get_settings
+from chalicelib.store import models
+
+settings = get_settings()
+models.bind(settings)
+
+app = Chalice(app_name="opsplane")
+app.api.binary_types.extend(["application/octet-stream", "image/png", "font/woff2"])
+edge = Edge(app, routers(settings.categories))
+edge.register()
+
+
+@app.lambda_function(name="authorizer")
+def authorizer(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """API Gateway REQUEST authorizer: runs authorize() and hands the principal on."""
+    from chalicelib.auth.gateway import authorizer_response
+
+    return authorizer_response(event)

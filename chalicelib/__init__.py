@@ -1,0 +1,1 @@
+"""opsplane: everything that runs inside Lambda."""

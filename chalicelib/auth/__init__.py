@@ -1,0 +1,1 @@
+"""Principals, passwords, API tokens, JWT sessions, ACL matching and authorize()."""

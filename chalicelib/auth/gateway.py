@@ -1,0 +1,45 @@
+"""The API Gateway Lambda authorizer (REQUEST type) around authorize()."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.auth.authorize import authorize
+from chalicelib.errors import OpsplaneError
+from chalicelib.identity import tenants
+
+
+def authorizer_response(event: dict[str, Any]) -> dict[str, Any]:
+    """Allow with the principal in the context and the tenant's API key as
+    usageIdentifierKey (usage plans per tenant), or raise 'Unauthorized' (401)."""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    method = str(event.get("httpMethod", "GET"))
+    try:
+        principal = authorize(headers, method)
+        tenant = tenants.get_tenant(principal.tenant)
+    except OpsplaneError as exc:
+        if exc.status in (401,):
+            raise Exception("Unauthorized") from exc  # API Gateway's 401 convention
+        return _deny(event, exc.message)
+    arn = str(event.get("methodArn", "*"))
+    api_any = arn.split("/")[0] + "/*" if "/" in arn else arn
+    return {
+        "principalId": principal.id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": api_any}],
+        },
+        "context": principal.to_context(),
+        "usageIdentifierKey": tenant.get("api_key") or principal.tenant,
+    }
+
+
+def _deny(event: dict[str, Any], reason: str) -> dict[str, Any]:
+    return {
+        "principalId": "anonymous",
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": event.get("methodArn", "*")}],
+        },
+        "context": {"reason": reason},
+    }

@@ -1,0 +1,1 @@
+"""The edge: routes, request parsing, dialect envelopes and errors, rate limits, docs."""

@@ -1,0 +1,116 @@
+"""Wire shapes per dialect: native envelope (Wavefront), Wazo, Grafana, OAuth2.
+
+Domain errors become the caller's dialect here and only here.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from chalicelib.errors import OpsplaneError, Throttled, TokenExpired
+
+NATIVE = "native"
+WAZO = "wazo"
+GRAFANA = "grafana"
+OAUTH = "oauth"
+
+_GRAFANA_PREFIXES = (
+    "/api/dashboards",
+    "/api/search",
+    "/api/folders",
+    "/api/user",
+    "/api/frontend",
+    "/api/health",
+)
+
+
+def dialect_of(path: str) -> str:
+    """Which dialect answers a path."""
+    if path.startswith("/api/auth/"):
+        return WAZO
+    if path.startswith("/auth/oauth"):
+        return OAUTH
+    if path.startswith(_GRAFANA_PREFIXES):
+        return GRAFANA
+    return NATIVE
+
+
+def envelope(payload: Any, code: int = 200) -> dict[str, Any]:
+    """The native success envelope."""
+    return {"status": {"result": "OK", "code": code, "message": ""}, "response": payload}
+
+
+def paged(
+    items: list[Any],
+    *,
+    offset: int,
+    limit: int,
+    total: int,
+    more: bool,
+    cursor: str | None = None,
+    sort: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The native paged payload (moreItems is a JSON boolean; sort only when complete)."""
+    body: dict[str, Any] = {
+        "items": items,
+        "offset": offset,
+        "limit": limit,
+        "totalItems": total,
+        "moreItems": bool(more),
+    }
+    if cursor:
+        body["cursor"] = cursor
+    if sort and "field" in sort and "ascending" in sort:
+        body["sort"] = {"field": sort["field"], "ascending": bool(sort["ascending"])}
+    return body
+
+
+_OAUTH_CODES = {400: "invalid_request", 401: "invalid_client", 403: "unauthorized_client"}
+
+
+def error_body(dialect: str, error: OpsplaneError) -> dict[str, Any]:
+    """The error body a dialect's clients expect."""
+    status, message = error.status, error.message
+    if dialect == GRAFANA:
+        body: dict[str, Any] = {"message": message}
+        if error.code in ("version-mismatch", "name-exists"):
+            body["status"] = error.code
+    elif dialect == WAZO:
+        body = {
+            "error_id": error.code.replace("-", "_"),
+            "message": message,
+            "reason": [message],
+            "status_code": status,
+            "details": dict(error.context.get("details", {})),
+            "timestamp": time.time(),
+        }
+    elif dialect == OAUTH:
+        body = {
+            "error": error.context.get("oauth_error") or _OAUTH_CODES.get(status, error.code),
+            "error_description": message,
+        }
+    else:
+        body = {"status": {"result": "ERROR", "code": status, "message": message}}
+    if isinstance(error, Throttled):
+        body.setdefault("status", {"result": "ERROR", "code": status, "message": message})
+        body["error"] = "throttled"
+        body["error_description"] = "Too Many Requests"
+    return body
+
+
+def error_headers(error: OpsplaneError) -> dict[str, str]:
+    """Headers an error carries (Retry-After, WWW-Authenticate)."""
+    headers: dict[str, str] = {}
+    if isinstance(error, Throttled):
+        headers["Retry-After"] = str(max(1, int(error.retry_after)))
+    if isinstance(error, TokenExpired):
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token", error_description="The token has expired"'
+    elif error.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="opsplane", Basic realm="opsplane"'
+    return headers
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex

@@ -1,0 +1,221 @@
+"""The request pipeline and its composition into Chalice routes.
+
+request -> parse -> authorize (principal, tenant, ACL) -> rate limit -> handler ->
+payload in the caller's dialect. Domain errors turn into the dialect's error body here.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from chalice import Chalice, Response  # type: ignore[attr-defined]
+
+from chalicelib.auth.authorize import authorize
+from chalicelib.auth.keys import keyring
+from chalicelib.auth.principal import Principal
+from chalicelib.errors import (
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+    OpsplaneError,
+    PayloadTooLarge,
+)
+from chalicelib.http import dialects, limits
+from chalicelib.http.reply import Reply
+from chalicelib.http.request import Request, decode_params
+from chalicelib.http.router import Route, Router, required_access
+from chalicelib.identity import tenants
+from chalicelib.settings import get_settings
+
+logger = Logger(service="opsplane")
+
+METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]
+CONTENT_TYPES = [
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "text/plain",
+    "application/octet-stream",
+    "multipart/form-data",
+]
+# Depth of the catch-all routes that make unknown paths answer 404 in their dialect.
+CATCH_ALL_DEPTH = 10
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def render(route_path: str, dialect: str, result: Any, status: int = 200, envelope: bool = True) -> Response:
+    """A handler's result as a Chalice response in the dialect."""
+    headers: dict[str, Any] = {}
+    content_type = "application/json"
+    if isinstance(result, Reply):
+        status, headers, content_type = result.status, dict(result.headers), result.content_type
+        if result.raw:
+            body = result.payload
+            if not isinstance(body, (str, bytes)):
+                body = _json(body)
+            headers["Content-Type"] = content_type
+            return Response(body=body if body is not None else "", status_code=status, headers=headers)
+        result = result.payload
+    if dialect == dialects.NATIVE and envelope:
+        body_text = _json(dialects.envelope(result, status))
+    else:
+        body_text = _json(result)
+    headers["Content-Type"] = content_type
+    return Response(body=body_text, status_code=status, headers=headers)
+
+
+def render_error(dialect: str, error: OpsplaneError) -> Response:
+    headers: dict[str, Any] = {"Content-Type": "application/json", **dialects.error_headers(error)}
+    headers.update(error.context.get("headers", {}))
+    return Response(body=_json(dialects.error_body(dialect, error)), status_code=error.status, headers=headers)
+
+
+def _authorizer_principal(context: dict[str, Any]) -> Principal | None:
+    """The principal an API Gateway Lambda authorizer put in the request context."""
+    ctx = (context or {}).get("authorizer") or {}
+    if "principal_id" in ctx and "principal_tenant" in ctx:
+        return Principal.from_context(ctx)
+    return None
+
+
+class Edge:
+    """Dispatches Chalice requests to declared routes."""
+
+    def __init__(self, app: Chalice, routers: Iterable[Router]) -> None:
+        self.app = app
+        self.routes: list[Route] = [r for router in routers for r in router.routes]
+        self.table: dict[str, dict[str, Route]] = defaultdict(dict)
+        for route in self.routes:
+            if route.method in self.table[route.path]:
+                raise ValueError(f"Duplicate route {route.method} {route.path}")
+            self.table[route.path][route.method] = route
+
+    def register(self) -> None:
+        """Register one Chalice view per path (all methods) plus the catch-all paths."""
+        for path in sorted(self.table):
+            self.app.route(path, methods=METHODS, content_types=CONTENT_TYPES, name=_view_name(path))(self._view(path))
+        for depth in range(1, CATCH_ALL_DEPTH + 1):
+            path = "".join(f"/{{p{i}}}" for i in range(depth))
+            if path not in self.table:
+                self.app.route(path, methods=METHODS, content_types=CONTENT_TYPES, name=f"unknown_{depth}")(
+                    self._view(None)
+                )
+
+    def _view(self, path: str | None) -> Any:
+        def view(**raw_params: str) -> Response:
+            return self.handle(path, raw_params)
+
+        return view
+
+    def handle(self, path: str | None, raw_params: dict[str, str]) -> Response:
+        """Run one request through the pipeline."""
+        chalice_request: Any = self.app.current_request
+        started = time.perf_counter()
+        actual_path = _actual_path(chalice_request, path)
+        dialect = dialects.dialect_of(actual_path)
+        request_id = _request_id(chalice_request)
+        logger.append_keys(request_id=request_id, tenant=None, principal=None)
+        route: Route | None = None
+        budget_headers: dict[str, str] = {}
+        try:
+            if path is None:
+                raise NotFound(f"No route for {actual_path}")
+            method = chalice_request.method.upper()
+            route = self.table[path].get(method)
+            if route is None and method == "HEAD":
+                route = self.table[path].get("GET")
+            if route is None:
+                raise MethodNotAllowed(f"Method {method} not allowed on {path}")
+            request = self._parse(chalice_request, route, raw_params, request_id)
+            if not route.public:
+                self._authorize(chalice_request, request, route)
+                budget_headers = self._limit(request, route)
+            result = route.handler(request)
+            response = render(route.path, dialect, result, envelope=route.envelope)
+            if method == "HEAD":
+                response.body = ""
+        except OpsplaneError as error:
+            response = render_error(dialect, error)
+        except Exception:  # the last line of defence: log it, answer 500 in the dialect
+            logger.exception("unhandled error")
+            response = render_error(dialect, OpsplaneError("Internal server error"))
+        response.headers.update(budget_headers)
+        response.headers["X-Request-Id"] = request_id
+        logger.info(
+            "request",
+            extra={
+                "method": chalice_request.method,
+                "route": route.path if route else path,  # the template: never a token in a path
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+        return response
+
+    def _parse(self, chalice_request: Any, route: Route, raw_params: dict[str, str], request_id: str) -> Request:
+        settings = get_settings()
+        body = chalice_request.raw_body or b""
+        if len(body) > settings.max_body_bytes:
+            raise PayloadTooLarge(f"Request body exceeds {settings.max_body_bytes} bytes")
+        query: dict[str, list[str]] = {}
+        qp = chalice_request.query_params
+        if qp:
+            for key in qp:
+                query[key] = list(qp.getlist(key))
+        headers = {k.lower(): v for k, v in (chalice_request.headers or {}).items()}
+        return Request(
+            method=chalice_request.method.upper(),
+            path=_actual_path(chalice_request, route.path),
+            params=decode_params(raw_params),
+            query=query,
+            headers=headers,
+            raw_body=body,
+            request_id=request_id,
+        )
+
+    def _authorize(self, chalice_request: Any, request: Request, route: Route) -> None:
+        principal = _authorizer_principal(chalice_request.context)
+        if principal is None:
+            principal = authorize(request.headers, request.method)
+        requested = request.headers.get("wazo-tenant") or request.headers.get("x-tenant-id")
+        tenant = tenants.resolve_acting_tenant(principal.tenant, requested)
+        tenants.require_active(tenant)
+        request.principal = principal
+        request.tenant = tenant
+        request.cursor_secret = keyring().cursor_secret
+        logger.append_keys(tenant=tenant, principal=principal.id)
+        access = required_access(route, request.params)
+        if not principal.can(access):
+            raise Forbidden(f"Missing permission {access}")
+
+    def _limit(self, request: Request, route: Route) -> dict[str, str]:
+        settings = get_settings()
+        if not settings.rate_limit_enabled or not request.tenant:
+            return {}
+        return limits.take(settings, request.tenant, route.tag, request.method, route.paged).headers()
+
+
+def _view_name(path: str) -> str:
+    cleaned = "".join(c if c.isalnum() else "_" for c in path).strip("_")
+    return f"v_{cleaned}"
+
+
+def _actual_path(chalice_request: Any, fallback: str | None) -> str:
+    ctx = chalice_request.context or {}
+    path = str(ctx.get("path") or ctx.get("resourcePath") or fallback or "/").split("?")[0]
+    stage = ctx.get("stage")
+    if stage and path.startswith(f"/{stage}/"):  # API Gateway puts the stage in front
+        path = path[len(stage) + 1 :]
+    return path
+
+
+def _request_id(chalice_request: Any) -> str:
+    ctx = chalice_request.context or {}
+    return str(ctx.get("requestId") or dialects.new_request_id())

@@ -1,0 +1,166 @@
+"""The request as handlers see it: decoded path params, parsed query and body, and the
+authorized principal and tenant."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import parse_qs, unquote
+
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.errors import Invalid, UnsupportedMedia
+
+if TYPE_CHECKING:
+    from chalicelib.auth.principal import Principal
+    from chalicelib.store.repository import Repository
+
+M = TypeVar("M", bound=BaseModel)
+
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no"}
+
+
+def decode_params(params: dict[str, str] | None) -> dict[str, str]:
+    """Percent-decode path parameters (Chalice hands them over raw)."""
+    return {k: unquote(v) for k, v in (params or {}).items()}
+
+
+def parse_bool(value: str | None, name: str, default: bool = False) -> bool:
+    """`True`/`False` as the Wavefront client sends them (any case, or 1/0)."""
+    if value is None or value == "":
+        return default
+    low = value.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise Invalid(f"Query parameter {name} must be true or false")
+
+
+def validation_message(exc: ValidationError) -> str:
+    """One readable line from a pydantic error."""
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        parts.append(f"{where}: {err.get('msg')}")
+    return "; ".join(parts)
+
+
+@dataclass
+class Request:
+    """One HTTP request, parsed, with its authorization."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    query: dict[str, list[str]]
+    headers: dict[str, str]  # lower-cased names
+    raw_body: bytes
+    request_id: str
+    principal: Principal | None = None
+    tenant: str | None = None
+    cursor_secret: bytes = b""
+    _json: Any = field(default=None, repr=False)
+    _json_parsed: bool = field(default=False, repr=False)
+
+    # ---- query -------------------------------------------------------------
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else default
+
+    def args(self, name: str) -> list[str]:
+        """Every value of a repeated key (`?id=a&id=b`), commas not split."""
+        return list(self.query.get(name, []))
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        return parse_bool(self.arg(name), name, default)
+
+    def int_arg(self, name: str, default: int, *, low: int | None = None, high: int | None = None) -> int:
+        raw = self.arg(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError as exc:
+            raise Invalid(f"Query parameter {name} must be an integer") from exc
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise Invalid(f"Query parameter {name} must be between {low} and {high}")
+        return value
+
+    # ---- body --------------------------------------------------------------
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+    def json(self, *, default: Any = None) -> Any:
+        """The JSON body (default when empty); malformed JSON is a 400."""
+        if not self._json_parsed:
+            self._json_parsed = True
+            text = self.raw_body.decode("utf-8", errors="strict") if self.raw_body else ""
+            if text.strip() == "":
+                self._json = None
+            else:
+                if self.content_type not in ("", "application/json", "text/plain") and not self.content_type.endswith(
+                    "+json"
+                ):
+                    raise UnsupportedMedia(f"Expected application/json, got {self.content_type}")
+                try:
+                    self._json = json.loads(text)
+                except ValueError as exc:
+                    raise Invalid(f"Malformed JSON body: {exc}") from exc
+        return default if self._json is None else self._json
+
+    def form(self) -> dict[str, list[str]]:
+        """A form-urlencoded body."""
+        try:
+            text = self.raw_body.decode("utf-8") if self.raw_body else ""
+        except UnicodeDecodeError as exc:
+            raise Invalid("Body is not UTF-8") from exc
+        return parse_qs(text, keep_blank_values=True)
+
+    def model(self, schema: type[M], *, default: Any = None) -> M:
+        """The JSON body validated by a pydantic schema (400 with the reasons otherwise)."""
+        data = self.json(default=default)
+        if data is None:
+            raise Invalid("A JSON body is required")
+        try:
+            return schema.model_validate(data)
+        except ValidationError as exc:
+            raise Invalid(validation_message(exc)) from exc
+
+    def json_object(self) -> dict[str, Any]:
+        data = self.json(default={})
+        if not isinstance(data, dict):
+            raise Invalid("The body must be a JSON object")
+        return data
+
+    def json_list(self, *, of: type = str) -> list[Any]:
+        """A JSON array body of one item type (Wavefront sends id lists this way)."""
+        data = self.json(default=[])
+        if isinstance(data, dict) and not data:
+            data = []
+        if not isinstance(data, list) or not all(isinstance(x, of) for x in data):
+            raise Invalid(f"The body must be a JSON array of {of.__name__}")
+        return data
+
+    # ---- authorization -----------------------------------------------------
+
+    @property
+    def actor(self) -> str:
+        """Who is acting, for created_by / updated_by."""
+        return self.principal.name if self.principal else "anonymous"
+
+    def need_tenant(self) -> str:
+        if not self.tenant:
+            raise Invalid("No tenant")
+        return self.tenant
+
+    def repo(self, kind: str, *, history: bool = False) -> Repository:
+        """The tenant-scoped repository of one kind."""
+        from chalicelib.store.repository import Repository
+
+        return Repository(self.need_tenant(), kind, cursor_secret=self.cursor_secret, history=history)

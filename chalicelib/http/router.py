@@ -1,0 +1,87 @@
+"""Route declarations. Every category declares its routes on a Router; the app composes
+them into Chalice routes (one view per path, every method dispatched here, so wrong
+methods and unknown paths answer in the caller's dialect)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+PUBLIC = "public"  # the acl value of routes that need no credentials
+
+Handler = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One method on one path, and what it needs."""
+
+    method: str
+    path: str
+    handler: Handler
+    acl: str
+    tag: str
+    summary: str = ""
+    body: Any = None  # pydantic model (or JSON schema dict) of the request body
+    response: Any = None  # pydantic model (or JSON schema dict) of the answer payload
+    query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
+    paged: bool = False
+    raw_body: bool = False  # handler reads the body itself (forms, text)
+    envelope: bool = True  # native dialect: wrap the payload in {status, response}
+
+    @property
+    def public(self) -> bool:
+        return self.acl == PUBLIC
+
+
+@dataclass
+class Router:
+    """The routes of one category (or one dialect)."""
+
+    tag: str
+    routes: list[Route] = field(default_factory=list)
+
+    def route(self, method: str, path: str, *, acl: str, **options: Any) -> Callable[[Handler], Handler]:
+        """Declare handler for method + path, guarded by acl (a template such as
+        'alert.{id}.update', or PUBLIC)."""
+
+        def register(handler: Handler) -> Handler:
+            summary = options.pop("summary", None) or (handler.__doc__ or "").strip().split("\n")[0]
+            self.routes.append(
+                Route(
+                    method=method.upper(),
+                    path=path,
+                    handler=handler,
+                    acl=acl,
+                    tag=options.pop("tag", self.tag),
+                    summary=summary,
+                    **options,
+                )
+            )
+            return handler
+
+        return register
+
+    def get(self, path: str, *, acl: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("GET", path, acl=acl, **options)
+
+    def post(self, path: str, *, acl: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("POST", path, acl=acl, **options)
+
+    def put(self, path: str, *, acl: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("PUT", path, acl=acl, **options)
+
+    def delete(self, path: str, *, acl: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", path, acl=acl, **options)
+
+    def head(self, path: str, *, acl: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route("HEAD", path, acl=acl, **options)
+
+
+def required_access(route: Route, params: dict[str, str]) -> str:
+    """The concrete ACL string a request needs: the template with path values filled in."""
+    access = route.acl
+    for name, value in params.items():
+        access = access.replace("{" + name + "}", value)
+    return access

@@ -1,0 +1,162 @@
+"""Accounts (users and service accounts), policies and groups, and the effective ACL.
+
+Usernames are unique across the installation (as in Wazo): a global index record
+`_global#username / <lower-cased username>` is written in the same transaction as the
+account, so a Basic login needs no tenant and two creations never both win.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from chalicelib.auth.keys import keyring
+from chalicelib.auth.passwords import hash_password
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.store.models import EntityItem
+from chalicelib.store.repository import Entity, Repository
+
+ACCOUNT = "account"
+POLICY = "policy"
+GROUP = "group"
+USERNAMES = "username"
+GLOBAL = "_global"
+
+USER = "user"
+SERVICE = "service"
+
+# Fields never sent to a client.
+SECRET_FIELDS = ("password_hash",)
+
+
+def repo(tenant: str, kind: str) -> Repository:
+    """A repository for identity kinds (accounts, policies, groups)."""
+    return Repository(tenant, kind, cursor_secret=keyring().cursor_secret)
+
+
+def _username_key(username: str) -> str:
+    return username.strip().lower()
+
+
+def _index_item(username: str, tenant: str, account_uuid: str) -> EntityItem:
+    return EntityItem(
+        f"{GLOBAL}#{USERNAMES}",
+        _username_key(username),
+        kind=USERNAMES,
+        tenant=GLOBAL,
+        entity_id=_username_key(username),
+        doc=json.dumps({"tenant": tenant, "uuid": account_uuid}),
+        deleted=False,
+        revision=1,
+    )
+
+
+def find_by_username(username: str) -> tuple[str, str] | None:
+    """(tenant, account uuid) of a username anywhere in the installation."""
+    if not username or len(username) > 256:
+        return None
+    found = repo(GLOBAL, USERNAMES).find(_username_key(username))
+    if found is None:
+        return None
+    return found.doc["tenant"], found.doc["uuid"]
+
+
+def create_account(
+    tenant: str,
+    *,
+    username: str,
+    password: str | None,
+    kind: str = USER,
+    fields: dict[str, Any] | None = None,
+    by: str | None = None,
+    account_uuid: str | None = None,
+) -> Entity:
+    """A new account; a username already taken anywhere is a Conflict."""
+    account_uuid = account_uuid or str(uuid.uuid4())
+    doc: dict[str, Any] = {
+        "uuid": account_uuid,
+        "tenant_uuid": tenant,
+        "username": username,
+        "type": kind,
+        "enabled": True,
+        "policies": [],
+        "acl": [],
+        "email": None,
+        "firstname": None,
+        "lastname": None,
+        "purpose": "user" if kind == USER else "external_api",
+        "description": None,
+        "password_hash": hash_password(password) if password else None,
+    }
+    doc.update(fields or {})
+    index = _index_item(username, tenant, account_uuid)
+
+    def reserve(tx: Any) -> None:
+        tx.save(index, condition=EntityItem.pk.does_not_exist())
+
+    try:
+        return repo(tenant, ACCOUNT).create(account_uuid, doc, by=by, extra=reserve)
+    except Conflict as exc:
+        raise Conflict(f"Username {username} is already taken") from exc
+
+
+def rename_extra(old: str, new: str, tenant: str, account_uuid: str) -> Any:
+    """Transactional writes that move a username in the global index."""
+    if _username_key(old) == _username_key(new):
+        return None
+    old_item = EntityItem(f"{GLOBAL}#{USERNAMES}", _username_key(old))
+    new_item = _index_item(new, tenant, account_uuid)
+
+    def move(tx: Any) -> None:
+        tx.delete(old_item)
+        tx.save(new_item, condition=EntityItem.pk.does_not_exist())
+
+    return move
+
+
+def delete_account(tenant: str, account_uuid: str) -> Entity:
+    """Remove an account and free its username."""
+    account = repo(tenant, ACCOUNT).get(account_uuid)
+    index = EntityItem(f"{GLOBAL}#{USERNAMES}", _username_key(account.doc["username"]))
+
+    def free(tx: Any) -> None:
+        tx.delete(index)
+
+    return repo(tenant, ACCOUNT).purge(account_uuid, extra=free)
+
+
+def get_account(tenant: str, account_uuid: str) -> Entity:
+    """An account of the tenant."""
+    return repo(tenant, ACCOUNT).get(account_uuid)
+
+
+def public_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """The account without secrets."""
+    return {k: v for k, v in doc.items() if k not in SECRET_FIELDS}
+
+
+def groups_of(tenant: str, account_uuid: str) -> list[Entity]:
+    """Groups whose members include the account."""
+    return [g for g in repo(tenant, GROUP).iterate() if account_uuid in g.doc.get("users", [])]
+
+
+def effective_acl(tenant: str, account: dict[str, Any], groups: list[Entity] | None = None) -> list[str]:
+    """Direct ACL + the ACL of the account's policies + its groups' policies."""
+    if groups is None:
+        groups = groups_of(tenant, account["uuid"])
+    policy_ids = list(account.get("policies", []))
+    for group in groups:
+        policy_ids.extend(group.doc.get("policies", []))
+    acl = list(account.get("acl", []))
+    if policy_ids:
+        for policy in repo(tenant, POLICY).get_many(policy_ids):
+            acl.extend(policy.doc.get("acl", []))
+    return list(dict.fromkeys(acl))
+
+
+def require_account(tenant: str, account_uuid: str) -> Entity:
+    try:
+        return get_account(tenant, account_uuid)
+    except NotFound as exc:
+        raise NotFound(f"Account {account_uuid} not found") from exc

@@ -1,0 +1,1 @@
+"""Persistence: PynamoDB models, the tenant-scoped repository, signed cursors."""

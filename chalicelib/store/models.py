@@ -1,0 +1,118 @@
+"""PynamoDB models, one per table. Table names and endpoint are bound at runtime."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.settings import Settings
+
+
+class ByAltKey(GlobalSecondaryIndex["EntityItem"]):
+    """Alternate lookup: children of a tenant, entities by a secondary key."""
+
+    class Meta:
+        index_name = "alt"
+        projection = AllProjection()
+
+    alt_pk = UnicodeAttribute(hash_key=True)
+    alt_sk = UnicodeAttribute(range_key=True)
+
+
+class EntityItem(Model):
+    """Every tenant-scoped management object, and its history versions.
+
+    pk = "<tenant>#<kind>" (live objects) or "<tenant>#<kind>#h" (history),
+    sk = "<id>" or "<id>#<version:012d>".
+    """
+
+    class Meta:
+        table_name = "opsplane-dev-entities"
+        region = "us-east-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = UnicodeAttribute()
+    tenant = UnicodeAttribute()
+    entity_id = UnicodeAttribute()
+    doc = UnicodeAttribute(null=True)
+    doc_z = BinaryAttribute(null=True, legacy_encoding=False)
+    name = UnicodeAttribute(null=True)
+    tags = ListAttribute(of=UnicodeAttribute, null=True)
+    deleted = BooleanAttribute(default=False)
+    created = NumberAttribute(default=0)
+    updated = NumberAttribute(default=0)
+    created_by = UnicodeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)
+    revision = NumberAttribute(default=0)
+    version = VersionAttribute()
+    alt_pk = UnicodeAttribute(null=True)
+    alt_sk = UnicodeAttribute(null=True)
+    by_alt = ByAltKey()
+
+
+class TokenItem(Model):
+    """Credentials and short-lived security records (API tokens, OAuth clients,
+    revoked JWT ids, login throttling). Expired rows vanish through TTL."""
+
+    class Meta:
+        table_name = "opsplane-dev-tokens"
+        region = "us-east-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    tenant = UnicodeAttribute(null=True)
+    doc = UnicodeAttribute(null=True)
+    count = NumberAttribute(null=True)
+    expires = TTLAttribute(null=True)
+
+
+class UsageItem(Model):
+    """Rate-limit windows and idempotency records (TTL)."""
+
+    class Meta:
+        table_name = "opsplane-dev-usage"
+        region = "us-east-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    count = NumberAttribute(default=0)
+    expires = TTLAttribute(null=True)
+
+
+MODELS: tuple[type[Model], ...] = (EntityItem, TokenItem, UsageItem)
+
+
+def bind(settings: Settings) -> None:
+    """Point every model at the tables and endpoint named by settings."""
+    names = {
+        EntityItem: settings.entities_table,
+        TokenItem: settings.tokens_table,
+        UsageItem: settings.usage_table,
+    }
+    for model, table in names.items():
+        meta: Any = model.Meta
+        meta.table_name = table
+        meta.region = settings.region
+        meta.host = settings.dynamodb_endpoint
+        model._connection = None  # type: ignore[attr-defined]
+    index_meta: Any = ByAltKey.Meta
+    index_meta.model = EntityItem
+
+
+def create_tables() -> None:
+    """Create the tables if missing (local runs and tests; production uses infra/)."""
+    for model in MODELS:
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)

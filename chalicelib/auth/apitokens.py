@@ -68,8 +68,8 @@ def create(tenant: str, account: str, account_type: str, *, name: str = "", limi
         with TransactWrite(connection=_connection()) as tx:
             tx.update(
                 counter,
-                actions=[TokenItem.count.add(1)],
-                condition=(TokenItem.count.does_not_exist() | (TokenItem.count < limit)),
+                actions=[TokenItem.hits.add(1)],
+                condition=(TokenItem.hits.does_not_exist() | (TokenItem.hits < limit)),
             )
             tx.save(
                 TokenItem(f"apitoken#{_hash(secret)}", "token", tenant=tenant, doc=doc),
@@ -136,7 +136,7 @@ def revoke(tenant: str, public_id: str, account: str | None = None) -> ApiToken:
     with TransactWrite(connection=_connection()) as tx:
         tx.delete(TokenItem(_list_pk(tenant), f"{token.account}#{public_id}"))
         tx.delete(TokenItem(f"apitoken#{digest}", "token"))
-        tx.update(TokenItem(f"{tenant}#apitoken-count", token.account), actions=[TokenItem.count.add(-1)])
+        tx.update(TokenItem(f"{tenant}#apitoken-count", token.account), actions=[TokenItem.hits.add(-1)])
     return token
 
 

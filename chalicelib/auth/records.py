@@ -32,7 +32,7 @@ def login_failures(username: str) -> tuple[int, int]:
     remaining = int(item.expires.timestamp() - time.time()) if item.expires else 0
     if remaining <= 0:
         return 0, 0
-    return int(item.count or 0), remaining
+    return int(item.hits or 0), remaining
 
 
 def record_login_failure(username: str, window: int) -> None:
@@ -42,7 +42,7 @@ def record_login_failure(username: str, window: int) -> None:
     expires = time.time() + (remaining if count else window)
     key.update(
         actions=[
-            TokenItem.count.set((TokenItem.count | 0) + 1) if count else TokenItem.count.set(1),
+            TokenItem.hits.set((TokenItem.hits | 0) + 1) if count else TokenItem.hits.set(1),
             TokenItem.expires.set(datetime.fromtimestamp(expires, tz=UTC)),
         ]
     )

@@ -51,11 +51,11 @@ def take(settings: Settings, tenant: str, category: str, method: str, paged: boo
     item = UsageItem(f"{tenant}#rate#{category}#{cls}", str(window_start))
     item.update(
         actions=[
-            UsageItem.count.add(1),
+            UsageItem.hits.add(1),
             UsageItem.expires.set(datetime.fromtimestamp(reset + WINDOW, tz=UTC)),
         ]
     )
-    used = int(item.count or 0)
+    used = int(item.hits or 0)
     budget = Budget(limit=limit, remaining=limit - used, reset=reset)
     if used > limit:
         error = Throttled("Too Many Requests", retry_after=max(1, reset - now))

@@ -74,7 +74,7 @@ class TokenItem(Model):
     sk = UnicodeAttribute(range_key=True)
     tenant = UnicodeAttribute(null=True)
     doc = UnicodeAttribute(null=True)
-    count = NumberAttribute(null=True)
+    hits = NumberAttribute(null=True, attr_name="count")
     expires = TTLAttribute(null=True)
 
 
@@ -87,7 +87,7 @@ class UsageItem(Model):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
-    count = NumberAttribute(default=0)
+    hits = NumberAttribute(default=0, attr_name="count")
     expires = TTLAttribute(null=True)
 
 

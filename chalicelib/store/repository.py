@@ -329,7 +329,7 @@ class Repository:
     ) -> Entity:
         """Store a new object; an existing id is a Conflict."""
         item = self._new_item(entity_id, doc, by)
-        item.tags = sorted(set(tags or [])) or None  # type: ignore[assignment]
+        item.tags = sorted(set(tags or [])) or None  # type: ignore[assignment,arg-type]
         if alt_key is not None:
             item.alt_pk = f"{self.tenant}#{self.kind}#alt"
             item.alt_sk = alt_key
@@ -363,7 +363,7 @@ class Repository:
             change(entity)
             _encode_doc(item, entity.doc)
             item.name = str(entity.doc.get("name") or entity.doc.get("title") or "")[:512] or None
-            item.tags = sorted(set(entity.tags)) or None  # type: ignore[assignment]
+            item.tags = sorted(set(entity.tags)) or None  # type: ignore[assignment,arg-type]
             item.deleted = entity.deleted
             item.updated = now_ms()
             item.updated_by = by

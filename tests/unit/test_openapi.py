@@ -1,0 +1,301 @@
+"""The OpenAPI document: valid OpenAPI 3.0.3, every route in it, schemas converted from pydantic."""
+
+from __future__ import annotations
+
+import datetime
+import enum
+from typing import Any, Literal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openapi_spec_validator import validate
+from pydantic import BaseModel, Field, create_model
+
+from chalicelib.categories import routers
+from chalicelib.http.openapi import SECURITY_SCHEMES, document, to_openapi
+from chalicelib.http.router import PUBLIC, Router
+
+
+def registered_routes():
+    return [route for router in routers() for route in router.routes]
+
+
+def resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """Follow one $ref into components/schemas."""
+    ref = schema.get("$ref")
+    return doc["components"]["schemas"][ref.rsplit("/", 1)[-1]] if ref else schema
+
+
+class Severity(enum.StrEnum):
+    INFO = "INFO"
+    WARN = "WARN"
+
+
+class Target(BaseModel):
+    id: str
+    note: str | None = None
+
+
+class AlertIn(BaseModel):
+    name: str = Field(min_length=1, description="Shown in lists")
+    minutes: int = Field(gt=0, le=1440)
+    severity: Severity = Severity.WARN
+    kind: Literal["CLASSIC"] = "CLASSIC"
+    targets: list[Target] = []
+    primary: Target | None = None
+    window: tuple[int, int] | None = None
+    labels: dict[str, str] = {}
+    created: datetime.datetime | None = Field(default=None, examples=["2024-01-01T00:00:00Z"])
+
+
+class AlertOut(AlertIn):
+    id: str
+
+
+class Sort(BaseModel):
+    """A category's own model named like a shared wire shape."""
+
+    field: str
+    descending: bool = False
+
+
+def sample_router() -> Router:
+    """A category with every kind of declaration the generator meets."""
+    router = Router("alert")
+
+    @router.get(
+        "/api/v2/alert",
+        acl="alert.read",
+        response=AlertOut,
+        paged=True,
+        query=(("offset", "integer", "first item"), ("limit", "integer", "page size"), ("id", "array", "ids")),
+    )
+    def list_alerts(req):
+        """List alerts."""
+
+    @router.post("/api/v2/search/alert", acl="alert.read", body=Sort, response=AlertOut, paged=True)
+    def search_alerts(req):
+        """Search alerts."""
+
+    @router.post("/api/v2/alert", acl="alert.create", body=AlertIn, response=AlertOut)
+    def create_alert(req):
+        """Create an alert."""
+
+    @router.put("/api/v2/alert/{id}", acl="alert.{id}.update", body=AlertIn, response=AlertOut)
+    def update_alert(req):
+        """Update an alert."""
+
+    @router.put("/api/v2/account/{id}/password", acl="account.{id}.update", self_param="id")
+    def change_password(req):
+        """Change a password."""
+
+    @router.get("/api/v2/alert/{id}/history", acl="alert.{id}.read", response=list[AlertOut], envelope=False)
+    def history(req):
+        """History of an alert."""
+
+    @router.get("/api/v2/dashboard/{id}/history", acl="dashboard.{id}.read", response={"type": ["array", "null"]})
+    def history_dup(req):
+        """Same handler name elsewhere."""
+
+    history_dup.__name__ = "history"
+
+    @router.post(
+        "/api/auth/0.1/token",
+        acl=PUBLIC,
+        envelope=False,
+        body={"type": "object", "properties": {"expiration": {"type": "integer", "exclusiveMinimum": 0}}},
+    )
+    def wazo_token(req):
+        """Issue a token."""
+
+    @router.head("/api/auth/0.1/token/{token}", acl=PUBLIC, envelope=False)
+    def check_token(req):
+        """Check a token."""
+
+    @router.post(
+        "/auth/oauth/token",
+        acl=PUBLIC,
+        raw_body=True,
+        envelope=False,
+        body={
+            "type": "object",
+            "contentMediaType": "application/x-www-form-urlencoded",
+            "properties": {"grant_type": {"const": "client_credentials"}},
+        },
+    )
+    def oauth_token(req):
+        """OAuth2 token."""
+
+    return router
+
+
+def test_can_generate_a_valid_document_of_every_registered_route():
+    # GIVEN every route the registry knows today
+    routes = registered_routes()
+    # WHEN the document is generated
+    doc = document(routes)
+    # THEN it is valid OpenAPI 3.0.3 and names every route with its method
+    validate(doc)
+    assert doc["openapi"] == "3.0.3"
+    for route in routes:
+        assert route.method.lower() in doc["paths"][route.path], f"{route.method} {route.path} missing"
+    ids = [op["operationId"] for ops in doc["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids)) == len(routes)
+
+
+def test_can_describe_the_sample_category_validly():
+    # GIVEN a category using models, dict schemas, paging, HEAD, forms and duplicate handler names
+    doc = document(sample_router().routes)
+    # THEN the document validates and every operation id is unique
+    validate(doc)
+    ids = [op["operationId"] for ops in doc["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids))
+    assert {"history_get", "history_get_2"} <= set(ids)
+
+
+def test_can_wrap_native_payloads_in_the_envelope_and_pages():
+    doc = document(sample_router().routes)
+    listing = doc["paths"]["/api/v2/alert"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert listing["required"] == ["status"]
+    assert listing["properties"]["status"] == {"$ref": "#/components/schemas/opsplane.NativeStatus"}
+    page = listing["properties"]["response"]
+    assert {"items", "offset", "limit", "totalItems", "moreItems"} <= set(page["required"])
+    assert page["properties"]["moreItems"] == {"type": "boolean"}
+    assert resolve(doc, page["properties"]["items"]["items"])["properties"]["id"] == {"title": "Id", "type": "string"}
+    # a native route without the envelope answers its payload as is
+    bare = doc["paths"]["/api/v2/alert/{id}/history"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert bare["schema"]["type"] == "array"
+
+
+def test_can_hoist_model_definitions_into_components():
+    doc = document(sample_router().routes)
+    schemas = doc["components"]["schemas"]
+    body = doc["paths"]["/api/v2/alert"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    alert_in = resolve(doc, body)
+    assert body["$ref"].startswith("#/components/schemas/")
+    assert "Target" in schemas and "Severity" in schemas
+    # a model named like a shared shape does not replace it
+    assert schemas["Sort"]["properties"]["descending"]["type"] == "boolean"
+    assert schemas["opsplane.Sort"]["properties"]["ascending"]["type"] == "boolean"
+    # every reference in the document points at a component that exists
+    refs = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                refs.add(node["$ref"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(doc)
+    for ref in refs:
+        assert ref.rsplit("/", 1)[-1] in schemas, ref
+    assert alert_in["properties"]["minutes"]["minimum"] == 0
+    assert alert_in["properties"]["minutes"]["exclusiveMinimum"] is True
+
+
+def test_can_show_acl_and_security_per_route():
+    doc = document(sample_router().routes)
+    update = doc["paths"]["/api/v2/alert/{id}"]["put"]
+    assert "Requires ACL: alert.{id}.update" in update["description"]
+    assert update["x-acl"] == "alert.{id}.update"
+    assert {"bearerAuth": []} in update["security"] and {"wavefrontToken": []} in update["security"]
+    assert update["parameters"][0] == {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    assert set(update["responses"]) == {"200", "400", "401", "403", "404", "429"}
+    assert update["responses"]["429"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/opsplane.ThrottledError"
+    )
+    own = doc["paths"]["/api/v2/account/{id}/password"]["put"]["description"]
+    assert own == "Requires ACL: account.{id}.update (none when {id} is the caller's own id)"
+    token = doc["paths"]["/api/auth/0.1/token"]["post"]
+    assert token["security"] == []
+    assert token["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/opsplane.WazoError")
+    oauth = doc["paths"]["/auth/oauth/token"]["post"]
+    assert "application/x-www-form-urlencoded" in oauth["requestBody"]["content"]
+    assert oauth["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/opsplane.OAuthError")
+    head = doc["paths"]["/api/auth/0.1/token/{token}"]["head"]
+    assert "content" not in head["responses"]["200"]
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes == SECURITY_SCHEMES
+    assert schemes["oauth2"]["flows"]["clientCredentials"]["tokenUrl"] == "/auth/oauth/token"
+    assert schemes["wavefrontToken"] == {**schemes["wavefrontToken"], "in": "header", "name": "X-AUTH-TOKEN"}
+
+
+def test_can_declare_query_parameters_with_types():
+    doc = document(sample_router().routes)
+    params = {p["name"]: p for p in doc["paths"]["/api/v2/alert"]["get"]["parameters"]}
+    assert params["offset"]["schema"] == {"type": "integer"} and params["offset"]["in"] == "query"
+    assert params["id"]["schema"] == {"type": "array", "items": {"type": "string"}}
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({"type": "null"}, {"nullable": True, "enum": [None]}),
+        ({"type": ["string", "null"]}, {"type": "string", "nullable": True}),
+        ({"anyOf": [{"type": "integer"}, {"type": "null"}]}, {"type": "integer", "nullable": True}),
+        (
+            {"anyOf": [{"$ref": "#/$defs/A"}, {"type": "null"}]},
+            {"nullable": True, "allOf": [{"$ref": "#/components/schemas/A"}]},
+        ),
+        (
+            {"$ref": "#/$defs/A", "description": "d"},
+            {"allOf": [{"$ref": "#/components/schemas/A"}], "description": "d"},
+        ),
+        ({"const": "x"}, {"enum": ["x"]}),
+        ({"type": "number", "exclusiveMaximum": 5}, {"type": "number", "maximum": 5, "exclusiveMaximum": True}),
+        ({"type": "array"}, {"type": "array", "items": {}}),
+        ({"type": "object", "required": [], "propertyNames": {"pattern": "a"}}, {"type": "object"}),
+        ({"examples": [1, 2], "type": "integer"}, {"type": "integer", "example": 1}),
+        (
+            {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}]},
+            {
+                "type": "array",
+                "items": {"anyOf": [{"type": "integer"}, {"type": "string"}]},
+                "minItems": 2,
+                "maxItems": 2,
+            },
+        ),
+        (True, {}),
+    ],
+)
+def test_can_convert_json_schema_to_openapi_30(given, expected):
+    assert to_openapi(given) == expected
+
+
+FIELD_TYPES = st.sampled_from(
+    [
+        str,
+        int,
+        float,
+        bool,
+        str | None,
+        int | None,
+        list[str],
+        dict[str, int],
+        Target,
+        Target | None,
+        list[Target],
+        Severity,
+        Literal["A", "B"],
+        tuple[int, str],
+        datetime.datetime,
+        bytes,
+        set[int],
+    ]
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fields=st.dictionaries(st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True), FIELD_TYPES, min_size=1, max_size=6))
+def test_can_describe_any_model_validly(fields):
+    # GIVEN a model of arbitrary fields, used as body and answer
+    model = create_model("Generated", **{name: (kind, ...) for name, kind in fields.items()})
+    router = Router("generated")
+    router.post("/api/v2/generated/{id}", acl="generated.{id}.update", body=model, response=model)(lambda req: None)
+    # WHEN documented THEN the document is valid OpenAPI 3.0.3
+    validate(document(router.routes))

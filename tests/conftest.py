@@ -15,6 +15,8 @@ os.environ.update(
         "AWS_REGION": "us-east-1",
         "OPSPLANE_STATE_DIR": _STATE,
         "OPSPLANE_STAGE": "test",
+        # Functional tests make many writes a minute; tests of the limiter turn it on.
+        "OPSPLANE_RATE_LIMIT_ENABLED": "false",
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
     }
 )

@@ -9,7 +9,6 @@ and cookie-session requests).
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -41,7 +40,7 @@ def extract(headers: Mapping[str, str]) -> Credentials | None:
         if scheme.lower() == "basic" and rest.strip():
             try:
                 decoded = base64.b64decode(rest.strip(), validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError) as exc:
+            except ValueError as exc:  # binascii.Error, UnicodeDecodeError, non-ASCII input
                 raise Unauthenticated("Malformed Basic credentials") from exc
             user, sep, password = decoded.partition(":")
             if not sep or not user:
@@ -136,7 +135,11 @@ def authenticate_token(token: str) -> Principal:
     api_token = apitokens.lookup(token)
     if api_token is None:
         raise Unauthenticated("Invalid token")
-    return _principal(api_token.tenant, _account(api_token.tenant, api_token.account), "apitoken", api_token.public_id)
+    principal = _principal(
+        api_token.tenant, _account(api_token.tenant, api_token.account), "apitoken", api_token.public_id
+    )
+    apitokens.touch(api_token)
+    return principal
 
 
 def authorize(headers: Mapping[str, str], method: str) -> Principal:

@@ -35,13 +35,9 @@ from chalicelib.settings import get_settings
 logger = Logger(service="opsplane")
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]
-CONTENT_TYPES = [
-    "application/json",
-    "application/x-www-form-urlencoded",
-    "text/plain",
-    "application/octet-stream",
-    "multipart/form-data",
-]
+# Every media type reaches the pipeline, so an unexpected one is refused in the
+# caller's dialect (Request.json raises UnsupportedMedia), not in Chalice's shape.
+CONTENT_TYPES = ["*/*"]
 # Depth of the catch-all routes that make unknown paths answer 404 in their dialect.
 CATCH_ALL_DEPTH = 10
 
@@ -107,6 +103,14 @@ class Edge:
                 self.app.route(path, methods=METHODS, content_types=CONTENT_TYPES, name=f"unknown_{depth}")(
                     self._view(None)
                 )
+        self.app.register_middleware(self._unknown_resource, "http")
+
+    def _unknown_resource(self, event: Any, get_response: Any) -> Response:
+        """Deployed, API Gateway sends every path it has no resource for to its `/{proxy+}`
+        and `/` catch-alls (infra/): Chalice has no such route, so answer 404 in the dialect."""
+        if (event.context or {}).get("resourcePath") not in self.app.routes:
+            return self.handle(None, {})
+        return get_response(event)
 
     def _view(self, path: str | None) -> Any:
         def view(**raw_params: str) -> Response:
@@ -192,7 +196,8 @@ class Edge:
         request.cursor_secret = keyring().cursor_secret
         logger.append_keys(tenant=tenant, principal=principal.id)
         access = required_access(route, request.params)
-        if not principal.can(access):
+        acting_on_self = bool(route.self_param) and request.params.get(route.self_param) == principal.id
+        if not acting_on_self and not principal.can(access):
             raise Forbidden(f"Missing permission {access}")
 
     def _limit(self, request: Request, route: Route) -> dict[str, str]:

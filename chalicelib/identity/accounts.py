@@ -109,7 +109,7 @@ def rename_extra(old: str, new: str, tenant: str, account_uuid: str) -> Any:
     new_item = _index_item(new, tenant, account_uuid)
 
     def move(tx: Any) -> None:
-        tx.delete(old_item)
+        tx.delete(old_item, add_version_condition=False)
         tx.save(new_item, condition=EntityItem.pk.does_not_exist())
 
     return move
@@ -121,7 +121,7 @@ def delete_account(tenant: str, account_uuid: str) -> Entity:
     index = EntityItem(f"{GLOBAL}#{USERNAMES}", _username_key(account.doc["username"]))
 
     def free(tx: Any) -> None:
-        tx.delete(index)
+        tx.delete(index, add_version_condition=False)
 
     return repo(tenant, ACCOUNT).purge(account_uuid, extra=free)
 

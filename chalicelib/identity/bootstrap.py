@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.identity import accounts, tenants
+from chalicelib.identity import accounts, policies, tenants
 
 ROOT_MARKER = ("_global", "installation")
 
@@ -26,17 +26,15 @@ def bootstrap(admin_password: str | None = None, *, root_name: str = "root") -> 
     password = admin_password or secrets.token_urlsafe(18)
     tenant = tenants.create_tenant(name=root_name, slug=root_name, parent_uuid=None, by="bootstrap")
     root = tenant["uuid"]
-    policy = accounts.repo(root, accounts.POLICY).create(
-        "admin-" + root[:8],
-        {
-            "uuid": "admin-" + root[:8],
-            "tenant_uuid": root,
-            "name": "admin",
-            "slug": "admin",
-            "description": "Everything (#)",
-            "acl": ["#"],
-        },
+    policy = policies.create_policy(
+        root,
+        name="admin",
+        slug="admin",
+        description="Everything (#)",
+        acl=["#"],
+        held=None,
         by="bootstrap",
+        policy_uuid="admin-" + root[:8],
     )
     admin = accounts.create_account(
         root,

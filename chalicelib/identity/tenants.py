@@ -4,27 +4,23 @@ the parent's partition lists children (Query, never Scan)."""
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from typing import Any
 
 from chalicelib.auth.keys import keyring
 from chalicelib.errors import Forbidden, Invalid, NotFound, TenantGone
+from chalicelib.identity import accounts, directory, names
+from chalicelib.identity.names import slugify
 from chalicelib.store.models import EntityItem
 from chalicelib.store.repository import Entity, Repository
 
 TENANT = "tenant"
 CHILD = "subtenant"
+SLUGS = "tenantslug"  # slugs are unique among siblings: reserved in the parent's partition
 
 
 def _repo(owner: str, kind: str) -> Repository:
     return Repository(owner, kind, cursor_secret=keyring().cursor_secret)
-
-
-def slugify(name: str) -> str:
-    """URL-friendly slug of a name."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return slug[:80] or "tenant"
 
 
 def get_tenant(tenant_uuid: str) -> dict[str, Any]:
@@ -42,10 +38,18 @@ def _check(tenant_uuid: str) -> str:
 
 
 def require_active(tenant_uuid: str) -> dict[str, Any]:
-    """The tenant, or TenantGone when it is deactivated."""
+    """The tenant, or TenantGone when it or one of its ancestors is deactivated (a
+    deactivated partner takes its clients down with it)."""
     doc = get_tenant(tenant_uuid)
     if not doc.get("active", True):
         raise TenantGone(f"Tenant {tenant_uuid} is deactivated")
+    for ancestor in doc.get("ancestors", []):
+        try:
+            above = get_tenant(ancestor)
+        except NotFound:
+            continue
+        if not above.get("active", True):
+            raise TenantGone(f"Tenant {tenant_uuid} is unavailable: tenant {ancestor} is deactivated")
     return doc
 
 
@@ -73,43 +77,51 @@ def resolve_acting_tenant(home: str, requested: str | None) -> str:
 def create_tenant(
     *, name: str, slug: str | None, parent_uuid: str | None, by: str | None, tenant_uuid: str | None = None
 ) -> dict[str, Any]:
-    """A new tenant under parent (None: a root tenant, bootstrap only)."""
+    """A new tenant under parent (None: a root tenant, bootstrap only). An explicit slug
+    already used by a sibling is a Conflict; a derived one gets a suffix instead."""
     new_uuid = tenant_uuid or str(uuid.uuid4())
-    ancestors: list[str] = []
-    if parent_uuid:
-        parent = require_active(parent_uuid)
-        ancestors = [*parent.get("ancestors", []), parent_uuid]
-    doc = {
-        "uuid": new_uuid,
+    if not parent_uuid:
+        doc = _tenant_doc(new_uuid, name, slug or slugify(name, "tenant"), new_uuid, [])
+        _repo(new_uuid, TENANT).create(new_uuid, doc, by=by)
+        return doc
+    parent = require_active(parent_uuid)
+    slug = names.check_slug(slug) if slug else names.pick(parent_uuid, SLUGS, slugify(name, "tenant"))
+    doc = _tenant_doc(new_uuid, name, slug, parent_uuid, [*parent.get("ancestors", []), parent_uuid])
+    link_item = EntityItem(
+        f"{parent_uuid}#{CHILD}",
+        new_uuid,
+        kind=CHILD,
+        tenant=parent_uuid,
+        entity_id=new_uuid,
+        doc=json.dumps({"uuid": new_uuid}),
+        deleted=False,
+        revision=1,
+    )
+
+    def link(tx: Any) -> None:
+        tx.save(link_item, condition=EntityItem.pk.does_not_exist())
+
+    names.create_named(
+        _repo(new_uuid, TENANT), new_uuid, doc, owner=parent_uuid, space=SLUGS, name=slug, by=by, extra=link
+    )
+    return doc
+
+
+def _tenant_doc(tenant_uuid: str, name: str, slug: str, parent_uuid: str, ancestors: list[str]) -> dict[str, Any]:
+    return {
+        "uuid": tenant_uuid,
         "name": name,
-        "slug": slug or slugify(name),
-        "parent_uuid": parent_uuid or new_uuid,
+        "slug": slug,
+        "parent_uuid": parent_uuid,
         "ancestors": ancestors,
         "active": True,
         "csrf_strict": False,
     }
-    link = None
-    if parent_uuid:
-        link_item = EntityItem(
-            f"{parent_uuid}#{CHILD}",
-            new_uuid,
-            kind=CHILD,
-            tenant=parent_uuid,
-            entity_id=new_uuid,
-            doc=json.dumps({"uuid": new_uuid}),
-            deleted=False,
-            revision=1,
-        )
-
-        def link(tx: Any) -> None:
-            tx.save(link_item, condition=EntityItem.pk.does_not_exist())
-
-    _repo(new_uuid, TENANT).create(new_uuid, doc, by=by, extra=link)
-    return doc
 
 
 def update_tenant(tenant_uuid: str, changes: dict[str, Any], *, by: str | None) -> dict[str, Any]:
-    """Apply changes (name, slug, active, csrf_strict) to a tenant."""
+    """Apply changes (name, active, csrf_strict) to a tenant; its slug is reserved among
+    its siblings and never changes."""
 
     def apply(e: Entity) -> None:
         e.doc.update(changes)
@@ -140,16 +152,57 @@ def descendants(root_uuid: str) -> list[dict[str, Any]]:
 
 
 def delete_tenant(tenant_uuid: str) -> None:
-    """Remove a leaf tenant (one with children is refused)."""
+    """Remove a leaf tenant (one with children is refused) and its accounts, which frees
+    their usernames and revokes their API tokens. Accounts go first: an interrupted
+    delete leaves the tenant in place, and deleting it again finishes the work."""
     doc = get_tenant(tenant_uuid)
     if children(tenant_uuid):
         raise Invalid("A tenant with sub-tenants cannot be deleted")
+    for account in list(accounts.repo(tenant_uuid, accounts.ACCOUNT).iterate()):
+        directory.delete_account(tenant_uuid, account.id)
     parent = doc.get("parent_uuid")
     extra = None
     if parent and parent != tenant_uuid:
         link = EntityItem(f"{parent}#{CHILD}", tenant_uuid)
 
-        def extra(tx: Any) -> None:
-            tx.delete(link)
+        def unlink(tx: Any) -> None:
+            tx.delete(link, add_version_condition=False)
 
+        extra = names.both(unlink, names.release(parent, SLUGS, doc["slug"]))
     _repo(tenant_uuid, TENANT).purge(tenant_uuid, extra=extra)
+
+
+# ---- what a principal acting in a tenant may do to the tenants it sees ----------------
+
+
+def visible_tenant(acting: str, target: str) -> dict[str, Any]:
+    """The target as seen from the acting tenant: itself or a descendant, else NotFound."""
+    doc = get_tenant(target)
+    if target != acting and acting not in doc.get("ancestors", []):
+        raise NotFound(f"Tenant {target} not found")
+    return doc
+
+
+def tenant_tree(acting: str) -> list[dict[str, Any]]:
+    """The tenants visible from the acting one: itself and all its descendants."""
+    return [get_tenant(acting), *descendants(acting)]
+
+
+def change_tenant(acting: str, home: str, target: str, changes: dict[str, Any], *, by: str | None) -> dict[str, Any]:
+    """Rename, deactivate or reactivate a visible tenant (never one's own home tenant;
+    the slug never changes)."""
+    doc = visible_tenant(acting, target)
+    if changes.get("slug", doc.get("slug")) != doc.get("slug"):
+        raise Invalid("The slug of a tenant cannot be changed")
+    changes = {k: v for k, v in changes.items() if k != "slug"}
+    if changes.get("active") is False and target == home:
+        raise Forbidden("A tenant cannot deactivate its own home tenant")
+    return update_tenant(target, changes, by=by) if changes else doc
+
+
+def remove_tenant(acting: str, home: str, target: str) -> None:
+    """Delete a visible tenant (never one's own home tenant)."""
+    visible_tenant(acting, target)
+    if target == home:
+        raise Forbidden("A tenant cannot delete its own home tenant")
+    delete_tenant(target)

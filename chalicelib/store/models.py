@@ -13,6 +13,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -75,6 +76,7 @@ class TokenItem(Model):
     tenant = UnicodeAttribute(null=True)
     doc = UnicodeAttribute(null=True)
     hits = NumberAttribute(null=True, attr_name="count")
+    used = NumberAttribute(null=True)  # last use, epoch ms (API tokens, OAuth clients)
     expires = TTLAttribute(null=True)
 
 
@@ -94,8 +96,22 @@ class UsageItem(Model):
 MODELS: tuple[type[Model], ...] = (EntityItem, TokenItem, UsageItem)
 
 
+_transactions: dict[str, Connection] = {}
+
+
+def transaction_connection() -> Connection:
+    """The connection TransactWrite uses: one per process, like the models' own (a new
+    botocore client per write costs more than the write)."""
+    conn = _transactions.get("default")
+    if conn is None:
+        meta: Any = EntityItem.Meta
+        conn = _transactions["default"] = Connection(region=meta.region, host=getattr(meta, "host", None))
+    return conn
+
+
 def bind(settings: Settings) -> None:
     """Point every model at the tables and endpoint named by settings."""
+    _transactions.clear()
     names = {
         EntityItem: settings.entities_table,
         TokenItem: settings.tokens_table,

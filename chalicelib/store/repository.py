@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import (
     DeleteError,
     DoesNotExist,
@@ -27,7 +26,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, Invalid, NotFound, VersionMismatch
 from chalicelib.store.cursor import decode_cursor, encode_cursor
-from chalicelib.store.models import EntityItem
+from chalicelib.store.models import EntityItem, transaction_connection
 
 # Documents above this size are stored zlib-compressed (DynamoDB items stop at 400 KB).
 COMPRESS_ABOVE = 64 * 1024
@@ -114,11 +113,6 @@ def check_id(entity_id: str) -> str:
     if any(ord(c) < 32 for c in entity_id):
         raise Invalid("Invalid id: control characters")
     return entity_id
-
-
-def _connection() -> Connection:
-    meta: Any = EntityItem.Meta
-    return Connection(region=meta.region, host=getattr(meta, "host", None))
 
 
 def _is_conditional_failure(exc: Exception) -> bool:
@@ -297,7 +291,7 @@ class Repository:
         together with its history version and any extra transactional writes."""
         try:
             if self.history_enabled or extra is not None:
-                with TransactWrite(connection=_connection()) as tx:
+                with TransactWrite(connection=transaction_connection()) as tx:
                     if new:
                         tx.save(item, condition=EntityItem.pk.does_not_exist())
                     else:
@@ -404,7 +398,7 @@ class Repository:
         entity = _to_entity(item)
         try:
             if extra is not None:
-                with TransactWrite(connection=_connection()) as tx:
+                with TransactWrite(connection=transaction_connection()) as tx:
                     tx.delete(item)
                     extra(tx)
             else:

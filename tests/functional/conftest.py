@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from chalice.test import Client
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 ADMIN_PASSWORD = "admin-secret-pw"
 
@@ -57,7 +59,18 @@ def mint(account_uuid: str, tenant: str, name: str = "admin", ttl: int = 3600) -
 
 
 @pytest.fixture
-def aws() -> Iterator[None]:
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto for AWS. moto does not apply a conditional write atomically against other
+    threads, as DynamoDB does per item: serialize its request handling so concurrency
+    tests see DynamoDB's guarantee."""
+    lock = threading.Lock()
+    original = BotocoreStubber.process_request
+
+    def one_at_a_time(self: Any, request: Any) -> Any:
+        with lock:
+            return original(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", one_at_a_time)
     with mock_aws():
         from chalicelib.settings import get_settings
         from chalicelib.store import models

@@ -1,0 +1,169 @@
+"""OAuth2 clients of service accounts (client credentials grant, RFC 6749 §4.4).
+
+A client is a (client id, secret) pair bound to one service account. The secret holds
+256 random bits, is shown once, and is stored only as its SHA-256, compared in constant
+time. Rows in the tokens table, written in one transaction:
+  "oauthclient#<client id>" / "client"               lookup at the token endpoint
+  "<tenant>#oauthclient" / "<account>#<client id>"   the account's clients, as listed
+  "<tenant>#oauthclient-count" / "<account>"         per-account counter (condition count < max)
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.auth.apitokens import cancellation_codes, digest, transact
+from chalicelib.errors import Invalid, NotFound
+from chalicelib.store.models import TokenItem
+
+MAX_CLIENTS_PER_ACCOUNT = 10
+CLIENT_ID_LENGTH = 32  # hex characters
+# Compared against when the client id is unknown, so both paths cost one comparison.
+_NO_CLIENT = digest("no such client")
+
+
+@dataclass
+class OAuthClient:
+    """One client of a service account (never its secret)."""
+
+    client_id: str
+    tenant: str
+    account: str  # service account uuid
+    created: int  # epoch ms
+    digest: str = ""  # sha-256 of the secret
+    last_used: int | None = None  # epoch ms of the last token issued
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = dict(self.__dict__)
+        doc.pop("last_used")  # kept in the `used` attribute
+        return doc
+
+
+def _lookup_key(client_id: str) -> tuple[str, str]:
+    return f"oauthclient#{client_id}", "client"
+
+
+def _list_key(tenant: str, account: str, client_id: str) -> tuple[str, str]:
+    return f"{tenant}#oauthclient", f"{account}#{client_id}"
+
+
+def _counter_key(tenant: str, account: str) -> tuple[str, str]:
+    return f"{tenant}#oauthclient-count", account
+
+
+def _from_item(item: TokenItem) -> OAuthClient:
+    doc = json.loads(item.doc or "{}")
+    client = OAuthClient(**{k: doc[k] for k in OAuthClient.__dataclass_fields__ if k in doc})
+    client.last_used = int(item.used) if item.used is not None else None
+    return client
+
+
+def _well_formed(client_id: str) -> bool:
+    return isinstance(client_id, str) and len(client_id) == CLIENT_ID_LENGTH and client_id.isalnum()
+
+
+def create(tenant: str, account: str, *, limit: int = MAX_CLIENTS_PER_ACCOUNT) -> tuple[str, OAuthClient]:
+    """A new client for the service account; returns (secret, client). Over the limit is Invalid."""
+    secret = secrets.token_urlsafe(32)
+    client = OAuthClient(
+        client_id=secrets.token_hex(CLIENT_ID_LENGTH // 2),
+        tenant=tenant,
+        account=account,
+        created=int(time.time() * 1000),
+        digest=digest(secret),
+    )
+    doc = json.dumps(client.to_doc())
+
+    def build(tx: TransactWrite) -> None:
+        tx.update(
+            TokenItem(*_counter_key(tenant, account)),
+            actions=[TokenItem.hits.add(1)],
+            condition=(TokenItem.hits.does_not_exist() | (TokenItem.hits < limit)),
+        )
+        tx.save(
+            TokenItem(*_lookup_key(client.client_id), tenant=tenant, doc=doc), condition=TokenItem.pk.does_not_exist()
+        )
+        tx.save(
+            TokenItem(*_list_key(tenant, account, client.client_id), tenant=tenant, doc=doc),
+            condition=TokenItem.pk.does_not_exist(),
+        )
+
+    try:
+        transact(build)
+    except TransactWriteError as exc:
+        if cancellation_codes(exc)[-1:] == ["ConditionalCheckFailed"]:  # the counter: the only update
+            raise Invalid(f"A service account can have at most {limit} OAuth clients; revoke one first") from exc
+        raise
+    return secret, client
+
+
+def verify(client_id: str, secret: str) -> OAuthClient | None:
+    """The client whose id and secret these are, or None (unknown id or wrong secret)."""
+    stored: OAuthClient | None = None
+    if _well_formed(client_id) and 0 < len(secret) <= 256:
+        try:
+            stored = _from_item(TokenItem.get(*_lookup_key(client_id), consistent_read=True))
+        except DoesNotExist:
+            stored = None
+    matches = hmac.compare_digest(digest(secret), stored.digest if stored else _NO_CLIENT)
+    return stored if stored is not None and matches else None
+
+
+def list_clients(tenant: str, account: str) -> list[OAuthClient]:
+    """The clients of a service account, oldest first."""
+    items = TokenItem.query(f"{tenant}#oauthclient", TokenItem.sk.startswith(f"{account}#"), consistent_read=True)
+    return sorted((_from_item(i) for i in items), key=lambda c: (c.created, c.client_id))
+
+
+def revoke(tenant: str, account: str, client_id: str) -> OAuthClient:
+    """Delete a client of the service account: its secret stops working at once."""
+    if not _well_formed(client_id):
+        raise NotFound(f"Client {client_id} not found")
+    try:
+        client = _from_item(TokenItem.get(*_list_key(tenant, account, client_id), consistent_read=True))
+    except DoesNotExist as exc:
+        raise NotFound(f"Client {client_id} not found") from exc
+
+    def build(tx: TransactWrite) -> None:
+        tx.delete(TokenItem(*_list_key(tenant, account, client_id)), condition=TokenItem.pk.exists())
+        tx.delete(TokenItem(*_lookup_key(client_id)))
+        tx.update(TokenItem(*_counter_key(tenant, account)), actions=[TokenItem.hits.add(-1)])
+
+    try:
+        transact(build)
+    except TransactWriteError as exc:
+        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:  # the listed row: the first delete
+            raise NotFound(f"Client {client_id} not found") from exc
+        raise
+    return client
+
+
+def revoke_all(tenant: str, account: str) -> int:
+    """Revoke every client of a service account (account deletion)."""
+    count = 0
+    for client in list_clients(tenant, account):
+        try:
+            revoke(tenant, account, client.client_id)
+        except NotFound:
+            continue  # revoked concurrently
+        count += 1
+    return count
+
+
+def touch(client: OAuthClient) -> None:
+    """Record that the client was just issued a token (best effort)."""
+    client.last_used = int(time.time() * 1000)
+    try:
+        TokenItem(*_list_key(client.tenant, client.account, client.client_id)).update(
+            actions=[TokenItem.used.set(client.last_used)], condition=TokenItem.pk.exists()
+        )
+    except UpdateError:
+        return  # revoked meanwhile: the token was issued before the revocation

@@ -1,0 +1,1 @@
+"""Other wire dialects over the same data: Grafana, Wazo, OAuth2 client credentials."""

@@ -1,0 +1,146 @@
+"""What the Wazo dialect's routes share: the acting principal, the Wazo list answer
+({items, total, filtered} with limit / offset / order / direction / search) and the wire
+views of the identity records."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pydantic import BaseModel
+
+from chalicelib.auth.principal import Principal
+from chalicelib.errors import Invalid, Unauthenticated
+from chalicelib.http.reply import Reply
+from chalicelib.http.request import Request
+from chalicelib.identity import tenants
+from chalicelib.store.repository import Entity
+
+PREFIX = "/api/auth/0.1"
+LIST_QUERY = (
+    ("limit", "integer", "At most this many items (default: all)"),
+    ("offset", "integer", "Skip this many items"),
+    ("order", "string", "Sort column"),
+    ("direction", "string", "asc or desc"),
+    ("search", "string", "Case-insensitive substring of the searchable columns"),
+    ("recurse", "boolean", "Include the sub-tenants of the acting tenant"),
+)
+
+USER_SORT = ("username", "firstname", "lastname")
+USER_SEARCH = ("uuid", "username", "firstname", "lastname", "purpose", "tenant_uuid")
+POLICY_SORT = ("name", "slug", "description", "uuid")
+POLICY_SEARCH = ("uuid", "name", "slug", "tenant_uuid")
+GROUP_SORT = ("name", "slug", "uuid")
+GROUP_SEARCH = ("uuid", "name", "slug", "tenant_uuid")
+
+
+class WazoList(BaseModel):
+    """A Wazo list answer."""
+
+    items: list[dict[str, Any]]
+    total: int
+    filtered: int
+
+
+def acting(req: Request) -> Principal:
+    """The authenticated principal (the edge sets it on every protected route)."""
+    if req.principal is None:
+        raise Unauthenticated("No credentials")
+    return req.principal
+
+
+def no_content() -> Reply:
+    """Wazo's empty 204 answer."""
+    return Reply("", status=204, raw=True)
+
+
+def scope(req: Request) -> list[str]:
+    """The tenants a listing covers: the acting one, and its descendants with recurse=true."""
+    tenant = req.need_tenant()
+    if not req.flag("recurse"):
+        return [tenant]
+    return [tenant, *(t["uuid"] for t in tenants.descendants(tenant))]
+
+
+def listing(
+    req: Request,
+    items: Iterable[dict[str, Any]],
+    *,
+    sort: Sequence[str],
+    search: Sequence[str],
+) -> dict[str, Any]:
+    """Filter (search, and exact `?column=value` on searchable columns), sort and slice."""
+    everything = list(items)
+    chosen = everything
+    needle = (req.arg("search") or "").lower()
+    if needle:
+        chosen = [i for i in chosen if any(needle in str(i.get(f) or "").lower() for f in search)]
+    for column in search:
+        wanted = req.arg(column)
+        if wanted is not None:
+            chosen = [i for i in chosen if str(i.get(column)) == wanted]
+    order = req.arg("order") or sort[0]
+    if order not in sort:
+        raise Invalid(f"order must be one of {', '.join(sort)}")
+    direction = (req.arg("direction") or "asc").lower()
+    if direction not in ("asc", "desc"):
+        raise Invalid("direction must be asc or desc")
+    chosen = sorted(chosen, key=lambda i: str(i.get(order) or "").lower(), reverse=direction == "desc")
+    offset = req.int_arg("offset", 0, low=0)
+    limit = req.int_arg("limit", len(chosen), low=0)
+    return {"items": chosen[offset : offset + limit], "total": len(everything), "filtered": len(chosen)}
+
+
+# ---- wire views ---------------------------------------------------------------------------
+
+
+def tenant_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """A tenant as Wazo shows it."""
+    return {
+        "uuid": doc["uuid"],
+        "name": doc.get("name"),
+        "slug": doc.get("slug"),
+        "parent_uuid": doc.get("parent_uuid"),
+        "active": doc.get("active", True),
+    }
+
+
+def user_view(user: Entity) -> dict[str, Any]:
+    """A user as Wazo shows it (listed field by field: secrets never leave)."""
+    doc = user.doc
+    email = doc.get("email")
+    return {
+        "uuid": user.id,
+        "tenant_uuid": user.tenant,
+        "username": doc.get("username"),
+        "firstname": doc.get("firstname"),
+        "lastname": doc.get("lastname"),
+        "purpose": doc.get("purpose") or "user",
+        "enabled": doc.get("enabled", True),
+        "emails": [{"address": email, "main": True, "confirmed": True}] if email else [],
+    }
+
+
+def policy_view(policy: Entity) -> dict[str, Any]:
+    """A policy as Wazo shows it."""
+    doc = policy.doc
+    return {
+        "uuid": policy.id,
+        "tenant_uuid": policy.tenant,
+        "name": doc.get("name"),
+        "slug": doc.get("slug"),
+        "description": doc.get("description"),
+        "acl": list(doc.get("acl", [])),
+    }
+
+
+def group_view(group: Entity) -> dict[str, Any]:
+    """A group as Wazo shows it."""
+    doc = group.doc
+    return {
+        "uuid": group.id,
+        "tenant_uuid": group.tenant,
+        "name": doc.get("name"),
+        "slug": doc.get("slug"),
+        "description": doc.get("description"),
+    }

@@ -1,0 +1,197 @@
+"""Wazo users: profile, password, and the policies attached to a user."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+
+from chalicelib.compat.wazo.common import (
+    LIST_QUERY,
+    POLICY_SEARCH,
+    POLICY_SORT,
+    PREFIX,
+    USER_SEARCH,
+    USER_SORT,
+    WazoList,
+    acting,
+    listing,
+    no_content,
+    policy_view,
+    scope,
+    user_view,
+)
+from chalicelib.http.reply import Reply, bare
+from chalicelib.http.request import Request
+from chalicelib.http.router import Router
+from chalicelib.identity import accounts, users
+
+router = Router("wazo")
+
+Purpose = Literal["user", "internal", "external_api"]
+
+
+class UserBody(BaseModel):
+    """POST body (Wazo's `email_address`, or `email`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    uuid: UUID | None = None
+    username: StrictStr = Field(min_length=1, max_length=256)
+    password: StrictStr | None = None
+    email_address: StrictStr | None = None
+    email: StrictStr | None = None
+    firstname: StrictStr | None = Field(default=None, max_length=128)
+    lastname: StrictStr | None = Field(default=None, max_length=128)
+    purpose: Purpose = "user"
+    enabled: StrictBool = True
+
+
+class UserChange(BaseModel):
+    """PUT body: the fields given replace the stored ones."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    username: StrictStr | None = Field(default=None, min_length=1, max_length=256)
+    email_address: StrictStr | None = None
+    email: StrictStr | None = None
+    firstname: StrictStr | None = Field(default=None, max_length=128)
+    lastname: StrictStr | None = Field(default=None, max_length=128)
+    purpose: Purpose | None = None
+    enabled: StrictBool | None = None
+
+
+class PasswordChange(BaseModel):
+    """PUT body of /users/{user_uuid}/password."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    old_password: StrictStr | None = None
+    new_password: StrictStr
+
+
+class Email(BaseModel):
+    address: str
+    main: bool
+    confirmed: bool
+
+
+class User(BaseModel):
+    """A user (never its password)."""
+
+    uuid: str
+    tenant_uuid: str
+    username: str
+    firstname: str | None
+    lastname: str | None
+    purpose: str
+    enabled: bool
+    emails: list[Email]
+
+
+def _profile(body: UserBody | UserChange) -> dict[str, Any]:
+    """Profile fields of a body as stored (`email_address` wins over `email`)."""
+    given = body.model_fields_set
+    fields: dict[str, Any] = {
+        k: getattr(body, k) for k in ("firstname", "lastname", "purpose", "enabled") if k in given
+    }
+    if "email_address" in given or "email" in given:
+        fields["email"] = body.email_address if "email_address" in given else body.email
+    return fields
+
+
+@router.post(f"{PREFIX}/users", acl="user.create", body=UserBody, response=User, envelope=False)
+def create_user(req: Request) -> Reply:
+    """Create a user in the acting tenant (usernames are unique installation-wide)."""
+    body = req.model(UserBody)
+    fields = {**_profile(body), "purpose": body.purpose, "enabled": body.enabled}
+    fields.update(username=body.username, password=body.password)
+    user = users.create_user(req.need_tenant(), fields, by=req.actor, user_uuid=str(body.uuid) if body.uuid else None)
+    return bare(user_view(user))
+
+
+@router.get(f"{PREFIX}/users", acl="user.read", query=LIST_QUERY, response=WazoList, envelope=False)
+def list_users(req: Request) -> Reply:
+    """Users of the acting tenant (and its sub-tenants with recurse=true)."""
+    found = (user_view(u) for t in scope(req) for u in accounts.repo(t, accounts.ACCOUNT).iterate())
+    return bare(listing(req, found, sort=USER_SORT, search=USER_SEARCH))
+
+
+@router.get(f"{PREFIX}/users/{{user_uuid}}", acl="user.{user_uuid}.read", response=User, envelope=False)
+def get_user(req: Request) -> Reply:
+    """One user of the acting tenant."""
+    return bare(user_view(accounts.require_account(req.need_tenant(), req.params["user_uuid"])))
+
+
+@router.put(
+    f"{PREFIX}/users/{{user_uuid}}", acl="user.{user_uuid}.update", body=UserChange, response=User, envelope=False
+)
+def update_user(req: Request) -> Reply:
+    """Change a user's profile or username."""
+    body = req.model(UserChange)
+    changes = _profile(body)
+    if body.username is not None:
+        changes["username"] = body.username
+    user = users.update_user(req.need_tenant(), req.params["user_uuid"], changes, by=req.actor)
+    return bare(user_view(user))
+
+
+@router.delete(f"{PREFIX}/users/{{user_uuid}}", acl="user.{user_uuid}.delete", envelope=False)
+def delete_user(req: Request) -> Reply:
+    """Delete a user: its username is freed and its credentials stop working."""
+    users.delete_user(req.need_tenant(), req.params["user_uuid"])
+    return no_content()
+
+
+@router.put(
+    f"{PREFIX}/users/{{user_uuid}}/password",
+    acl="user.{user_uuid}.update",
+    self_param="user_uuid",
+    body=PasswordChange,
+    envelope=False,
+)
+def change_password(req: Request) -> Reply:
+    """Change a password: one's own with the old password, anyone's with user.{uuid}.update."""
+    body = req.model(PasswordChange)
+    user_uuid = req.params["user_uuid"]
+    users.change_password(
+        req.need_tenant(),
+        user_uuid,
+        new_password=body.new_password,
+        old_password=body.old_password,
+        self_service=acting(req).id == user_uuid,
+        by=req.actor,
+    )
+    return no_content()
+
+
+@router.get(
+    f"{PREFIX}/users/{{user_uuid}}/policies",
+    acl="user.{user_uuid}.read",
+    query=LIST_QUERY[:5],
+    response=WazoList,
+    envelope=False,
+)
+def list_user_policies(req: Request) -> Reply:
+    """The policies attached directly to a user."""
+    found = users.user_policies(req.need_tenant(), req.params["user_uuid"])
+    return bare(listing(req, (policy_view(p) for p in found), sort=POLICY_SORT, search=POLICY_SEARCH))
+
+
+@router.put(f"{PREFIX}/users/{{user_uuid}}/policies/{{policy_uuid}}", acl="user.{user_uuid}.update", envelope=False)
+def attach_policy(req: Request) -> Reply:
+    """Attach a policy to a user (the caller must hold all of its ACL)."""
+    users.attach_policy(
+        req.need_tenant(), req.params["user_uuid"], req.params["policy_uuid"], held=acting(req).acl, by=req.actor
+    )
+    return no_content()
+
+
+@router.delete(f"{PREFIX}/users/{{user_uuid}}/policies/{{policy_uuid}}", acl="user.{user_uuid}.update", envelope=False)
+def detach_policy(req: Request) -> Reply:
+    """Detach a policy from a user."""
+    users.detach_policy(
+        req.need_tenant(), req.params["user_uuid"], req.params["policy_uuid"], held=acting(req).acl, by=req.actor
+    )
+    return no_content()

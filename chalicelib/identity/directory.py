@@ -1,0 +1,288 @@
+"""Reading and editing the links between accounts, groups and policies.
+
+The links live on one side only: an account's `policies` and direct `acl`, a group's
+`users` and `policies`, a policy's `acl`. Every edit of a link list or an ACL is a
+read-modify-write through Repository.update with retries: the edits are commutative
+(add / remove members), so a writer that lost a race re-reads and re-applies, and
+concurrent editors never lose each other's changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from chalicelib.errors import Invalid, NotFound
+from chalicelib.identity import accounts
+from chalicelib.identity.accounts import ACCOUNT, GROUP, POLICY
+from chalicelib.store.repository import Entity
+
+# Enough for every one of dozens of concurrent editors of one record to get through.
+RETRIES = 40
+MAX_REF_LENGTH = 256
+
+
+class Directory:
+    """A read snapshot of one tenant's accounts, groups and policies (loaded lazily,
+    each kind with one Query)."""
+
+    def __init__(self, tenant: str) -> None:
+        self.tenant = tenant
+        self._cache: dict[str, dict[str, Entity]] = {}
+
+    def _all(self, kind: str) -> dict[str, Entity]:
+        if kind not in self._cache:
+            self._cache[kind] = {e.id: e for e in accounts.repo(self.tenant, kind).iterate()}
+        return self._cache[kind]
+
+    @property
+    def accounts(self) -> dict[str, Entity]:
+        return self._all(ACCOUNT)
+
+    @property
+    def groups(self) -> dict[str, Entity]:
+        return self._all(GROUP)
+
+    @property
+    def policies(self) -> dict[str, Entity]:
+        return self._all(POLICY)
+
+    def forget(self, kind: str) -> None:
+        """Drop a kind from the snapshot (after writing it)."""
+        self._cache.pop(kind, None)
+
+    def identifier(self, account_id: str) -> str | None:
+        """The username of an account, None when it is gone."""
+        account = self.accounts.get(account_id)
+        return account.doc.get("username") if account else None
+
+    def groups_of(self, account_id: str) -> list[Entity]:
+        """Groups whose members include the account."""
+        return [g for g in self.groups.values() if account_id in g.doc.get("users", [])]
+
+    def policies_in(self, policy_ids: Iterable[str]) -> list[Entity]:
+        """The live policies among ids, in order (dangling ids skipped)."""
+        return [self.policies[p] for p in dict.fromkeys(policy_ids) if p in self.policies]
+
+    def united_policy_ids(self, account: Entity) -> list[str]:
+        """The account's own policies and those of its groups."""
+        ids = list(account.doc.get("policies", []))
+        for group in self.groups_of(account.id):
+            ids.extend(group.doc.get("policies", []))
+        return [p.id for p in self.policies_in(ids)]
+
+    def united_acl(self, account: Entity) -> list[str]:
+        """Direct ACL + the ACL of every policy the account has, directly or by group."""
+        acl = list(account.doc.get("acl", []))
+        for policy in self.policies_in(self.united_policy_ids(account)):
+            acl.extend(policy.doc.get("acl", []))
+        return list(dict.fromkeys(acl))
+
+    def group_acl(self, group: Entity) -> list[str]:
+        """The ACL a group hands its members."""
+        acl: list[str] = []
+        for policy in self.policies_in(group.doc.get("policies", [])):
+            acl.extend(policy.doc.get("acl", []))
+        return list(dict.fromkeys(acl))
+
+    def assignees(self, policy_id: str) -> tuple[list[Entity], list[Entity]]:
+        """(accounts, groups) that have the policy directly."""
+        holders = [a for a in self.accounts.values() if policy_id in a.doc.get("policies", [])]
+        groups = [g for g in self.groups.values() if policy_id in g.doc.get("policies", [])]
+        return holders, groups
+
+
+# ---- finding ------------------------------------------------------------------------
+
+
+def _usable_ref(ref: Any) -> bool:
+    return isinstance(ref, str) and 0 < len(ref) <= MAX_REF_LENGTH and not any(ord(c) < 32 for c in ref)
+
+
+def find_account(tenant: str, ref: str) -> Entity | None:
+    """An account of the tenant by uuid or by username (any case); None otherwise.
+    Another tenant's account is not found."""
+    if not _usable_ref(ref):
+        return None
+    found = accounts.repo(tenant, ACCOUNT).find(ref)
+    if found is not None:
+        return found
+    located = accounts.find_by_username(ref)
+    if located is None or located[0] != tenant:
+        return None
+    return accounts.repo(tenant, ACCOUNT).find(located[1])
+
+
+def require_account(tenant: str, ref: str, *, kind: str | None = None) -> Entity:
+    """find_account, or NotFound (also when the account is not of the given type)."""
+    account = find_account(tenant, ref)
+    if account is None or (kind is not None and account.doc.get("type") != kind):
+        label = "Service account" if kind == accounts.SERVICE else "Account"
+        raise NotFound(f"{label} {ref} not found")
+    return account
+
+
+def resolve_accounts(tenant: str, refs: Iterable[str]) -> list[Entity]:
+    """Accounts named in a request body (uuids or usernames); any unknown one is Invalid."""
+    found: dict[str, Entity] = {}
+    unknown = []
+    for ref in refs:
+        account = find_account(tenant, ref)
+        if account is None:
+            unknown.append(str(ref))
+        else:
+            found.setdefault(account.id, account)
+    if unknown:
+        raise Invalid(f"Unknown accounts: {', '.join(unknown[:20])}")
+    return list(found.values())
+
+
+def resolve(tenant: str, kind: str, ids: Iterable[str], label: str) -> list[Entity]:
+    """Groups or policies named in a request body; any unknown one is Invalid."""
+    wanted = list(dict.fromkeys(ids))
+    if not all(_usable_ref(i) for i in wanted):
+        raise Invalid(f"Invalid {label} id")
+    found = accounts.repo(tenant, kind).get_many(wanted) if wanted else []
+    known = {e.id for e in found}
+    unknown = [i for i in wanted if i not in known]
+    if unknown:
+        raise Invalid(f"Unknown {label}s: {', '.join(unknown[:20])}")
+    return found
+
+
+def resolve_some(tenant: str, kind: str, ids: Iterable[str]) -> list[Entity]:
+    """The records of one kind among ids (the others are ignored)."""
+    usable = [i for i in dict.fromkeys(ids) if _usable_ref(i)]
+    return accounts.repo(tenant, kind).get_many(usable) if usable else []
+
+
+def require(tenant: str, kind: str, entity_id: str, label: str) -> Entity:
+    """A group or policy of the tenant, or NotFound."""
+    if not _usable_ref(entity_id):
+        raise NotFound(f"{label} {entity_id} not found")
+    found = accounts.repo(tenant, kind).find(entity_id)
+    if found is None:
+        raise NotFound(f"{label} {entity_id} not found")
+    return found
+
+
+# ---- editing ------------------------------------------------------------------------
+
+
+def _edit_list(doc: dict[str, Any], key: str, add: Iterable[str], remove: Iterable[str]) -> None:
+    drop = set(remove)
+    current = [x for x in doc.get(key, []) if x not in drop]
+    doc[key] = list(dict.fromkeys([*current, *(x for x in add if x not in drop)]))
+
+
+def edit_links(
+    tenant: str,
+    kind: str,
+    entity_id: str,
+    key: str,
+    *,
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+    by: str | None = None,
+) -> Entity:
+    """Add / remove ids in one link list (`users` or `policies`) of one record."""
+    add, remove = list(add), list(remove)
+
+    def change(entity: Entity) -> None:
+        _edit_list(entity.doc, key, add, remove)
+
+    return accounts.repo(tenant, kind).update(entity_id, change, by=by, retries=RETRIES)
+
+
+def replace_links(
+    tenant: str, kind: str, entity_id: str, key: str, wanted: Iterable[str], *, by: str | None = None
+) -> Entity:
+    """Set one link list of one record to exactly `wanted`."""
+    wanted = list(dict.fromkeys(wanted))
+
+    def change(entity: Entity) -> None:
+        entity.doc[key] = list(wanted)
+
+    return accounts.repo(tenant, kind).update(entity_id, change, by=by, retries=RETRIES)
+
+
+def edit_acl(
+    tenant: str, kind: str, entity_id: str, change: Callable[[list[str]], list[str]], *, by: str | None = None
+) -> Entity:
+    """Rewrite the `acl` of an account or policy with change(current acl)."""
+
+    def apply(entity: Entity) -> None:
+        entity.doc["acl"] = list(change(list(entity.doc.get("acl", []))))
+
+    return accounts.repo(tenant, kind).update(entity_id, apply, by=by, retries=RETRIES)
+
+
+def set_memberships(
+    tenant: str, account_id: str, group_ids: Iterable[str], *, directory: Directory, by: str | None = None
+) -> None:
+    """Make the account a member of exactly these groups."""
+    wanted = set(group_ids)
+    for group in directory.groups.values():
+        member = account_id in group.doc.get("users", [])
+        if group.id in wanted and not member:
+            edit_links(tenant, GROUP, group.id, "users", add=[account_id], by=by)
+        elif group.id not in wanted and member:
+            edit_links(tenant, GROUP, group.id, "users", remove=[account_id], by=by)
+    directory.forget(GROUP)
+
+
+def add_to_groups(tenant: str, account_ids: list[str], group_ids: Iterable[str], *, by: str | None = None) -> None:
+    """Add accounts to groups (groups deleted meanwhile are skipped)."""
+    for group_id in dict.fromkeys(group_ids):
+        try:
+            edit_links(tenant, GROUP, group_id, "users", add=account_ids, by=by)
+        except NotFound:
+            continue
+
+
+def remove_from_groups(tenant: str, account_ids: list[str], group_ids: Iterable[str], *, by: str | None = None) -> None:
+    """Remove accounts from groups (groups deleted meanwhile are skipped)."""
+    for group_id in dict.fromkeys(group_ids):
+        try:
+            edit_links(tenant, GROUP, group_id, "users", remove=account_ids, by=by)
+        except NotFound:
+            continue
+
+
+def set_enabled(tenant: str, account_id: str, enabled: bool, *, by: str | None = None) -> Entity:
+    """Activate or deactivate an account (a disabled account's credentials stop working)."""
+
+    def change(entity: Entity) -> None:
+        entity.doc["enabled"] = bool(enabled)
+
+    return accounts.repo(tenant, ACCOUNT).update(account_id, change, by=by, retries=RETRIES)
+
+
+def detach_account(tenant: str, account_id: str, *, by: str | None = None) -> None:
+    """Remove an account from every group of the tenant."""
+    groups = [g.id for g in accounts.groups_of(tenant, account_id)]
+    remove_from_groups(tenant, [account_id], groups, by=by)
+
+
+def detach_policy(tenant: str, policy_id: str, *, by: str | None = None) -> None:
+    """Remove a policy from every account and group of the tenant that has it."""
+    directory = Directory(tenant)
+    holders, groups = directory.assignees(policy_id)
+    for kind, records in ((ACCOUNT, holders), (GROUP, groups)):
+        for record in records:
+            try:
+                edit_links(tenant, kind, record.id, "policies", remove=[policy_id], by=by)
+            except NotFound:
+                continue
+
+
+def delete_account(tenant: str, account_id: str) -> Entity:
+    """Delete an account: it stops authenticating at once, its API tokens are revoked and
+    it leaves every group."""
+    from chalicelib.auth import apitokens, oauthclients
+
+    removed = accounts.delete_account(tenant, account_id)
+    apitokens.revoke_all(tenant, account_id)
+    oauthclients.revoke_all(tenant, account_id)
+    detach_account(tenant, account_id)
+    return removed

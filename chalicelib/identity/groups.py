@@ -1,0 +1,110 @@
+"""Groups (Wazo) = user groups (Wavefront): members in the group's `users` list, attached
+policies in its `policies` list (what accounts.effective_acl reads).
+
+Membership edits go through directory.edit_links (conditional saves, re-read and
+re-applied when someone else won), so concurrent edits never lose each other. Joining a
+group, or giving it a policy, hands out the group's ACL: the grant rule applies.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from chalicelib.identity import accounts, directory, names, policies
+from chalicelib.store.repository import Entity
+
+GROUP = accounts.GROUP
+SLUGS = "groupslug"
+
+
+def get_group(tenant: str, group_uuid: str) -> Entity:
+    """A group of the tenant (NotFound otherwise)."""
+    return accounts.repo(tenant, GROUP).get(group_uuid)
+
+
+def create_group(
+    tenant: str,
+    *,
+    name: str,
+    slug: str | None,
+    description: str | None,
+    by: str | None,
+    group_uuid: str | None = None,
+) -> Entity:
+    """A new, empty group; its slug is unique in the tenant."""
+    group_uuid = group_uuid or str(uuid.uuid4())
+    slug = names.check_slug(slug) if slug else names.pick(tenant, SLUGS, names.slugify(name, "group"))
+    doc: dict[str, Any] = {
+        "uuid": group_uuid,
+        "tenant_uuid": tenant,
+        "name": name,
+        "slug": slug,
+        "description": description,
+        "users": [],
+        "policies": [],
+    }
+    return names.create_named(
+        accounts.repo(tenant, GROUP), group_uuid, doc, owner=tenant, space=SLUGS, name=slug, by=by
+    )
+
+
+def update_group(tenant: str, group_uuid: str, changes: dict[str, Any], *, by: str | None) -> Entity:
+    """Change name and / or description (the slug never changes, as in Wazo)."""
+
+    def apply(entity: Entity) -> None:
+        entity.doc.update(changes)
+
+    return accounts.repo(tenant, GROUP).update(group_uuid, apply, by=by, retries=directory.RETRIES)
+
+
+def delete_group(tenant: str, group_uuid: str, *, held: list[str]) -> Entity:
+    """Delete a group and free its slug. Its members lose its policies, negations included:
+    lifting them is a grant."""
+    group = get_group(tenant, group_uuid)
+    policies.require_grantable(held, policies.lifted(policies.acl_of(tenant, group.doc.get("policies", []))))
+    slug = group.doc.get("slug")
+    extra = names.release(tenant, SLUGS, slug) if slug else None
+    return accounts.repo(tenant, GROUP).purge(group_uuid, extra=extra)
+
+
+def add_member(tenant: str, group_uuid: str, user_uuid: str, *, held: list[str], by: str | None) -> Entity:
+    """Put an account of the tenant in the group (idempotent); the actor must be able to
+    grant the group's ACL."""
+    accounts.require_account(tenant, user_uuid)
+    group = get_group(tenant, group_uuid)
+    policies.require_grantable(held, policies.acl_of(tenant, group.doc.get("policies", [])))
+    return directory.edit_links(tenant, GROUP, group_uuid, "users", add=[user_uuid], by=by)
+
+
+def remove_member(tenant: str, group_uuid: str, user_uuid: str, *, held: list[str], by: str | None) -> Entity:
+    """Take an account out of the group (idempotent); it loses the group's negations,
+    and lifting them is a grant."""
+    group = get_group(tenant, group_uuid)
+    policies.require_grantable(held, policies.lifted(policies.acl_of(tenant, group.doc.get("policies", []))))
+    return directory.edit_links(tenant, GROUP, group_uuid, "users", remove=[user_uuid], by=by)
+
+
+def add_policy(tenant: str, group_uuid: str, policy_uuid: str, *, held: list[str], by: str | None) -> Entity:
+    """Attach a policy of the tenant to the group (idempotent); the actor must hold its ACL."""
+    policy = policies.get_policy(tenant, policy_uuid)
+    policies.require_grantable(held, policy.doc.get("acl", []))
+    return directory.edit_links(tenant, GROUP, group_uuid, "policies", add=[policy_uuid], by=by)
+
+
+def remove_policy(tenant: str, group_uuid: str, policy_uuid: str, *, held: list[str], by: str | None) -> Entity:
+    """Detach a policy from the group (idempotent; lifting its negations is a grant)."""
+    policies.require_grantable(held, policies.lifted(policies.acl_of(tenant, [policy_uuid])))
+    return directory.edit_links(tenant, GROUP, group_uuid, "policies", remove=[policy_uuid], by=by)
+
+
+def members(tenant: str, group: Entity) -> list[Entity]:
+    """The group's accounts (deleted ones skipped)."""
+    ids = group.doc.get("users", [])
+    return accounts.repo(tenant, accounts.ACCOUNT).get_many(ids) if ids else []
+
+
+def attached_policies(tenant: str, group: Entity) -> list[Entity]:
+    """The group's policies (deleted ones skipped)."""
+    ids = group.doc.get("policies", [])
+    return accounts.repo(tenant, policies.POLICY).get_many(ids) if ids else []

@@ -1,0 +1,143 @@
+"""Users as people manage them: profile, username (unique across the installation),
+password, attached policies. Accounts themselves live in accounts.py."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chalicelib.auth import authorize
+from chalicelib.auth.passwords import hash_password, password_problem
+from chalicelib.errors import Conflict, Invalid, VersionMismatch
+from chalicelib.identity import accounts, directory, policies
+from chalicelib.store.repository import Entity
+
+PURPOSES = ("user", "internal", "external_api")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+\Z")
+MAX_USERNAME = 256
+RENAME_ATTEMPTS = 5
+
+
+def check_username(username: str) -> str:
+    """A username is 1-256 printable characters without spaces."""
+    if not isinstance(username, str) or not 1 <= len(username) <= MAX_USERNAME:
+        raise Invalid(f"username must have 1 to {MAX_USERNAME} characters")
+    if any(c.isspace() or ord(c) < 32 for c in username):
+        raise Invalid("username must not contain spaces or control characters")
+    return username
+
+
+def check_email(address: str) -> str:
+    """A plausible e-mail address (something@domain.tld), at most 320 characters."""
+    if not isinstance(address, str) or len(address) > 320 or not _EMAIL.match(address):
+        raise Invalid(f"Invalid e-mail address {address!r}")
+    return address
+
+
+def _check_password(password: str) -> str:
+    problem = password_problem(password)
+    if problem:
+        raise Invalid(problem)
+    return password
+
+
+def _check_profile(fields: dict[str, Any]) -> None:
+    if fields.get("email") is not None:
+        check_email(fields["email"])
+    if "purpose" in fields and fields["purpose"] not in PURPOSES:
+        raise Invalid(f"purpose must be one of {', '.join(PURPOSES)}")
+
+
+def create_user(tenant: str, fields: dict[str, Any], *, by: str | None, user_uuid: str | None = None) -> Entity:
+    """A new user; the username is reserved installation-wide in the same transaction."""
+    fields = dict(fields)
+    _check_profile(fields)
+    username = check_username(fields.pop("username"))
+    password = fields.pop("password", None)
+    if password is not None:
+        _check_password(password)
+    return accounts.create_account(
+        tenant, username=username, password=password, kind=accounts.USER, fields=fields, by=by, account_uuid=user_uuid
+    )
+
+
+def _taken_by_other(username: str, user_uuid: str) -> bool:
+    found = accounts.find_by_username(username)
+    return found is not None and found[1] != user_uuid
+
+
+def update_user(tenant: str, user_uuid: str, changes: dict[str, Any], *, by: str | None) -> Entity:
+    """Change profile fields; a new username moves the global index in the same transaction."""
+    _check_profile(changes)
+    new_name = changes.get("username")
+    if new_name is not None:
+        check_username(new_name)
+    repo = accounts.repo(tenant, accounts.ACCOUNT)
+
+    def apply(entity: Entity) -> None:
+        entity.doc.update(changes)
+
+    for _ in range(RENAME_ATTEMPTS):
+        current = repo.get(user_uuid)
+        extra = None
+        if new_name is not None:
+            extra = accounts.rename_extra(current.doc["username"], new_name, tenant, user_uuid)
+        if extra is not None and _taken_by_other(new_name or "", user_uuid):
+            raise Conflict(f"Username {new_name} is already taken")
+        try:
+            return repo.update(user_uuid, apply, by=by, expected_version=current.version, extra=extra)
+        except VersionMismatch:
+            # Either the account changed meanwhile (try again) or the new name was taken.
+            if extra is not None and _taken_by_other(new_name or "", user_uuid):
+                raise Conflict(f"Username {new_name} is already taken") from None
+    raise VersionMismatch(f"User {user_uuid} keeps changing; try again")
+
+
+def change_password(
+    tenant: str,
+    user_uuid: str,
+    *,
+    new_password: str,
+    old_password: str | None,
+    self_service: bool,
+    by: str | None,
+) -> Entity:
+    """Set a new password. Users changing their own prove the old one (a throttled login,
+    so this route cannot be used to guess passwords); others were authorized by ACL."""
+    _check_password(new_password)
+    account = accounts.require_account(tenant, user_uuid)
+    if self_service:
+        if not old_password:
+            raise Invalid("old_password is required to change your own password")
+        authorize.login(account.doc["username"], old_password)
+    digest = hash_password(new_password)
+
+    def apply(entity: Entity) -> None:
+        entity.doc["password_hash"] = digest
+
+    return accounts.repo(tenant, accounts.ACCOUNT).update(user_uuid, apply, by=by, retries=3)
+
+
+def delete_user(tenant: str, user_uuid: str) -> Entity:
+    """Delete the account: its username is freed, its API tokens revoked, its groups left."""
+    return directory.delete_account(tenant, user_uuid)
+
+
+def attach_policy(tenant: str, user_uuid: str, policy_uuid: str, *, held: list[str], by: str | None) -> Entity:
+    """Give a policy of the tenant to a user (idempotent); the actor must hold its ACL."""
+    accounts.require_account(tenant, user_uuid)
+    policy = policies.get_policy(tenant, policy_uuid)
+    policies.require_grantable(held, policy.doc.get("acl", []))
+    return directory.edit_links(tenant, accounts.ACCOUNT, user_uuid, "policies", add=[policy_uuid], by=by)
+
+
+def detach_policy(tenant: str, user_uuid: str, policy_uuid: str, *, held: list[str], by: str | None) -> Entity:
+    """Take a policy away from a user (idempotent; lifting its negations is a grant)."""
+    policies.require_grantable(held, policies.lifted(policies.acl_of(tenant, [policy_uuid])))
+    return directory.edit_links(tenant, accounts.ACCOUNT, user_uuid, "policies", remove=[policy_uuid], by=by)
+
+
+def user_policies(tenant: str, user_uuid: str) -> list[Entity]:
+    """The policies attached directly to a user (deleted ones skipped)."""
+    ids = accounts.require_account(tenant, user_uuid).doc.get("policies", [])
+    return accounts.repo(tenant, policies.POLICY).get_many(ids) if ids else []

@@ -1,0 +1,66 @@
+"""Every route declares the ACL it needs; only a short allow-list is public."""
+
+from __future__ import annotations
+
+import re
+
+from chalicelib.categories import routers
+from chalicelib.http.router import PUBLIC
+
+# Public by design: health, the token endpoints (they authenticate themselves), JWKS, docs.
+PUBLIC_ALLOWED = re.compile(
+    r"^(/api/health"
+    r"|/api/auth/0\.1/token(/\{[a-z_]+\})?"
+    r"|/auth/oauth/token"
+    r"|/\.well-known/jwks\.json"
+    r"|/api/v2/swagger\.json"
+    r"|/api-docs(/ui(/assets/\{[a-z_]+\})?)?"
+    r"|/api/frontend/settings)$"
+)
+
+
+def all_routes():
+    return [r for router in routers() for r in router.routes]
+
+
+def test_can_find_an_acl_on_every_route():
+    routes = all_routes()
+    assert routes, "no routes registered"
+    for route in routes:
+        assert route.acl, f"{route.method} {route.path} declares no ACL"
+        if route.acl == PUBLIC:
+            assert PUBLIC_ALLOWED.match(route.path), f"{route.method} {route.path} is public"
+
+
+def test_can_fill_every_acl_placeholder_from_the_path():
+    for route in all_routes():
+        for name in re.findall(r"\{([^}]+)\}", route.acl):
+            assert "{" + name + "}" in route.path, f"{route.path}: ACL {route.acl} names {{{name}}}"
+
+
+def test_can_name_acls_after_the_category():
+    for route in all_routes():
+        if route.acl == PUBLIC:
+            continue
+        first = route.acl.split(".")[0]
+        assert re.fullmatch(r"[a-z]+", first), f"{route.path}: ACL {route.acl}"
+        assert route.acl.count(".") >= 1
+
+
+def test_can_refuse_every_protected_route_without_credentials(api):
+    for route in all_routes():
+        if route.acl == PUBLIC:
+            continue
+        path = re.sub(r"\{[^}]+\}", "x", route.path)
+        resp = api.call(route.method, path, {} if route.method != "GET" else None, token="")
+        assert resp.status_code == 401, f"{route.method} {route.path} answered {resp.status_code}"
+
+
+def test_can_refuse_every_protected_route_without_the_acl(api, make_user):
+    nobody = make_user([])
+    for route in all_routes():
+        if route.acl == PUBLIC:
+            continue
+        path = re.sub(r"\{[^}]+\}", "x", route.path)
+        resp = api.call(route.method, path, {} if route.method != "GET" else None, token=nobody.token)
+        assert resp.status_code == 403, f"{route.method} {route.path} answered {resp.status_code}"

@@ -1,0 +1,345 @@
+"""Alerts (Wavefront /api/v2/alert): the shared CRUD routes plus snooze, install,
+summary and checkQuery.
+
+An alert's state is derived, not stored: SNOOZED while a snooze runs, INVALID when a WQL
+condition does not parse (with lastErrorMessage saying where), CHECKING otherwise. Alert
+evaluation (firing, preview) does not exist yet, so /alert/preview has no route.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
+
+from chalicelib import query
+from chalicelib.categories import crud
+from chalicelib.categories.searching import Fields, path
+from chalicelib.errors import Invalid
+from chalicelib.http.request import Request
+from chalicelib.http.router import Router
+from chalicelib.store.repository import Entity, now_ms
+
+router = Router("alert")
+
+BASE = "/api/v2/alert"
+Severity = Literal["INFO", "SMOKE", "WARN", "SEVERE"]
+QueryType = Literal["WQL", "PROMQL", "HYBRID"]
+SEVERITY_KEYS = ("info", "smoke", "warn", "severe")  # least to most severe (THRESHOLD keys)
+FOREVER = -1
+MAX_SNOOZE_SECONDS = 10 * 365 * 24 * 3600
+
+CHECKING, SNOOZED, INVALID = "CHECKING", "SNOOZED", "INVALID"
+
+
+# ---- body ------------------------------------------------------------------------------
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class CustomerTags(_Part):
+    """The client's WFTags."""
+
+    customerTags: list[StrictStr] | None = None
+
+
+class AlertDashboard(_Part):
+    """The client's AlertDashboard."""
+
+    dashboardId: StrictStr | None = None
+    description: StrictStr | None = None
+    parameters: dict[str, dict[str, StrictStr]] | None = None
+
+
+class TriageDashboard(_Part):
+    """The client's TriageDashboard."""
+
+    dashboardId: StrictStr | None = None
+    description: StrictStr | None = None
+    parameters: dict[str, StrictStr] | None = None
+
+
+class AlertSource(_Part):
+    """The client's AlertSource (multi-query alerts)."""
+
+    name: StrictStr | None = None
+    query: StrictStr | None = None
+    queryType: QueryType | None = None
+    alertSourceType: list[Literal["VARIABLE", "CONDITION", "AUDIT"]] | None = None
+    hidden: StrictBool | None = None
+    color: StrictStr | None = None
+    description: StrictStr | None = None
+    queryBuilderEnabled: StrictBool | None = None
+    queryBuilderSerialization: StrictStr | None = None
+
+
+class AlertBody(_Part):
+    """The writable part of the client's Alert model; other fields are ignored."""
+
+    name: StrictStr = Field(min_length=1, max_length=512)
+    condition: StrictStr | None = None
+    conditions: dict[str, StrictStr] | None = None
+    minutes: StrictInt = Field(ge=1)
+    alertType: Literal["CLASSIC", "THRESHOLD"] | None = None
+    severity: Severity | None = None
+    displayExpression: StrictStr | None = None
+    conditionQueryType: QueryType | None = None
+    displayExpressionQueryType: QueryType | None = None
+    target: StrictStr | None = None
+    targets: dict[str, StrictStr] | None = None
+    resolveAfterMinutes: StrictInt | None = Field(default=None, ge=1)
+    notificationResendFrequencyMinutes: StrictInt | None = Field(default=None, ge=0)
+    processRateMinutes: StrictInt | None = Field(default=None, ge=1)
+    additionalInformation: StrictStr | None = None
+    runbookLinks: list[StrictStr] | None = None
+    application: list[StrictStr] | None = None
+    service: list[StrictStr] | None = None
+    alertTriageDashboards: list[AlertDashboard] | None = None
+    triageDashboards: list[TriageDashboard] | None = None
+    alertSources: list[AlertSource] | None = None
+    includeObsoleteMetrics: StrictBool | None = None
+    evaluateRealtimeData: StrictBool | None = None
+    enablePDIncidentBySeries: StrictBool | None = None
+    secureMetricDetails: StrictBool | None = None
+    conditionQBEnabled: StrictBool | None = None
+    conditionQBSerialization: StrictStr | None = None
+    displayExpressionQBEnabled: StrictBool | None = None
+    displayExpressionQBSerialization: StrictStr | None = None
+    alertChartBase: StrictInt | None = None
+    alertChartUnits: StrictStr | None = None
+    alertChartDescription: StrictStr | None = None
+    chartAttributes: dict[str, Any] | None = None
+    ingestionPolicyId: StrictStr | None = None
+    tags: CustomerTags | None = None
+    version: StrictInt | None = Field(default=None, ge=1)  # the version the writer last read
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, name: str) -> str:
+        if not name.strip():
+            raise ValueError("must not be blank")
+        return name
+
+    @field_validator("conditions", "targets")
+    @classmethod
+    def _severity_keys(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is not None:
+            wrong = sorted(set(value) - set(SEVERITY_KEYS))
+            if wrong:
+                raise ValueError(f"keys must be among {', '.join(SEVERITY_KEYS)}, not {', '.join(wrong)}")
+        return value
+
+    @model_validator(mode="after")
+    def _shape(self) -> AlertBody:
+        if self.alertType == "THRESHOLD":
+            if not self.conditions:
+                raise ValueError('a THRESHOLD alert needs conditions, e.g. {"warn": "ts(cpu) > 2"}')
+            if not self.condition:
+                most_severe = [k for k in SEVERITY_KEYS if k in self.conditions][-1]
+                self.condition = self.conditions[most_severe]
+        elif not self.condition or not self.condition.strip():
+            raise ValueError("condition is required")
+        return self
+
+
+def to_doc(body: AlertBody) -> tuple[dict[str, Any], list[str] | None]:
+    """Body -> stored document, and the customer tags when the body names them."""
+    doc = body.model_dump(exclude_none=True, exclude={"tags", "version"})
+    tags = body.tags.customerTags if body.tags is not None and body.tags.customerTags is not None else None
+    return doc, tags
+
+
+# ---- derived state and wire ------------------------------------------------------------
+
+
+def snoozed_until(entity: Entity) -> int | None:
+    """-1 (forever) or the epoch ms the running snooze ends; None when not snoozed."""
+    until = entity.doc.get("_snoozed")
+    if until is None:
+        return None
+    if until == FOREVER or until > now_ms():
+        return int(until)
+    return None
+
+
+def queries(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, text) of the WQL queries that decide whether the alert is valid."""
+    if doc.get("conditionQueryType", "WQL") != "WQL":
+        return []  # PromQL / hybrid queries are not ours to parse
+    if doc.get("alertType") == "THRESHOLD":
+        return [(f"{k} condition", doc["conditions"][k]) for k in SEVERITY_KEYS if k in doc.get("conditions", {})]
+    return [("condition", doc.get("condition", ""))]
+
+
+def condition_problem(doc: dict[str, Any]) -> str | None:
+    """Why the alert is INVALID, or None."""
+    for label, text in queries(doc):
+        reason = query.problem(text)
+        if reason:
+            return f"Invalid {label}: {reason}"
+    return None
+
+
+def states(entity: Entity) -> list[str]:
+    """The alert's status list: SNOOZED and/or INVALID, else CHECKING."""
+    found = []
+    if snoozed_until(entity) is not None:
+        found.append(SNOOZED)
+    if condition_problem(entity.doc):
+        found.append(INVALID)
+    return found or [CHECKING]
+
+
+def to_wire(entity: Entity) -> dict[str, Any]:
+    """The client's Alert model: body fields, bookkeeping, tags, state."""
+    doc = {k: v for k, v in entity.doc.items() if not k.startswith("_")}
+    out: dict[str, Any] = {**doc, **crud.standard_fields(entity)}
+    out["alertType"] = doc.get("alertType", "CLASSIC")
+    out["tags"] = {"customerTags": sorted(entity.tags)}
+    out["hidden"] = bool(entity.doc.get("_hidden", False))
+    if "creatorId" in out:
+        out["createUserId"] = out["creatorId"]
+    if "updaterId" in out:
+        out["updateUserId"] = out["updaterId"]
+    until = snoozed_until(entity)
+    if until is not None:
+        out["snoozed"] = until
+    out["status"] = states(entity)
+    problem = condition_problem(doc)
+    out["querySyntaxError"] = problem is not None
+    if problem:
+        out["lastErrorMessage"] = problem
+    else:
+        metrics, sources = [], []
+        for _, text in queries(doc):
+            parsed = query.parsed(text)
+            if parsed is not None:
+                metrics.extend(parsed.metrics)
+                sources.extend(parsed.sources)
+        out["metricsUsed"] = list(dict.fromkeys(metrics))
+        out["hostsUsed"] = list(dict.fromkeys(sources))
+    if out["alertType"] == "THRESHOLD":
+        out["severityList"] = [k.upper() for k in SEVERITY_KEYS if k in doc.get("conditions", {})]
+    return out
+
+
+def counts(wires: list[dict[str, Any]]) -> dict[str, int]:
+    """Alerts per state (an alert may count in several)."""
+    totals = {CHECKING.lower(): 0, SNOOZED.lower(): 0, INVALID.lower(): 0}
+    for w in wires:
+        for state in w.get("status", []):
+            totals[state.lower()] = totals.get(state.lower(), 0) + 1
+    return totals
+
+
+SEARCH_FIELDS = Fields.of(
+    "id",
+    "name",
+    "condition",
+    "displayExpression",
+    "additionalInformation",
+    "severity",
+    "alertType",
+    "status",
+    "target",
+    "minutes",
+    "hidden",
+    "snoozed",
+    "inTrash",
+    "creatorId",
+    "updaterId",
+    "created",
+    "updated",
+    "createdEpochMillis",
+    "updatedEpochMillis",
+    "metricsUsed",
+    "hostsUsed",
+    extra={"tags": path("tags.customerTags"), "tagpaths": path("tags.customerTags")},
+    facets=("tags", "status", "severity", "alertType", "creatorId", "updaterId", "metricsUsed", "hostsUsed"),
+    freetext=("name", "condition", "displayExpression", "additionalInformation", "tags", "id"),
+    default_sort="name",
+)
+
+ALERT = crud.Kind(
+    name="alert",
+    label="Alert",
+    schema=AlertBody,
+    to_doc=to_doc,
+    to_wire=to_wire,
+    search=SEARCH_FIELDS,
+    search_stats=lambda wires: {"alertCounts": counts(wires)},
+    change_labels={"_snoozed": "Snooze changed", "_hidden": "Installed or uninstalled"},
+)
+
+HANDLERS = crud.declare(router, ALERT, BASE)
+
+
+# ---- routes particular to alerts ------------------------------------------------------------
+
+
+def _set(req: Request, key: str, value: Any) -> dict[str, Any]:
+    def edit(e: Entity) -> None:
+        if value is None:
+            e.doc.pop(key, None)
+        else:
+            e.doc[key] = value
+
+    return crud.wire(req, ALERT, crud.change(req, ALERT, req.params["id"], edit))
+
+
+@router.post(
+    f"{BASE}/{{id}}/snooze",
+    acl="alert.{id}.update",
+    query=(("seconds", "integer", "how long; absent: until unsnoozed"),),
+)
+def snooze_alert(req: Request) -> dict[str, Any]:
+    """Snooze an alert for some seconds, or forever."""
+    seconds = req.int_arg("seconds", 0, low=1, high=MAX_SNOOZE_SECONDS) if req.arg("seconds") else None
+    return _set(req, "_snoozed", FOREVER if seconds is None else now_ms() + seconds * 1000)
+
+
+@router.post(f"{BASE}/{{id}}/unsnooze", acl="alert.{id}.update")
+def unsnooze_alert(req: Request) -> dict[str, Any]:
+    """End an alert's snooze."""
+    return _set(req, "_snoozed", None)
+
+
+@router.post(f"{BASE}/{{id}}/install", acl="alert.{id}.update")
+def install_alert(req: Request) -> dict[str, Any]:
+    """Show a hidden alert again."""
+    return _set(req, "_hidden", None)
+
+
+@router.post(f"{BASE}/{{id}}/uninstall", acl="alert.{id}.update")
+def uninstall_alert(req: Request) -> dict[str, Any]:
+    """Hide an alert."""
+    return _set(req, "_hidden", True)
+
+
+@router.get(f"{BASE}/summary", acl="alert.read")
+def alerts_summary(req: Request) -> dict[str, int]:
+    """How many alerts are in each state (and in the trash)."""
+    totals = counts([to_wire(e) for e in crud.visible(req, ALERT)])
+    totals["trash"] = sum(1 for _ in crud.visible(req, ALERT, deleted=True))
+    return totals
+
+
+class QueryCheck(BaseModel):
+    """The client's QueryTypeDTO."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    inputQuery: StrictStr
+    queryType: QueryType | None = None
+
+
+@router.post(f"{BASE}/checkQuery", acl="alert.read", body=QueryCheck)
+def check_query(req: Request) -> dict[str, Any]:
+    """Check a WQL query's syntax (400 with the position of the first error)."""
+    body = req.model(QueryCheck)
+    if body.queryType not in (None, "WQL"):
+        raise Invalid(f"Only WQL queries can be checked, not {body.queryType}")
+    query.parse(body.inputQuery)
+    return {"inputQuery": body.inputQuery, "queryType": "WQL"}

@@ -1,0 +1,106 @@
+"""Helpers the e2e modules share: the unmodified Wavefront client, plain Wazo HTTP calls, and
+the Wazo flow that provisions a tenant / user / policy and logs in (as a user of the product would).
+
+Only public HTTP routes are used here, never chalicelib: these tests see the server from outside.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import wavefront_api_client
+
+WAZO = "/api/auth/0.1"
+TIMEOUT = 30
+
+
+def unique(prefix: str) -> str:
+    """A name no other test uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def wavefront(url: str, token: str, *, bearer: bool = False) -> wavefront_api_client.ApiClient:
+    """The Wavefront client configured the way its users do (X-AUTH-TOKEN, or Authorization: Bearer)."""
+    cfg = wavefront_api_client.Configuration()
+    cfg.host = url
+    if bearer:
+        return wavefront_api_client.ApiClient(cfg, header_name="Authorization", header_value=f"Bearer {token}")
+    return wavefront_api_client.ApiClient(cfg, header_name="X-AUTH-TOKEN", header_value=token)
+
+
+def wazo(
+    url: str,
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    tenant: str | None = None,
+    headers: dict[str, str] | None = None,
+    **kw: Any,
+) -> requests.Response:
+    """One call to the Wazo dialect (X-Auth-Token, Wazo-Tenant)."""
+    h: dict[str, str] = {}
+    if token:
+        h["X-Auth-Token"] = token
+    if tenant:
+        h["Wazo-Tenant"] = tenant
+    h.update(headers or {})
+    return requests.request(method, url + WAZO + path, headers=h, timeout=TIMEOUT, **kw)
+
+
+def ok(resp: requests.Response, *expected: int) -> Any:
+    """The JSON of an answer whose status is expected (200 by default), with a readable failure."""
+    codes = expected or (200,)
+    assert resp.status_code in codes, f"{resp.request.method} {resp.url} -> {resp.status_code} {resp.text[:500]}"
+    return resp.json() if resp.content else None
+
+
+def login(url: str, username: str, password: str, **body: Any) -> dict[str, Any]:
+    """POST /token with Basic credentials; the `data` of the answer."""
+    resp = requests.post(url + WAZO + "/token", auth=(username, password), json=body, timeout=TIMEOUT)
+    return ok(resp)["data"]
+
+
+def new_tenant(url: str, token: str, *, parent: str | None = None) -> dict[str, Any]:
+    """A sub-tenant of the caller's tenant (or of parent, named by Wazo-Tenant)."""
+    return ok(wazo(url, "POST", "/tenants", token=token, tenant=parent, json={"name": unique("tenant")}))
+
+
+@dataclass
+class Person:
+    """A user provisioned over the Wazo routes, logged in."""
+
+    uuid: str
+    username: str
+    password: str
+    tenant: str
+    policy: str
+    token: str
+
+
+def new_person(url: str, token: str, acl: list[str], *, tenant: str | None = None) -> Person:
+    """A user in tenant (the caller's own by default) holding exactly acl through one policy, logged in."""
+    username, password = unique("user"), "pw-" + uuid.uuid4().hex
+    policy = ok(wazo(url, "POST", "/policies", token=token, tenant=tenant, json={"name": unique("policy"), "acl": acl}))
+    user = ok(
+        wazo(
+            url,
+            "POST",
+            "/users",
+            token=token,
+            tenant=tenant,
+            json={"username": username, "password": password, "firstname": "E2e", "purpose": "user"},
+        )
+    )
+    ok(wazo(url, "PUT", f"/users/{user['uuid']}/policies/{policy['uuid']}", token=token, tenant=tenant), 200, 204)
+    session = login(url, username, password)
+    return Person(user["uuid"], username, password, user["tenant_uuid"], policy["uuid"], session["token"])
+
+
+def new_tenant_admin(url: str, token: str) -> Person:
+    """A fresh sub-tenant and a user who may do anything in it (listings there hold only what a test made)."""
+    tenant = new_tenant(url, token)["uuid"]
+    return new_person(url, token, ["#"], tenant=tenant)

@@ -253,7 +253,10 @@ def grant(acl: Iterable[str], permission_names: Iterable[str]) -> list[str]:
 
 def revoke(acl: Iterable[str], permission_names: Iterable[str]) -> list[str]:
     """The ACL without the permissions' patterns. A broader entry that still covers them
-    (`#`, or `apitoken.#` for `api_tokens`) is kept: the permission then stays held."""
+    (`#`, or `apitoken.#` for `api_tokens`) is kept: the permission then stays held.
+    An ACL does not record which permission brought an entry, so a pattern two
+    permissions share (`apitoken.#` of `user_management` and `token_management`) goes
+    with either: revoking never leaves access behind that it was asked to take away."""
     removed = set(patterns_of(permission_names))
     return [entry for entry in acl if entry not in removed]
 

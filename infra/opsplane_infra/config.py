@@ -1,0 +1,80 @@
+"""Stage configuration: what differs between dev and prod, read from CDK context."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+
+STAGES = ("dev", "prod")
+
+
+@dataclass(frozen=True)
+class Tier:
+    """One usage plan: API Gateway throttle (requests/s, burst) and a monthly quota."""
+
+    name: str
+    rate: float
+    burst: int
+    monthly_quota: int
+
+
+DEFAULT_TIERS = (
+    Tier("free", rate=10, burst=20, monthly_quota=100_000),
+    Tier("standard", rate=100, burst=200, monthly_quota=5_000_000),
+    Tier("enterprise", rate=1000, burst=2000, monthly_quota=100_000_000),
+)
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """Everything the stack varies per stage."""
+
+    stage: str
+    # Production data survives a stack deletion and cannot be dropped by accident.
+    protect_data: bool
+    log_retention: logs.RetentionDays
+    # Usage plans only meter methods that require an API key; the key comes from the
+    # authorizer (usageIdentifierKey), bound to a tier's plan at tenant onboarding.
+    api_key_required: bool
+    stage_rate: float = 500
+    stage_burst: int = 1000
+    timeout_seconds: int = 29  # API Gateway's integration limit
+    tiers: tuple[Tier, ...] = field(default=DEFAULT_TIERS)
+    code_dir: str | None = None  # a pre-built Lambda package (README); None: the repo root
+
+    @property
+    def removal_policy(self) -> RemovalPolicy:
+        return RemovalPolicy.RETAIN if self.protect_data else RemovalPolicy.DESTROY
+
+    def table_name(self, table: str) -> str:
+        """The physical table name; the same default chalicelib/settings.py derives."""
+        return f"opsplane-{self.stage}-{table}"
+
+
+BASE = {
+    "dev": StageConfig("dev", protect_data=False, log_retention=logs.RetentionDays.TWO_WEEKS, api_key_required=False),
+    "prod": StageConfig(
+        "prod", protect_data=True, log_retention=logs.RetentionDays.THREE_MONTHS, api_key_required=True
+    ),
+}
+
+_TRUE = ("1", "true", "yes", "on")
+
+
+def stage_config(context: Any) -> StageConfig:
+    """The configuration named by context `stage` (dev|prod), with optional overrides:
+    `apiKeyRequired` (true|false) and `codeDir` (path of a pre-built Lambda package)."""
+    stage = str(context("stage") or "dev")
+    if stage not in BASE:
+        raise ValueError(f"Unknown stage {stage!r}: expected one of {', '.join(STAGES)}")
+    config = BASE[stage]
+    required = context("apiKeyRequired")
+    if required is not None:
+        config = replace(config, api_key_required=str(required).strip().lower() in _TRUE)
+    code_dir = context("codeDir")
+    if code_dir:
+        config = replace(config, code_dir=str(code_dir))
+    return config

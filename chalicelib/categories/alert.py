@@ -8,12 +8,20 @@ evaluation (firing, preview) does not exist yet, so /alert/preview has no route.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, StrictStr
 
 from chalicelib import query
 from chalicelib.categories import crud
+from chalicelib.categories.alert_views import (
+    SEVERITY_KEYS,
+    Alert,
+    AlertBody,
+    AlertsSummary,
+    QueryType,
+    QueryTypeDTO,
+)
 from chalicelib.categories.searching import Fields, path
 from chalicelib.errors import Invalid
 from chalicelib.http.request import Request
@@ -23,125 +31,13 @@ from chalicelib.store.repository import Entity, now_ms
 router = Router("alert")
 
 BASE = "/api/v2/alert"
-Severity = Literal["INFO", "SMOKE", "WARN", "SEVERE"]
-QueryType = Literal["WQL", "PROMQL", "HYBRID"]
-SEVERITY_KEYS = ("info", "smoke", "warn", "severe")  # least to most severe (THRESHOLD keys)
 FOREVER = -1
 MAX_SNOOZE_SECONDS = 10 * 365 * 24 * 3600
 
 CHECKING, SNOOZED, INVALID = "CHECKING", "SNOOZED", "INVALID"
 
 
-# ---- body ------------------------------------------------------------------------------
-
-
-class _Part(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class CustomerTags(_Part):
-    """The client's WFTags."""
-
-    customerTags: list[StrictStr] | None = None
-
-
-class AlertDashboard(_Part):
-    """The client's AlertDashboard."""
-
-    dashboardId: StrictStr | None = None
-    description: StrictStr | None = None
-    parameters: dict[str, dict[str, StrictStr]] | None = None
-
-
-class TriageDashboard(_Part):
-    """The client's TriageDashboard."""
-
-    dashboardId: StrictStr | None = None
-    description: StrictStr | None = None
-    parameters: dict[str, StrictStr] | None = None
-
-
-class AlertSource(_Part):
-    """The client's AlertSource (multi-query alerts)."""
-
-    name: StrictStr | None = None
-    query: StrictStr | None = None
-    queryType: QueryType | None = None
-    alertSourceType: list[Literal["VARIABLE", "CONDITION", "AUDIT"]] | None = None
-    hidden: StrictBool | None = None
-    color: StrictStr | None = None
-    description: StrictStr | None = None
-    queryBuilderEnabled: StrictBool | None = None
-    queryBuilderSerialization: StrictStr | None = None
-
-
-class AlertBody(_Part):
-    """The writable part of the client's Alert model; other fields are ignored."""
-
-    name: StrictStr = Field(min_length=1, max_length=512)
-    condition: StrictStr | None = None
-    conditions: dict[str, StrictStr] | None = None
-    minutes: StrictInt = Field(ge=1)
-    alertType: Literal["CLASSIC", "THRESHOLD"] | None = None
-    severity: Severity | None = None
-    displayExpression: StrictStr | None = None
-    conditionQueryType: QueryType | None = None
-    displayExpressionQueryType: QueryType | None = None
-    target: StrictStr | None = None
-    targets: dict[str, StrictStr] | None = None
-    resolveAfterMinutes: StrictInt | None = Field(default=None, ge=1)
-    notificationResendFrequencyMinutes: StrictInt | None = Field(default=None, ge=0)
-    processRateMinutes: StrictInt | None = Field(default=None, ge=1)
-    additionalInformation: StrictStr | None = None
-    runbookLinks: list[StrictStr] | None = None
-    application: list[StrictStr] | None = None
-    service: list[StrictStr] | None = None
-    alertTriageDashboards: list[AlertDashboard] | None = None
-    triageDashboards: list[TriageDashboard] | None = None
-    alertSources: list[AlertSource] | None = None
-    includeObsoleteMetrics: StrictBool | None = None
-    evaluateRealtimeData: StrictBool | None = None
-    enablePDIncidentBySeries: StrictBool | None = None
-    secureMetricDetails: StrictBool | None = None
-    conditionQBEnabled: StrictBool | None = None
-    conditionQBSerialization: StrictStr | None = None
-    displayExpressionQBEnabled: StrictBool | None = None
-    displayExpressionQBSerialization: StrictStr | None = None
-    alertChartBase: StrictInt | None = None
-    alertChartUnits: StrictStr | None = None
-    alertChartDescription: StrictStr | None = None
-    chartAttributes: dict[str, Any] | None = None
-    ingestionPolicyId: StrictStr | None = None
-    tags: CustomerTags | None = None
-    version: StrictInt | None = Field(default=None, ge=1)  # the version the writer last read
-
-    @field_validator("name")
-    @classmethod
-    def _named(cls, name: str) -> str:
-        if not name.strip():
-            raise ValueError("must not be blank")
-        return name
-
-    @field_validator("conditions", "targets")
-    @classmethod
-    def _severity_keys(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is not None:
-            wrong = sorted(set(value) - set(SEVERITY_KEYS))
-            if wrong:
-                raise ValueError(f"keys must be among {', '.join(SEVERITY_KEYS)}, not {', '.join(wrong)}")
-        return value
-
-    @model_validator(mode="after")
-    def _shape(self) -> AlertBody:
-        if self.alertType == "THRESHOLD":
-            if not self.conditions:
-                raise ValueError('a THRESHOLD alert needs conditions, e.g. {"warn": "ts(cpu) > 2"}')
-            if not self.condition:
-                most_severe = [k for k in SEVERITY_KEYS if k in self.conditions][-1]
-                self.condition = self.conditions[most_severe]
-        elif not self.condition or not self.condition.strip():
-            raise ValueError("condition is required")
-        return self
+# ---- body (the models are in alert_views.py) --------------------------------------------
 
 
 def to_doc(body: AlertBody) -> tuple[dict[str, Any], list[str] | None]:
@@ -268,6 +164,7 @@ ALERT = crud.Kind(
     schema=AlertBody,
     to_doc=to_doc,
     to_wire=to_wire,
+    wire=Alert,
     search=SEARCH_FIELDS,
     search_stats=lambda wires: {"alertCounts": counts(wires)},
     change_labels={"_snoozed": "Snooze changed", "_hidden": "Installed or uninstalled"},
@@ -293,6 +190,7 @@ def _set(req: Request, key: str, value: Any) -> dict[str, Any]:
     f"{BASE}/{{id}}/snooze",
     acl="alert.{id}.update",
     query=(("seconds", "integer", "how long; absent: until unsnoozed"),),
+    response=Alert,
 )
 def snooze_alert(req: Request) -> dict[str, Any]:
     """Snooze an alert for some seconds, or forever."""
@@ -300,25 +198,25 @@ def snooze_alert(req: Request) -> dict[str, Any]:
     return _set(req, "_snoozed", FOREVER if seconds is None else now_ms() + seconds * 1000)
 
 
-@router.post(f"{BASE}/{{id}}/unsnooze", acl="alert.{id}.update")
+@router.post(f"{BASE}/{{id}}/unsnooze", acl="alert.{id}.update", response=Alert)
 def unsnooze_alert(req: Request) -> dict[str, Any]:
     """End an alert's snooze."""
     return _set(req, "_snoozed", None)
 
 
-@router.post(f"{BASE}/{{id}}/install", acl="alert.{id}.update")
+@router.post(f"{BASE}/{{id}}/install", acl="alert.{id}.update", response=Alert)
 def install_alert(req: Request) -> dict[str, Any]:
     """Show a hidden alert again."""
     return _set(req, "_hidden", None)
 
 
-@router.post(f"{BASE}/{{id}}/uninstall", acl="alert.{id}.update")
+@router.post(f"{BASE}/{{id}}/uninstall", acl="alert.{id}.update", response=Alert)
 def uninstall_alert(req: Request) -> dict[str, Any]:
     """Hide an alert."""
     return _set(req, "_hidden", True)
 
 
-@router.get(f"{BASE}/summary", acl="alert.read")
+@router.get(f"{BASE}/summary", acl="alert.read", response=AlertsSummary)
 def alerts_summary(req: Request) -> dict[str, int]:
     """How many alerts are in each state (and in the trash)."""
     totals = counts([to_wire(e) for e in crud.visible(req, ALERT)])
@@ -335,7 +233,7 @@ class QueryCheck(BaseModel):
     queryType: QueryType | None = None
 
 
-@router.post(f"{BASE}/checkQuery", acl="alert.read", body=QueryCheck)
+@router.post(f"{BASE}/checkQuery", acl="alert.read", body=QueryCheck, response=QueryTypeDTO)
 def check_query(req: Request) -> dict[str, Any]:
     """Check a WQL query's syntax (400 with the position of the first error)."""
     body = req.model(QueryCheck)

@@ -3,9 +3,9 @@
 entity ACLs.
 
 A category describes its entity with a `Kind` (repository kind, pydantic body schema,
-body -> document and entity -> wire functions) and calls `declare(router, kind, base)`;
-its module then holds only the routes particular to it (snooze, install, ...), which reuse
-`change()`, `load()` and `wire()` from here.
+body -> document and entity -> wire functions, the wire model the document shows) and
+calls `declare(router, kind, base)`; its module then holds only the routes particular to
+it (snooze, install, ...), which reuse `change()`, `load()` and `wire()` from here.
 
 Stored documents: keys that start with "_" are managed by the server (`_acl`, and the
 category's own such as `_snoozed`); a PUT body never sets them and never erases them.
@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
 from chalicelib.auth.principal import Principal
 from chalicelib.categories import entity_acl
+from chalicelib.categories.crud_views import NO_PAYLOAD, AccessControlListReadDTO, HistoryEntry, TagsResponse
 from chalicelib.categories.searching import Fields
 from chalicelib.errors import Conflict, Forbidden, Invalid, Unauthenticated
 from chalicelib.http import dialects
@@ -53,6 +54,7 @@ class Kind:
     schema: type[BaseModel]  # create / update body
     to_doc: Callable[[Any], tuple[Doc, list[str] | None]]  # body -> (document, tags or None: keep)
     to_wire: Callable[[Entity], Doc]  # stored entity -> wire object (principal-independent part)
+    wire: type[BaseModel]  # the wire object's model, for the OpenAPI document
     history: bool = True
     entity_acl: bool = True
     name_key: str = "name"
@@ -479,40 +481,46 @@ def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] =
     def entity_answer(req: Request, entity: Entity) -> Doc:
         return wire(req, kind, entity)
 
+    def entity_route(method: str, path: str, **options: Any) -> Callable[[Callable], Callable]:
+        """A route answering the kind's wire object (one page of them when paged)."""
+        return router.route(method, path, response=kind.wire, **options)
+
     if "list" in features:
 
         def list_all(req: Request) -> Doc:
             return list_page(req, kind)
 
-        router.get(base, acl=kind.access("read"), query=PAGING, paged=True, summary=f"List {label}s")(list_all)
+        entity_route("GET", base, acl=kind.access("read"), query=PAGING, paged=True, summary=f"List {label}s")(list_all)
         handlers["list"] = list_all
     if "create" in features:
 
         def create_one(req: Request) -> Doc:
             return entity_answer(req, create(req, kind))
 
-        router.post(base, acl=kind.access("create"), body=kind.schema, summary=f"Create a {label}")(create_one)
+        entity_route("POST", base, acl=kind.access("create"), body=kind.schema, summary=f"Create a {label}")(create_one)
         handlers["create"] = create_one
     if "get" in features:
 
         def get_one(req: Request) -> Doc:
             return entity_answer(req, load(req, kind, req.params["id"], include_deleted=True))
 
-        router.get(item, acl=one, summary=f"Get a {label}")(get_one)
+        entity_route("GET", item, acl=one, summary=f"Get a {label}")(get_one)
         handlers["get"] = get_one
     if "update" in features:
 
         def update_one(req: Request) -> Doc:
             return entity_answer(req, replace(req, kind, req.params["id"]))
 
-        router.put(item, acl=upd, body=kind.schema, summary=f"Update a {label} (409 on a stale version)")(update_one)
+        summary = f"Update a {label} (409 on a stale version)"
+        entity_route("PUT", item, acl=upd, body=kind.schema, summary=summary)(update_one)
         handlers["update"] = update_one
     if "delete" in features:
 
         def delete_one(req: Request) -> Doc:
             return entity_answer(req, delete(req, kind, req.params["id"]))
 
-        router.delete(
+        entity_route(
+            "DELETE",
             item,
             acl=kind.access("delete", "{id}"),
             query=(("skipTrash", "boolean", "delete permanently"),),
@@ -524,14 +532,15 @@ def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] =
         def undelete_one(req: Request) -> Doc:
             return entity_answer(req, undelete(req, kind, req.params["id"]))
 
-        router.post(f"{item}/undelete", acl=upd, summary=f"Restore a {label} from the trash")(undelete_one)
+        entity_route("POST", f"{item}/undelete", acl=upd, summary=f"Restore a {label} from the trash")(undelete_one)
         handlers["undelete"] = undelete_one
     if "clone" in features:
 
         def clone_one(req: Request) -> Doc:
             return entity_answer(req, clone(req, kind, req.params["id"]))
 
-        router.post(
+        entity_route(
+            "POST",
             f"{item}/clone",
             acl=one,
             query=(("name", "string", "name of the copy"), ("v", "integer", "version to copy")),
@@ -546,8 +555,11 @@ def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] =
         def version_one(req: Request) -> Doc:
             return entity_answer(req, version_of(req, kind, req.params["id"], req.params["version"]))
 
-        router.get(f"{item}/history", acl=one, query=PAGING, paged=True, summary=f"Versions of a {label}")(history_of)
-        router.get(f"{item}/history/{{version}}", acl=one, summary=f"One version of a {label}")(version_one)
+        versions = f"Versions of a {label}"
+        router.get(f"{item}/history", acl=one, query=PAGING, paged=True, response=HistoryEntry, summary=versions)(
+            history_of
+        )
+        entity_route("GET", f"{item}/history/{{version}}", acl=one, summary=f"One version of a {label}")(version_one)
         handlers["history"], handlers["version"] = history_of, version_one
     if "tags" in features:
 
@@ -563,12 +575,12 @@ def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] =
         def tag_remove(req: Request) -> None:
             remove_tag(req, kind, req.params["id"], req.params["tagValue"])
 
-        router.get(f"{item}/tag", acl=one, summary=f"Tags of a {label}")(tags_of)
-        router.post(f"{item}/tag", acl=upd, body={"type": "array", "items": {"type": "string"}}, summary="Set tags")(
-            tags_set
-        )
-        router.put(f"{item}/tag/{{tagValue}}", acl=upd, summary=f"Add a tag to a {label}")(tag_add)
-        router.delete(f"{item}/tag/{{tagValue}}", acl=upd, summary=f"Remove a tag from a {label}")(tag_remove)
+        tag = f"{item}/tag/{{tagValue}}"
+        tags = {"type": "array", "items": {"type": "string"}}
+        router.get(f"{item}/tag", acl=one, response=TagsResponse, summary=f"Tags of a {label}")(tags_of)
+        router.post(f"{item}/tag", acl=upd, body=tags, response=NO_PAYLOAD, summary="Set tags")(tags_set)
+        router.put(tag, acl=upd, response=NO_PAYLOAD, summary=f"Add a tag to a {label}")(tag_add)
+        router.delete(tag, acl=upd, response=NO_PAYLOAD, summary=f"Remove a tag from a {label}")(tag_remove)
         handlers.update(tags=tags_of, set_tags=tags_set, add_tag=tag_add, remove_tag=tag_remove)
     if "acl" in features:
 
@@ -586,17 +598,18 @@ def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] =
 
         read = kind.access("read")
         ids = (("id", "string", "entity id (repeat the key for several)"),)
+        acls = list[AccessControlListReadDTO]
         writes = {"type": "array", "items": AclWrite.model_json_schema()}
-        router.get(f"{base}/acl", acl=read, query=ids, summary=f"Access control lists of {label}s")(acl_of)
+        needs = f"(each entity needs {upd})"
+        router.get(f"{base}/acl", acl=read, query=ids, response=acls, summary=f"Access control lists of {label}s")(
+            acl_of
+        )
+        router.post(f"{base}/acl/add", acl=read, body=writes, response=acls, summary=f"Add principals to ACLs {needs}")(
+            acl_add
+        )
         router.post(
-            f"{base}/acl/add", acl=read, body=writes, summary=f"Add principals to ACLs (each entity needs {upd})"
-        )(acl_add)
-        router.post(
-            f"{base}/acl/remove",
-            acl=read,
-            body=writes,
-            summary=f"Remove principals from ACLs (each entity needs {upd})",
+            f"{base}/acl/remove", acl=read, body=writes, response=acls, summary=f"Remove principals from ACLs {needs}"
         )(acl_remove)
-        router.put(f"{base}/acl/set", acl=read, body=writes, summary=f"Set ACLs (each entity needs {upd})")(acl_set)
+        router.put(f"{base}/acl/set", acl=read, body=writes, response=acls, summary=f"Set ACLs {needs}")(acl_set)
         handlers.update(acl=acl_of, acl_add=acl_add, acl_remove=acl_remove, acl_set=acl_set)
     return handlers

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel, Field
+
 from chalicelib.http.reply import bare
 from chalicelib.http.request import Request
 from chalicelib.http.router import PUBLIC, Router
@@ -10,7 +12,16 @@ from chalicelib.settings import get_settings
 router = Router("health")
 
 
-@router.get("/api/health", acl=PUBLIC, envelope=False)
+class Health(BaseModel):
+    """The probe's answer."""
+
+    database: str = Field(examples=["ok"])
+    status: str = Field(examples=["ok"])
+    version: str = Field(description="The deployed version (Grafana clients read it)")
+    commit: str = Field(description="The deployment stage")
+
+
+@router.get("/api/health", acl=PUBLIC, envelope=False, response=Health)
 def health(req: Request) -> object:
     """Service health (also Grafana's version probe)."""
     settings = get_settings()

@@ -2,7 +2,8 @@
 
 Registering a kind is one line in SEARCHABLE: its path segment, where its crud.Kind lives
 (imported when a search runs, so this category's function does not load every category at
-cold start) and whether the client has /deleted routes for it. Routes exist only for
+cold start), whether the client has /deleted routes for it, and the wire models the
+document shows (from the kind's pydantic-only views module). Routes exist only for
 registered kinds, each guarded by `<entity>.read`; results hide what the principal may not
 view (entity ACLs).
 """
@@ -13,7 +14,10 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.categories import crud, searching
+from pydantic import BaseModel
+
+from chalicelib.categories import alert_views, crud, searching
+from chalicelib.categories.crud_views import FacetResponse, FacetsResponseContainer
 from chalicelib.http import dialects
 from chalicelib.http.request import Request
 from chalicelib.http.router import Router
@@ -29,7 +33,10 @@ class Searchable:
 
     entity: str  # path segment and ACL category
     kind_ref: str  # "module:attribute" of the crud.Kind
+    wire: type[BaseModel]  # the kind's wire model (its crud.Kind.wire)
     deleted: bool = False  # has /deleted routes
+    # The whole answer of a live search when the kind adds stats to the page (PagedAlertWithStats).
+    with_stats: type[BaseModel] | None = None
 
     def resolve(self) -> tuple[crud.Kind, searching.Fields]:
         """The registered kind and its search fields."""
@@ -40,7 +47,15 @@ class Searchable:
         return kind, kind.search
 
 
-SEARCHABLE: tuple[Searchable, ...] = (Searchable("alert", "chalicelib.categories.alert:ALERT", deleted=True),)
+SEARCHABLE: tuple[Searchable, ...] = (
+    Searchable(
+        "alert",
+        "chalicelib.categories.alert:ALERT",
+        alert_views.Alert,
+        deleted=True,
+        with_stats=alert_views.PagedAlertWithStats,
+    ),
+)
 
 
 def _records(req: Request, kind: crud.Kind, deleted: bool) -> list[dict[str, Any]]:
@@ -127,17 +142,22 @@ def _declare(spec: Searchable) -> None:
             return run_facet(req, spec, deleted, req.params["facet"])
 
         body = searching.SearchRequest
-        router.post(base, acl=acl, body=body, paged=True, summary=f"Search {spec.entity}s {where}".strip())(search_all)
+        found = spec.with_stats if spec.with_stats is not None and not deleted else spec.wire
+        router.post(
+            base, acl=acl, body=body, response=found, paged=True, summary=f"Search {spec.entity}s {where}".strip()
+        )(search_all)
         router.post(
             f"{base}/facets",
             acl=acl,
             body=searching.FacetsRequest,
+            response=FacetsResponseContainer,
             summary=f"Facets of {spec.entity}s {where}".strip(),
         )(search_facets)
         router.post(
             f"{base}/{{facet}}",
             acl=acl,
             body=searching.FacetRequest,
+            response=FacetResponse,
             paged=True,
             summary=f"Values of one facet of {spec.entity}s {where}".strip(),
         )(search_facet)

@@ -27,6 +27,7 @@ REF_TEMPLATE = "#/components/schemas/{model}"
 # named like one of them (a category's own `Sort`) cannot replace it.
 JSON = "application/json"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+NO_CONTENT = 204
 Mode = Literal["validation", "serialization"]  # pydantic's schema of what it reads / what it writes
 
 SECURITY_SCHEMES: dict[str, Any] = {
@@ -409,10 +410,10 @@ def _operation(route: Route, schemas: _Schemas, operation_id: str) -> dict[str, 
             "required": ["status"],
             "properties": {"status": {"$ref": REF_TEMPLATE.format(model="opsplane.NativeStatus")}, "response": payload},
         }
-    ok: dict[str, Any] = {"description": "OK"}
-    if route.method != "HEAD":
+    ok: dict[str, Any] = {"description": "No content" if route.status == NO_CONTENT else "OK"}
+    if route.method != "HEAD" and route.status != NO_CONTENT:
         ok["content"] = {media: {"schema": payload}}
-    responses: dict[str, Any] = {"200": ok}
+    responses: dict[str, Any] = {str(route.status): ok}
     error_ref = {"$ref": REF_TEMPLATE.format(model=ERROR_SCHEMA[dialect])}
     for code, text in (ERRORS_PUBLIC if route.public else ERRORS_AUTHENTICATED).items():
         ref = {"$ref": REF_TEMPLATE.format(model="opsplane.ThrottledError")} if code == 429 else error_ref

@@ -29,6 +29,7 @@ class Route:
     paged: bool = False
     raw_body: bool = False  # handler reads the body itself (forms, text)
     envelope: bool = True  # native dialect: wrap the payload in {status, response}
+    status: int = 200  # the success status, for the document (204: an empty answer)
     # A principal whose id is this path parameter acts on itself and needs no ACL; the
     # handler applies its own rule (changing one's own password needs the old one).
     self_param: str = ""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import dis
 import enum
+import types
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import pytest
@@ -12,9 +15,10 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate
 from pydantic import BaseModel, Field, create_model
 
-from chalicelib.categories import routers
+from chalicelib.categories import routers, search
+from chalicelib.http import dialects
 from chalicelib.http.openapi import SECURITY_SCHEMES, document, to_openapi
-from chalicelib.http.router import PUBLIC, Router
+from chalicelib.http.router import PUBLIC, Route, Router
 
 
 def registered_routes():
@@ -112,6 +116,10 @@ def sample_router() -> Router:
     @router.head("/api/auth/0.1/token/{token}", acl=PUBLIC, envelope=False)
     def check_token(req):
         """Check a token."""
+
+    @router.delete("/api/auth/0.1/users/{user_uuid}", acl="user.{user_uuid}.delete", envelope=False, status=204)
+    def delete_user(req):
+        """Delete a user (an empty 204 answer)."""
 
     @router.post(
         "/auth/oauth/token",
@@ -219,6 +227,8 @@ def test_can_show_acl_and_security_per_route():
     assert oauth["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/opsplane.OAuthError")
     head = doc["paths"]["/api/auth/0.1/token/{token}"]["head"]
     assert "content" not in head["responses"]["200"]
+    gone = doc["paths"]["/api/auth/0.1/users/{user_uuid}"]["delete"]["responses"]
+    assert "200" not in gone and gone["204"] == {"description": "No content"}
     schemes = doc["components"]["securitySchemes"]
     assert schemes == SECURITY_SCHEMES
     assert schemes["oauth2"]["flows"]["clientCredentials"]["tokenUrl"] == "/auth/oauth/token"
@@ -299,3 +309,128 @@ def test_can_describe_any_model_validly(fields):
     router.post("/api/v2/generated/{id}", acl="generated.{id}.update", body=model, response=model)(lambda req: None)
     # WHEN documented THEN the document is valid OpenAPI 3.0.3
     validate(document(router.routes))
+
+
+# ---- every registered route documents what it reads and answers --------------------------
+
+BODY_READERS = frozenset({"json", "json_object", "json_list", "model", "form"})  # Request's body readers
+
+
+def _code_objects(code: types.CodeType) -> Iterator[types.CodeType]:
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_objects(const)
+
+
+def reads_body(handler: Callable[..., Any]) -> bool:
+    """Does the handler, or a chalicelib function it reaches (by name, through module
+    attributes and closures), call one of Request's body readers?"""
+    seen: set[types.CodeType] = set()
+    todo = [handler]
+    while todo:
+        fn = todo.pop()
+        if fn.__code__ in seen:
+            continue
+        seen.add(fn.__code__)
+        cells = dict(zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__ or ()), strict=True))
+        names = {**fn.__globals__, **cells}
+        for code in _code_objects(fn.__code__):
+            owner = None
+            for ins in dis.get_instructions(code):
+                target = None
+                if ins.opname in ("LOAD_ATTR", "LOAD_METHOD"):
+                    if isinstance(owner, types.ModuleType):
+                        target = getattr(owner, ins.argval, None)
+                    elif ins.argval in BODY_READERS:
+                        return True
+                elif ins.opname in ("LOAD_GLOBAL", "LOAD_DEREF"):
+                    target = names.get(ins.argval)
+                if isinstance(target, types.FunctionType) and target.__module__.startswith("chalicelib."):
+                    todo.append(target)
+                owner = target
+    return False
+
+
+def _read_through_a_helper(req):
+    return _helper_reading(req)
+
+
+def _helper_reading(req):
+    return req.json_list(of=str)
+
+
+def test_can_tell_which_handlers_read_a_body():
+    # GIVEN handlers that read the body directly, through a helper, through a closure, or not at all
+    def direct(req):
+        return req.model(Target)
+
+    def closure(req):
+        return _read_through_a_helper(req)
+
+    def query_only(req):
+        return req.int_arg("seconds", 0) and req.params["id"]
+
+    _read_through_a_helper.__module__ = _helper_reading.__module__ = "chalicelib.sample"
+    # THEN the walker finds every reader and no other
+    assert reads_body(direct) and reads_body(closure) and reads_body(_read_through_a_helper)
+    assert not reads_body(query_only)
+    assert reads_body(next(r.handler for r in registered_routes() if (r.method, r.path) == ("POST", "/api/v2/alert")))
+
+
+def _payload(doc: dict[str, Any], route: Route) -> Any:
+    """The documented success payload of a route (inside the envelope when it has one)."""
+    ok = doc["paths"][route.path][route.method.lower()]["responses"][str(route.status)]
+    (schema,) = [media["schema"] for media in ok["content"].values()]
+    if route.envelope and dialects.dialect_of(route.path) == dialects.NATIVE:
+        return schema["properties"]["response"]
+    return schema
+
+
+def test_can_describe_the_answer_of_every_native_read():
+    # GIVEN every authenticated GET route of the native dialect
+    routes = registered_routes()
+    reads = [r for r in routes if r.method == "GET" and not r.public and dialects.dialect_of(r.path) == dialects.NATIVE]
+    assert len(reads) > 20
+    # WHEN documented
+    doc = document(routes)
+    # THEN each declares its answer and the document shows a schema that is not empty
+    for route in reads:
+        payload = _payload(doc, route)
+        assert route.response is not None and payload, f"GET {route.path} documents no answer"
+        assert resolve(doc, payload), f"GET {route.path} answers an empty schema"
+
+
+def test_can_describe_the_answer_of_every_route():
+    # GIVEN every registered route, of every dialect and method
+    routes = registered_routes()
+    doc = document(routes)
+    # THEN each documents a payload schema, or answers without a body (HEAD, 204)
+    for route in routes:
+        if route.method == "HEAD" or route.status == 204:
+            ok = doc["paths"][route.path][route.method.lower()]["responses"][str(route.status)]
+            assert "content" not in ok, f"{route.method} {route.path}"
+            continue
+        assert route.response is not None and _payload(doc, route), f"{route.method} {route.path} documents no answer"
+
+
+def test_can_describe_the_body_of_every_route_that_reads_one():
+    # GIVEN every POST / PUT route, and whether its handler reads the request body
+    routes = registered_routes()
+    writes = [r for r in routes if r.method in ("POST", "PUT")]
+    readers = [r for r in writes if reads_body(r.handler)]
+    assert len(readers) > 40 and len(readers) < len(writes)
+    doc = document(routes)
+    # THEN each one that reads a body declares it, and the document shows its schema
+    for route in readers:
+        assert route.body is not None, f"{route.method} {route.path} reads a body it does not declare"
+        (media,) = doc["paths"][route.path][route.method.lower()]["requestBody"]["content"].values()
+        assert resolve(doc, media["schema"]), f"{route.method} {route.path} documents an empty body"
+
+
+def test_can_document_each_searchable_kind_with_its_own_wire_model():
+    # GIVEN the searchable kinds (their wire models are named without importing the kind)
+    for spec in search.SEARCHABLE:
+        kind, _ = spec.resolve()
+        # THEN the search routes answer the same model as the kind's own routes
+        assert spec.wire is kind.wire, spec.entity

@@ -100,7 +100,7 @@ def update_group(req: Request) -> Reply:
     return bare(group_view(groups.update_group(req.need_tenant(), req.params["group_uuid"], changes, by=req.actor)))
 
 
-@router.delete(GROUP, acl="group.{group_uuid}.delete", envelope=False)
+@router.delete(GROUP, acl="group.{group_uuid}.delete", envelope=False, status=204)
 def delete_group(req: Request) -> Reply:
     """Delete a group; its members lose its policies."""
     groups.delete_group(req.need_tenant(), req.params["group_uuid"], held=acting(req).acl)
@@ -115,7 +115,7 @@ def list_members(req: Request) -> Reply:
     return bare(listing(req, (user_view(u) for u in found), sort=USER_SORT, search=USER_SEARCH))
 
 
-@router.put(f"{GROUP}/users/{{user_uuid}}", acl="group.{group_uuid}.update", envelope=False)
+@router.put(f"{GROUP}/users/{{user_uuid}}", acl="group.{group_uuid}.update", envelope=False, status=204)
 def add_member(req: Request) -> Reply:
     """Add a user of the acting tenant to the group (the caller must hold the group's ACL)."""
     groups.add_member(
@@ -124,7 +124,7 @@ def add_member(req: Request) -> Reply:
     return no_content()
 
 
-@router.delete(f"{GROUP}/users/{{user_uuid}}", acl="group.{group_uuid}.update", envelope=False)
+@router.delete(f"{GROUP}/users/{{user_uuid}}", acl="group.{group_uuid}.update", envelope=False, status=204)
 def remove_member(req: Request) -> Reply:
     """Remove a user from the group."""
     groups.remove_member(
@@ -141,7 +141,7 @@ def list_group_policies(req: Request) -> Reply:
     return bare(listing(req, (policy_view(p) for p in found), sort=POLICY_SORT, search=POLICY_SEARCH))
 
 
-@router.put(f"{GROUP}/policies/{{policy_uuid}}", acl="group.{group_uuid}.update", envelope=False)
+@router.put(f"{GROUP}/policies/{{policy_uuid}}", acl="group.{group_uuid}.update", envelope=False, status=204)
 def add_group_policy(req: Request) -> Reply:
     """Attach a policy to the group (the caller must hold all of its ACL)."""
     groups.add_policy(
@@ -150,7 +150,7 @@ def add_group_policy(req: Request) -> Reply:
     return no_content()
 
 
-@router.delete(f"{GROUP}/policies/{{policy_uuid}}", acl="group.{group_uuid}.update", envelope=False)
+@router.delete(f"{GROUP}/policies/{{policy_uuid}}", acl="group.{group_uuid}.update", envelope=False, status=204)
 def remove_group_policy(req: Request) -> Reply:
     """Detach a policy from the group."""
     groups.remove_policy(

@@ -112,14 +112,16 @@ def update_policy(req: Request) -> Reply:
     return bare(policy_view(policy))
 
 
-@router.delete(f"{PREFIX}/policies/{{policy_uuid}}", acl="policy.{policy_uuid}.delete", envelope=False)
+@router.delete(f"{PREFIX}/policies/{{policy_uuid}}", acl="policy.{policy_uuid}.delete", envelope=False, status=204)
 def delete_policy(req: Request) -> Reply:
     """Delete a policy; users and groups that had it lose its ACL."""
     policies.delete_policy(req.need_tenant(), req.params["policy_uuid"], held=acting(req).acl, by=req.actor)
     return no_content()
 
 
-@router.put(f"{PREFIX}/policies/{{policy_uuid}}/acl/{{access}}", acl="policy.{policy_uuid}.update", envelope=False)
+@router.put(
+    f"{PREFIX}/policies/{{policy_uuid}}/acl/{{access}}", acl="policy.{policy_uuid}.update", envelope=False, status=204
+)
 def add_access(req: Request) -> Reply:
     """Add one ACL entry to a policy (percent-encode it: `#` is `%23`)."""
     policies.add_access(
@@ -128,7 +130,9 @@ def add_access(req: Request) -> Reply:
     return no_content()
 
 
-@router.delete(f"{PREFIX}/policies/{{policy_uuid}}/acl/{{access}}", acl="policy.{policy_uuid}.update", envelope=False)
+@router.delete(
+    f"{PREFIX}/policies/{{policy_uuid}}/acl/{{access}}", acl="policy.{policy_uuid}.update", envelope=False, status=204
+)
 def remove_access(req: Request) -> Reply:
     """Remove one ACL entry from a policy."""
     policies.remove_access(

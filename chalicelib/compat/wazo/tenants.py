@@ -91,7 +91,7 @@ def update_tenant(req: Request) -> Reply:
     return bare(tenant_view(doc))
 
 
-@router.delete(f"{PREFIX}/tenants/{{tenant_uuid}}", acl="tenant.{tenant_uuid}.delete", envelope=False)
+@router.delete(f"{PREFIX}/tenants/{{tenant_uuid}}", acl="tenant.{tenant_uuid}.delete", envelope=False, status=204)
 def delete_tenant(req: Request) -> Reply:
     """Delete a leaf tenant and its users (never one's own home tenant)."""
     tenants.remove_tenant(req.need_tenant(), acting(req).tenant, req.params["tenant_uuid"])

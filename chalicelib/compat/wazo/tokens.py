@@ -67,6 +67,34 @@ class TokenAnswer(BaseModel):
     data: TokenData
 
 
+class RevokedData(BaseModel):
+    message: str = Field(examples=["success"])
+
+
+class Revoked(BaseModel):
+    """DELETE /token's answer."""
+
+    data: RevokedData
+
+
+class Jwk(BaseModel):
+    """One public key (RFC 7517), P-256 for ES256."""
+
+    kty: str = Field(examples=["EC"])
+    crv: str = Field(examples=["P-256"])
+    x: str
+    y: str
+    kid: str
+    use: str = Field(examples=["sig"])
+    alg: str = Field(examples=["ES256"])
+
+
+class Jwks(BaseModel):
+    """A JSON Web Key Set."""
+
+    keys: list[Jwk]
+
+
 def _local(ts: int) -> str:
     return datetime.fromtimestamp(ts).isoformat(timespec="microseconds")
 
@@ -167,14 +195,14 @@ def get_token(req: Request) -> Reply:
     return bare({"data": token_data(req.params["token"], claims, principal, user_agent=None, remote_addr=None)})
 
 
-@router.head(TOKEN, acl=PUBLIC, query=CHECK_QUERY, envelope=False)
+@router.head(TOKEN, acl=PUBLIC, query=CHECK_QUERY, envelope=False, status=204)
 def check_token(req: Request) -> Reply:
     """Validate a token without a body: 204, or 404 / 403 as GET."""
     _checked(req)
     return no_content()
 
 
-@router.delete(TOKEN, acl=PUBLIC, envelope=False)
+@router.delete(TOKEN, acl=PUBLIC, envelope=False, response=Revoked)
 def revoke_token(req: Request) -> Reply:
     """Revoke a token (an expired one needs nothing more)."""
     token = req.params["token"]
@@ -190,7 +218,7 @@ def revoke_token(req: Request) -> Reply:
     return bare({"data": {"message": "success"}})
 
 
-@router.get("/.well-known/jwks.json", acl=PUBLIC, tag="jwks", envelope=False)
+@router.get("/.well-known/jwks.json", acl=PUBLIC, tag="jwks", envelope=False, response=Jwks)
 def jwks(req: Request) -> Reply:
     """The public keys that verify session tokens (every key still accepted, by kid)."""
     return Reply(keyring().jwks(), raw=True, headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"})

@@ -137,7 +137,7 @@ def update_user(req: Request) -> Reply:
     return bare(user_view(user))
 
 
-@router.delete(f"{PREFIX}/users/{{user_uuid}}", acl="user.{user_uuid}.delete", envelope=False)
+@router.delete(f"{PREFIX}/users/{{user_uuid}}", acl="user.{user_uuid}.delete", envelope=False, status=204)
 def delete_user(req: Request) -> Reply:
     """Delete a user: its username is freed and its credentials stop working."""
     users.delete_user(req.need_tenant(), req.params["user_uuid"])
@@ -150,6 +150,7 @@ def delete_user(req: Request) -> Reply:
     self_param="user_uuid",
     body=PasswordChange,
     envelope=False,
+    status=204,
 )
 def change_password(req: Request) -> Reply:
     """Change a password: one's own with the old password, anyone's with user.{uuid}.update."""
@@ -179,7 +180,9 @@ def list_user_policies(req: Request) -> Reply:
     return bare(listing(req, (policy_view(p) for p in found), sort=POLICY_SORT, search=POLICY_SEARCH))
 
 
-@router.put(f"{PREFIX}/users/{{user_uuid}}/policies/{{policy_uuid}}", acl="user.{user_uuid}.update", envelope=False)
+@router.put(
+    f"{PREFIX}/users/{{user_uuid}}/policies/{{policy_uuid}}", acl="user.{user_uuid}.update", envelope=False, status=204
+)
 def attach_policy(req: Request) -> Reply:
     """Attach a policy to a user (the caller must hold all of its ACL)."""
     users.attach_policy(
@@ -188,7 +191,9 @@ def attach_policy(req: Request) -> Reply:
     return no_content()
 
 
-@router.delete(f"{PREFIX}/users/{{user_uuid}}/policies/{{policy_uuid}}", acl="user.{user_uuid}.update", envelope=False)
+@router.delete(
+    f"{PREFIX}/users/{{user_uuid}}/policies/{{policy_uuid}}", acl="user.{user_uuid}.update", envelope=False, status=204
+)
 def detach_policy(req: Request) -> Reply:
     """Detach a policy from a user."""
     users.detach_policy(

@@ -1,0 +1,58 @@
+# The two commands: `make run` (the service on 127.0.0.1:$PORT) and `make test` (everything CI runs).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+# Written after a successful install; newer than every requirements file means "up to date".
+STAMP := $(VENV)/.installed
+REQUIREMENTS := requirements.txt requirements-dev.txt $(wildcard infra/requirements*.txt)
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: help run test install browser lint format typecheck pytest bench
+
+help:
+	@echo "make run     start the API on http://127.0.0.1:$${PORT:-8000} (embedded DynamoDB, state in .local/)"
+	@echo "make test    ruff, mypy and every test (unit, functional, e2e, browser, infra)"
+	@echo "make bench   repository and edge throughput on moto"
+	@echo "make lint | format | typecheck | pytest    one step of make test"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(REQUIREMENTS) | $(PY)
+	$(PY) -m pip install --disable-pip-version-check --no-input -q -r requirements-dev.txt \
+		$(foreach extra,$(wildcard infra/requirements*.txt),-r $(extra))
+	touch $@
+
+install: $(STAMP)
+
+# Debian's chromium (+ chromedriver) for the browser tests; fails loudly when it cannot be installed.
+browser:
+	@bash scripts/ensure_chromium.sh
+
+run: $(STAMP)
+	$(PY) scripts/run_local.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy app.py chalicelib
+
+# pytest exits 5 when it collected nothing: like any non-zero status, that fails the target.
+pytest: $(STAMP) browser
+	OPSPLANE_REQUIRE_BROWSER=1 $(PY) -m pytest tests -p no:cacheprovider -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(PY) bench/bench_repository.py

@@ -1,0 +1,260 @@
+"""`make run`: the whole service on this machine.
+
+1. DynamoDB: an embedded moto server on loopback ($OPSPLANE_MOTO_PORT or a free port), its
+   tables restored from the snapshot in the state dir; or the DynamoDB that
+   $OPSPLANE_DYNAMODB_ENDPOINT names (then nothing is embedded and nothing is snapshotted).
+2. Tables created, the installation bootstrapped (root tenant + `admin`; a generated password
+   is printed once, on first start; $OPSPLANE_ADMIN_PASSWORD chooses it instead).
+3. `chalice local --host 127.0.0.1 --port $PORT --stage dev` as a child in its own process group.
+
+SIGINT (Ctrl-C) and SIGTERM stop the child's process group, write a last snapshot and stop
+the embedded DynamoDB: nothing is left running or listening.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, TextIO
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from scripts.local_dynamodb import SNAPSHOT_FILE, EmbeddedDynamoDB  # noqa: E402
+
+STAGE = "dev"
+HOST = "127.0.0.1"
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+# Set by this launcher only: the stage's config must not override them in the child.
+LAUNCHER_VARIABLES = ("OPSPLANE_DYNAMODB_ENDPOINT", "OPSPLANE_STATE_DIR")
+
+
+def say(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def stage_environment(stage: str = STAGE) -> dict[str, str]:
+    """The environment variables .chalice/config.json gives the stage (as chalice applies them)."""
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    env = dict(config.get("environment_variables", {}))
+    env.update(config.get("stages", {}).get(stage, {}).get("environment_variables", {}))
+    clash = sorted(set(env) & set(LAUNCHER_VARIABLES))
+    if clash:
+        raise SystemExit(f"[run_local] .chalice/config.json must not set {', '.join(clash)} for stage {stage}")
+    return {k: str(v) for k, v in env.items()}
+
+
+def lock_state_dir(state_dir: str) -> TextIO:
+    """Hold an exclusive lock on the state dir for the life of this process."""
+    handle = open(os.path.join(state_dir, ".run_local.lock"), "a+")  # noqa: SIM115 - held until exit
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        raise SystemExit(f"[run_local] another run_local.py is using {state_dir}; stop it first") from None
+    return handle
+
+
+def configure_environment(state_dir: str, external_endpoint: str | None) -> None:
+    """Settings for this process and the chalice child (config first, launcher values last)."""
+    os.environ.update(stage_environment())
+    os.environ["OPSPLANE_STATE_DIR"] = state_dir
+    os.environ.setdefault("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION", "us-east-1"))
+    os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
+    if external_endpoint is None:
+        # Embedded DynamoDB: dummy credentials, so that no real account is ever touched.
+        for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
+            os.environ.pop(name, None)
+        os.environ["AWS_ACCESS_KEY_ID"] = "local"
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "local"
+    elif "AWS_ACCESS_KEY_ID" not in os.environ and "AWS_PROFILE" not in os.environ:
+        os.environ["AWS_ACCESS_KEY_ID"] = "local"
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "local"
+
+
+def prepare_store(embedded: EmbeddedDynamoDB | None) -> tuple[Any, int]:
+    """Create the tables, restore the snapshot, bootstrap. Returns (installation, restored items)."""
+    from chalicelib.identity.bootstrap import bootstrap
+    from chalicelib.settings import get_settings, reset_settings
+    from chalicelib.store import models
+
+    reset_settings()
+    models.bind(get_settings())
+    models.create_tables()
+    try:
+        restored = embedded.restore() if embedded is not None else 0
+    except ValueError as exc:  # unreadable JSON or an unknown format
+        path = embedded.snapshot_path if embedded is not None else ""
+        raise SystemExit(f"[run_local] cannot read {path}: {exc}; move it away to start empty") from exc
+    return bootstrap(os.environ.get("OPSPLANE_ADMIN_PASSWORD") or None), restored
+
+
+def start_chalice(port: int) -> subprocess.Popen[bytes]:
+    """`chalice local` in its own process group (and on Linux, dying with this process)."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "chalice_local.py"),
+            str(os.getpid()),
+            "local",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--stage",
+            STAGE,
+            # The reloader polls every file under the project (the venv and the state dir
+            # included) and would restart on each snapshot: restart `make run` after edits.
+            "--no-autoreload",
+        ],
+        cwd=str(ROOT),
+        env=dict(os.environ),
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def stop_group(proc: subprocess.Popen[bytes] | None) -> None:
+    """Stop a child and everything in its process group."""
+    if proc is None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # stragglers of the group, if any
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], stop: threading.Event) -> bool:
+    """Poll /api/health until 200; False when the child died or a stop was asked."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline and not stop.is_set():
+        if proc.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(f"{url}/api/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        stop.wait(0.2)
+    return False
+
+
+def banner(url: str, endpoint: str, state_dir: str, embedded: bool, installation: Any, restored: int) -> None:
+    """What to open and how to log in."""
+    from_env = bool(os.environ.get("OPSPLANE_ADMIN_PASSWORD"))
+    if installation.admin_password and not from_env:
+        password = installation.admin_password
+        note = f"password {password}  (generated now and shown only this once: note it)"
+    elif installation.admin_password:
+        password = "$OPSPLANE_ADMIN_PASSWORD"
+        note = "password from $OPSPLANE_ADMIN_PASSWORD"
+    else:
+        password = "<admin password>"
+        note = "password as printed on first start (this state dir already has an admin)"
+    storage = f"{endpoint} (embedded moto" + (f", {restored} items restored" if restored else "") + ")"
+    if not embedded:
+        storage = f"{endpoint} (OPSPLANE_DYNAMODB_ENDPOINT)"
+    say()
+    say(f"opsplane is running (stage {STAGE})")
+    say(f"  API:         {url}")
+    say(f"  Swagger UI:  {url}/api-docs/ui")
+    say(f"  Health:      {url}/api/health")
+    say(f"  DynamoDB:    {storage}")
+    say(f"  State dir:   {state_dir}")
+    say(f"  Admin:       user admin, {note}")
+    say()
+    say("Get a session token:")
+    say(
+        f"  curl -s -u 'admin:{password}' -X POST {url}/api/auth/0.1/token "
+        "-H 'Content-Type: application/json' -d '{}'"
+    )
+    say("then call the API with -H 'Authorization: Bearer <token>' (or X-AUTH-TOKEN: <token>).")
+    say("Stop with Ctrl-C.")
+    say()
+
+
+def main() -> int:
+    """Run until SIGINT/SIGTERM; 0 on a requested stop, 1 when the server failed."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    # Test harnesses set this so that a crashed test run leaves no server behind.
+    parent = os.getppid() if os.environ.get("OPSPLANE_STOP_WITH_PARENT") == "1" else None
+    port = int(os.environ.get("PORT") or 8000)
+    url = f"http://{HOST}:{port}"
+    state_dir = os.path.abspath(os.environ.get("OPSPLANE_STATE_DIR") or str(ROOT / ".local"))
+    os.makedirs(state_dir, mode=0o700, exist_ok=True)
+    lock = lock_state_dir(state_dir)
+    external = os.environ.get("OPSPLANE_DYNAMODB_ENDPOINT") or None
+    configure_environment(state_dir, external)
+
+    embedded: EmbeddedDynamoDB | None = None
+    chalice: subprocess.Popen[bytes] | None = None
+    code = 0
+    try:
+        if external is None:
+            moto_port = int(os.environ.get("OPSPLANE_MOTO_PORT") or 0)
+            embedded = EmbeddedDynamoDB(os.path.join(state_dir, SNAPSHOT_FILE), host=HOST, port=moto_port)
+            embedded.start()
+            endpoint = embedded.endpoint
+        else:
+            endpoint = external
+        os.environ["OPSPLANE_DYNAMODB_ENDPOINT"] = endpoint
+        installation, restored = prepare_store(embedded)
+        if embedded is not None:
+            embedded.start_snapshots()
+        if stop.is_set():
+            return 0
+        chalice = start_chalice(port)
+        if not wait_healthy(url, chalice, stop):
+            if stop.is_set():
+                return 0
+            say(f"[run_local] chalice local did not become healthy on {url} (see its output above)")
+            return 1
+        banner(url, endpoint, state_dir, embedded is not None, installation, restored)
+        while not stop.wait(0.5):
+            if chalice.poll() is not None:
+                say(f"[run_local] chalice local exited with {chalice.returncode}")
+                code = 1
+                break
+            if parent is not None and os.getppid() != parent:
+                say("[run_local] the process that started me is gone; stopping")
+                break
+    finally:
+        stop_group(chalice)
+        if embedded is not None:
+            embedded.stop()
+            if embedded.armed:
+                say(f"[run_local] state saved in {state_dir}")
+        lock.close()
+    say("[run_local] stopped")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

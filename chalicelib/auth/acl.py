@@ -12,17 +12,14 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 
+def _regex(pattern: str, star: str) -> str:
+    """The regular expression of an ACL pattern: `#` is anything, `*` is star."""
+    return "".join(r".*" if ch == "#" else star if ch == "*" else re.escape(ch) for ch in pattern)
+
+
 @lru_cache(maxsize=4096)
 def _compile(pattern: str) -> re.Pattern[str]:
-    parts = []
-    for ch in pattern:
-        if ch == "*":
-            parts.append(r"[^.]*")
-        elif ch == "#":
-            parts.append(r".*")
-        else:
-            parts.append(re.escape(ch))
-    return re.compile("".join(parts) + r"\Z", re.DOTALL)
+    return re.compile(_regex(pattern, r"[^.]*") + r"\Z", re.DOTALL)
 
 
 def matches(pattern: str, access: str) -> bool:
@@ -70,15 +67,7 @@ def _generalizes(general: str, specific: str) -> bool:
     wildcard of `general` can absorb: `#` absorbs anything, `*` absorbs `*` and
     non-dot characters.
     """
-    g_re = []
-    for ch in general:
-        if ch == "#":
-            g_re.append(r".*")
-        elif ch == "*":
-            g_re.append(r"[^.#]*")
-        else:
-            g_re.append(re.escape(ch))
-    return re.fullmatch("".join(g_re), specific, re.DOTALL) is not None
+    return re.fullmatch(_regex(general, r"[^.#]*"), specific, re.DOTALL) is not None
 
 
 def may_grant(held: Iterable[str], requested: Iterable[str]) -> list[str]:

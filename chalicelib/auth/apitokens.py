@@ -22,7 +22,7 @@ import random
 import secrets
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,6 +100,62 @@ def transact(build: Callable[[TransactWrite], None], *, attempts: int = 5) -> No
             time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
 
 
+Key = tuple[str, str]
+
+
+def create_counted(tenant: str, counter: Key, limit: int, rows: Iterable[tuple[Key, str]], over_limit: str) -> None:
+    """Save new rows (key, doc) and count them against the account's limit, in one
+    transaction; a full counter is Invalid(over_limit), an existing row fails the write."""
+    rows = list(rows)
+
+    def build(tx: TransactWrite) -> None:
+        tx.update(
+            TokenItem(*counter),
+            actions=[TokenItem.hits.add(1)],
+            condition=(TokenItem.hits.does_not_exist() | (TokenItem.hits < limit)),
+        )
+        for key, doc in rows:
+            tx.save(TokenItem(*key, tenant=tenant, doc=doc), condition=TokenItem.pk.does_not_exist())
+
+    try:
+        transact(build)
+    except TransactWriteError as exc:
+        if cancellation_codes(exc)[-1:] == ["ConditionalCheckFailed"]:  # the counter: the only update
+            raise Invalid(over_limit) from exc
+        raise
+
+
+def delete_counted(listed: Key, others: Iterable[Key], counter: Key, not_found: str) -> None:
+    """Delete a credential's rows and uncount it, in one transaction, on condition that its
+    listed row still exists (NotFound(not_found) otherwise: two revokes never both uncount)."""
+    others = list(others)
+
+    def build(tx: TransactWrite) -> None:
+        tx.delete(TokenItem(*listed), condition=TokenItem.pk.exists())
+        for key in others:
+            tx.delete(TokenItem(*key))
+        tx.update(TokenItem(*counter), actions=[TokenItem.hits.add(-1)])
+
+    try:
+        transact(build)
+    except TransactWriteError as exc:
+        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:  # the listed row: the first delete
+            raise NotFound(not_found) from exc
+        raise
+
+
+def revoke_each(ids: Iterable[str], revoke_one: Callable[[str], object]) -> int:
+    """Revoke every id (one revoked concurrently is skipped); how many this call revoked."""
+    count = 0
+    for credential_id in ids:
+        try:
+            revoke_one(credential_id)
+        except NotFound:
+            continue  # revoked concurrently
+        count += 1
+    return count
+
+
 # ---- keys -------------------------------------------------------------------------------
 
 
@@ -157,32 +213,13 @@ def create(
     lookup_doc = json.dumps(
         {k: v for k, v in token.to_doc().items() if k in ("public_id", "tenant", "account", "account_type", "created")}
     )
-
-    def build(tx: TransactWrite) -> None:
-        tx.update(
-            TokenItem(*_counter_key(tenant, account)),
-            actions=[TokenItem.hits.add(1)],
-            condition=(TokenItem.hits.does_not_exist() | (TokenItem.hits < limit)),
-        )
-        tx.save(
-            TokenItem(*_lookup_key(token.digest), tenant=tenant, doc=lookup_doc),
-            condition=TokenItem.pk.does_not_exist(),
-        )
-        tx.save(
-            TokenItem(*_list_key(tenant, account, token.public_id), tenant=tenant, doc=listed),
-            condition=TokenItem.pk.does_not_exist(),
-        )
-        tx.save(
-            TokenItem(*_owner_key(tenant, token.public_id), tenant=tenant, doc=json.dumps({"account": account})),
-            condition=TokenItem.pk.does_not_exist(),
-        )
-
-    try:
-        transact(build)
-    except TransactWriteError as exc:
-        if cancellation_codes(exc)[-1:] == ["ConditionalCheckFailed"]:  # the counter: the only update
-            raise Invalid(f"An account can have at most {limit} API tokens; revoke one first") from exc
-        raise
+    rows = [
+        (_lookup_key(token.digest), lookup_doc),
+        (_list_key(tenant, account, token.public_id), listed),
+        (_owner_key(tenant, token.public_id), json.dumps({"account": account})),
+    ]
+    over_limit = f"An account can have at most {limit} API tokens; revoke one first"
+    create_counted(tenant, _counter_key(tenant, account), limit, rows, over_limit)
     return secret, token
 
 
@@ -241,32 +278,18 @@ def rename(tenant: str, public_id: str, name: str, account: str | None = None) -
 def revoke(tenant: str, public_id: str, account: str | None = None) -> ApiToken:
     """Delete a token for good (its secret stops working at once)."""
     token = get_token(tenant, public_id, account)
-
-    def build(tx: TransactWrite) -> None:
-        tx.delete(TokenItem(*_list_key(tenant, token.account, public_id)), condition=TokenItem.pk.exists())
-        tx.delete(TokenItem(*_lookup_key(token.digest)))
-        tx.delete(TokenItem(*_owner_key(tenant, public_id)))
-        tx.update(TokenItem(*_counter_key(tenant, token.account)), actions=[TokenItem.hits.add(-1)])
-
-    try:
-        transact(build)
-    except TransactWriteError as exc:
-        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:  # the listed row: the first delete
-            raise NotFound(f"Token {public_id} not found") from exc
-        raise
+    delete_counted(
+        _list_key(tenant, token.account, public_id),
+        [_lookup_key(token.digest), _owner_key(tenant, public_id)],
+        _counter_key(tenant, token.account),
+        f"Token {public_id} not found",
+    )
     return token
 
 
 def revoke_all(tenant: str, account: str) -> int:
     """Revoke every token of an account (account deletion)."""
-    count = 0
-    for token in list_tokens(tenant, account):
-        try:
-            revoke(tenant, token.public_id, account)
-        except NotFound:
-            continue  # revoked concurrently
-        count += 1
-    return count
+    return revoke_each((t.public_id for t in list_tokens(tenant, account)), lambda i: revoke(tenant, i, account))
 
 
 def touch(token: ApiToken) -> None:

@@ -30,6 +30,18 @@ class Credentials:
     password: str = ""
 
 
+def split_basic(value: str) -> tuple[str, str] | None:
+    """(user, password) of HTTP Basic credentials (base64 of "user:password"); None if malformed."""
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except ValueError:  # binascii.Error, UnicodeDecodeError, non-ASCII input
+        return None
+    user, sep, password = decoded.partition(":")
+    if not sep or not user:
+        return None
+    return user, password
+
+
 def extract(headers: Mapping[str, str]) -> Credentials | None:
     """The credentials a request carries (lower-cased header names), or None."""
     auth = headers.get("authorization", "").strip()
@@ -38,14 +50,10 @@ def extract(headers: Mapping[str, str]) -> Credentials | None:
         if scheme.lower() == "bearer" and rest.strip():
             return Credentials("bearer", rest.strip())
         if scheme.lower() == "basic" and rest.strip():
-            try:
-                decoded = base64.b64decode(rest.strip(), validate=True).decode("utf-8")
-            except ValueError as exc:  # binascii.Error, UnicodeDecodeError, non-ASCII input
-                raise Unauthenticated("Malformed Basic credentials") from exc
-            user, sep, password = decoded.partition(":")
-            if not sep or not user:
+            pair = split_basic(rest)
+            if pair is None:
                 raise Unauthenticated("Malformed Basic credentials")
-            return Credentials("basic", "", username=user, password=password)
+            return Credentials("basic", "", username=pair[0], password=pair[1])
     token = headers.get("x-auth-token", "").strip()
     if token:
         if token.lower().startswith("bearer "):

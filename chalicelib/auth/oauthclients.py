@@ -17,11 +17,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.auth.apitokens import cancellation_codes, digest, transact
-from chalicelib.errors import Invalid, NotFound
+from chalicelib.auth.apitokens import create_counted, delete_counted, digest, revoke_each
+from chalicelib.errors import NotFound
 from chalicelib.store.models import TokenItem
 
 MAX_CLIENTS_PER_ACCOUNT = 10
@@ -81,27 +80,9 @@ def create(tenant: str, account: str, *, limit: int = MAX_CLIENTS_PER_ACCOUNT) -
         digest=digest(secret),
     )
     doc = json.dumps(client.to_doc())
-
-    def build(tx: TransactWrite) -> None:
-        tx.update(
-            TokenItem(*_counter_key(tenant, account)),
-            actions=[TokenItem.hits.add(1)],
-            condition=(TokenItem.hits.does_not_exist() | (TokenItem.hits < limit)),
-        )
-        tx.save(
-            TokenItem(*_lookup_key(client.client_id), tenant=tenant, doc=doc), condition=TokenItem.pk.does_not_exist()
-        )
-        tx.save(
-            TokenItem(*_list_key(tenant, account, client.client_id), tenant=tenant, doc=doc),
-            condition=TokenItem.pk.does_not_exist(),
-        )
-
-    try:
-        transact(build)
-    except TransactWriteError as exc:
-        if cancellation_codes(exc)[-1:] == ["ConditionalCheckFailed"]:  # the counter: the only update
-            raise Invalid(f"A service account can have at most {limit} OAuth clients; revoke one first") from exc
-        raise
+    rows = [(_lookup_key(client.client_id), doc), (_list_key(tenant, account, client.client_id), doc)]
+    over_limit = f"A service account can have at most {limit} OAuth clients; revoke one first"
+    create_counted(tenant, _counter_key(tenant, account), limit, rows, over_limit)
     return secret, client
 
 
@@ -131,31 +112,18 @@ def revoke(tenant: str, account: str, client_id: str) -> OAuthClient:
         client = _from_item(TokenItem.get(*_list_key(tenant, account, client_id), consistent_read=True))
     except DoesNotExist as exc:
         raise NotFound(f"Client {client_id} not found") from exc
-
-    def build(tx: TransactWrite) -> None:
-        tx.delete(TokenItem(*_list_key(tenant, account, client_id)), condition=TokenItem.pk.exists())
-        tx.delete(TokenItem(*_lookup_key(client_id)))
-        tx.update(TokenItem(*_counter_key(tenant, account)), actions=[TokenItem.hits.add(-1)])
-
-    try:
-        transact(build)
-    except TransactWriteError as exc:
-        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:  # the listed row: the first delete
-            raise NotFound(f"Client {client_id} not found") from exc
-        raise
+    delete_counted(
+        _list_key(tenant, account, client_id),
+        [_lookup_key(client_id)],
+        _counter_key(tenant, account),
+        f"Client {client_id} not found",
+    )
     return client
 
 
 def revoke_all(tenant: str, account: str) -> int:
     """Revoke every client of a service account (account deletion)."""
-    count = 0
-    for client in list_clients(tenant, account):
-        try:
-            revoke(tenant, account, client.client_id)
-        except NotFound:
-            continue  # revoked concurrently
-        count += 1
-    return count
+    return revoke_each((c.client_id for c in list_clients(tenant, account)), lambda i: revoke(tenant, account, i))
 
 
 def touch(client: OAuthClient) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 from chalicelib.auth import apitokens, permissions
 from chalicelib.auth.passwords import hash_password, password_problem
 from chalicelib.categories.identity_views import (
+    IDS,
+    PAGING,
     AccessFields,
     Account,
     ServiceAccount,
@@ -25,14 +27,16 @@ from chalicelib.categories.identity_views import (
     UserToCreate,
     ValidatedUsers,
     Views,
+    edit_permission,
     id_list,
     is_service,
+    link_roles,
+    paged_views,
     policies_acl,
     require_grantable,
     require_liftable,
 )
 from chalicelib.errors import Conflict, Forbidden, Invalid
-from chalicelib.http import dialects
 from chalicelib.http.reply import bare
 from chalicelib.http.request import Request
 from chalicelib.http.router import Router
@@ -42,9 +46,6 @@ from chalicelib.identity.directory import Directory
 from chalicelib.store.repository import Entity
 
 router = Router("account")
-
-PAGING = (("offset", "integer", "Index of the first item"), ("limit", "integer", "Page size (1-1000, default 100)"))
-IDS = list[str]
 
 
 # ---- shared steps ---------------------------------------------------------------------
@@ -139,12 +140,7 @@ def _taken(username: str) -> None:
 @router.get("/api/v2/account", acl="account.read", query=PAGING, paged=True, response=Account)
 def get_all_accounts(req: Request) -> Any:
     """Get all accounts (users and service accounts) of the tenant."""
-    offset = req.int_arg("offset", 0, low=0)
-    limit = req.int_arg("limit", 100, low=1, high=1000)
-    page = req.repo(ACCOUNT).page(limit=limit, offset=offset)
-    views = Views(req.need_tenant())
-    items = [views.account(e).dump() for e in page.items]
-    return dialects.paged(items, offset=offset, limit=limit, total=page.total, more=page.more)
+    return paged_views(req, ACCOUNT, Views.account)
 
 
 @router.get("/api/v2/account/{id}", acl="account.{id}.read", response=Account)
@@ -209,11 +205,8 @@ def validate_accounts(req: Request) -> Any:
 @router.post("/api/v2/account/{id}/addRoles", acl="account.{id}.update", body=IDS, response=UserModel, envelope=False)
 def add_account_to_roles(req: Request) -> Any:
     """Grant roles to an account."""
-    tenant = req.need_tenant()
     account = _account(req)
-    roles = directory.resolve(tenant, POLICY, id_list(req, "role"), "role")
-    require_grantable(req, policies_acl(r for r in roles if r.id not in account.doc.get("policies", [])))
-    directory.edit_links(tenant, ACCOUNT, account.id, "policies", add=[r.id for r in roles], by=req.actor)
+    link_roles(req, ACCOUNT, account, add=True)
     return _user_model(req, account.id)
 
 
@@ -222,11 +215,8 @@ def add_account_to_roles(req: Request) -> Any:
 )
 def remove_account_from_roles(req: Request) -> Any:
     """Take roles away from an account."""
-    tenant = req.need_tenant()
     account = _account(req)
-    roles = directory.resolve(tenant, POLICY, id_list(req, "role"), "role")
-    require_liftable(req, policies_acl(r for r in roles if r.id in account.doc.get("policies", [])))
-    directory.edit_links(tenant, ACCOUNT, account.id, "policies", remove=[r.id for r in roles], by=req.actor)
+    link_roles(req, ACCOUNT, account, add=False)
     return _user_model(req, account.id)
 
 
@@ -235,14 +225,7 @@ def remove_account_from_roles(req: Request) -> Any:
 )
 def add_account_to_user_groups(req: Request) -> Any:
     """Add an account to user groups."""
-    tenant = req.need_tenant()
-    account = _account(req)
-    groups = directory.resolve(tenant, GROUP, id_list(req, "user group"), "user group")
-    snapshot = Directory(tenant)
-    new = [g for g in groups if account.id not in g.doc.get("users", [])]
-    require_grantable(req, [entry for g in new for entry in snapshot.group_acl(g)])
-    directory.add_to_groups(tenant, [account.id], [g.id for g in groups], by=req.actor)
-    return _user_model(req, account.id)
+    return _join_groups(req, join=True)
 
 
 @router.post(
@@ -250,13 +233,23 @@ def add_account_to_user_groups(req: Request) -> Any:
 )
 def remove_account_from_user_groups(req: Request) -> Any:
     """Remove an account from user groups."""
+    return _join_groups(req, join=False)
+
+
+def _join_groups(req: Request, *, join: bool) -> Any:
+    """Add (join) or remove the account to or from the user groups the body names."""
     tenant = req.need_tenant()
     account = _account(req)
     groups = directory.resolve(tenant, GROUP, id_list(req, "user group"), "user group")
     snapshot = Directory(tenant)
-    left = [g for g in groups if account.id in g.doc.get("users", [])]
-    require_liftable(req, [entry for g in left for entry in snapshot.group_acl(g)])
-    directory.remove_from_groups(tenant, [account.id], [g.id for g in groups], by=req.actor)
+    changed = [g for g in groups if (account.id in g.doc.get("users", [])) != join]
+    acl = [entry for g in changed for entry in snapshot.group_acl(g)]
+    if join:
+        require_grantable(req, acl)
+        directory.add_to_groups(tenant, [account.id], [g.id for g in groups], by=req.actor)
+    else:
+        require_liftable(req, acl)
+        directory.remove_from_groups(tenant, [account.id], [g.id for g in groups], by=req.actor)
     return _user_model(req, account.id)
 
 
@@ -265,8 +258,7 @@ def grant_account_permission(req: Request) -> Any:
     """Grant a permission to an account."""
     name = permissions.canonical(req.params["permission"])
     account = _account(req)
-    require_grantable(req, permissions.patterns(name))
-    directory.edit_acl(req.need_tenant(), ACCOUNT, account.id, lambda acl: permissions.grant(acl, [name]), by=req.actor)
+    edit_permission(req, ACCOUNT, [account], name, grant=True)
     return _user_model(req, account.id)
 
 
@@ -275,32 +267,26 @@ def revoke_account_permission(req: Request) -> Any:
     """Revoke a permission from an account."""
     name = permissions.canonical(req.params["permission"])
     account = _account(req)
-    directory.edit_acl(
-        req.need_tenant(), ACCOUNT, account.id, lambda acl: permissions.revoke(acl, [name]), by=req.actor
-    )
+    edit_permission(req, ACCOUNT, [account], name, grant=False)
     return _user_model(req, account.id)
 
 
 @router.post("/api/v2/account/grant/{permission}", acl="account.update", body=IDS, response=UserModel, envelope=False)
 def grant_permission_to_accounts(req: Request) -> Any:
     """Grant a permission to several accounts; answers the first one."""
-    tenant = req.need_tenant()
-    name = permissions.canonical(req.params["permission"])
-    targets = directory.resolve_accounts(tenant, id_list(req, "account", required=True))
-    require_grantable(req, permissions.patterns(name))
-    for account in targets:
-        directory.edit_acl(tenant, ACCOUNT, account.id, lambda acl: permissions.grant(acl, [name]), by=req.actor)
-    return _user_model(req, targets[0].id)
+    return _edit_permission(req, grant=True)
 
 
 @router.post("/api/v2/account/revoke/{permission}", acl="account.update", body=IDS, response=UserModel, envelope=False)
 def revoke_permission_from_accounts(req: Request) -> Any:
     """Revoke a permission from several accounts; answers the first one."""
-    tenant = req.need_tenant()
+    return _edit_permission(req, grant=False)
+
+
+def _edit_permission(req: Request, *, grant: bool) -> Any:
     name = permissions.canonical(req.params["permission"])
-    targets = directory.resolve_accounts(tenant, id_list(req, "account", required=True))
-    for account in targets:
-        directory.edit_acl(tenant, ACCOUNT, account.id, lambda acl: permissions.revoke(acl, [name]), by=req.actor)
+    targets = directory.resolve_accounts(req.need_tenant(), id_list(req, "account", required=True))
+    edit_permission(req, ACCOUNT, targets, name, grant=grant)
     return _user_model(req, targets[0].id)
 
 

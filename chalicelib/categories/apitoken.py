@@ -141,6 +141,16 @@ def _one(tenant: str, token: ApiToken) -> dict[str, Any]:
     return user_api_token(token, _owners(tenant, [token]).get(token.account))
 
 
+def _tokens_of(tenant: str, account: str) -> list[dict[str, Any]]:
+    """The account's tokens as listed (public ids, never secrets)."""
+    return _listing(tenant, apitokens.list_tokens(tenant, account))
+
+
+def _rename(req: Request, tenant: str, account: str, token_id: str) -> dict[str, Any]:
+    """Rename one of the account's tokens to the body's tokenName."""
+    return _one(tenant, apitokens.rename(tenant, token_id, _new_name(req, token_id), account))
+
+
 def _new_name(req: Request, token_id: str) -> str:
     """The tokenName of a rename body (whose tokenID, when given, must name the token)."""
     body = req.model(TokenBody)
@@ -161,6 +171,12 @@ def service_account(tenant: str, identifier: str) -> dict[str, Any]:
     return directory.require_account(tenant, identifier, kind=accounts.SERVICE).doc
 
 
+def path_service_account(req: Request) -> tuple[str, str]:
+    """(acting tenant, account uuid) of the service account named by the path's {id}."""
+    tenant = req.need_tenant()
+    return tenant, service_account(tenant, req.params["id"])["uuid"]
+
+
 def _own(req: Request) -> tuple[str, str, str]:
     """(home tenant, account uuid, account type) of the caller: own tokens belong to the account."""
     principal = req.principal
@@ -176,7 +192,7 @@ def _own(req: Request) -> tuple[str, str, str]:
 def get_all_tokens(req: Request) -> Any:
     """Get all api tokens for a user (public ids, never secrets)."""
     tenant, account, _ = _own(req)
-    return _listing(tenant, apitokens.list_tokens(tenant, account))
+    return _tokens_of(tenant, account)
 
 
 @router.post("/api/v2/apitoken", acl="apitoken.create", body=TokenBody, response=USER_API_TOKENS)
@@ -191,8 +207,7 @@ def create_token(req: Request) -> Any:
 def update_token_name(req: Request) -> Any:
     """Update the name of one of the caller's api tokens."""
     tenant, account, _ = _own(req)
-    token_id = req.params["id"]
-    return _one(tenant, apitokens.rename(tenant, token_id, _new_name(req, token_id), account))
+    return _rename(req, tenant, account, req.params["id"])
 
 
 @router.delete("/api/v2/apitoken/{id}", acl="apitoken.{id}.delete", response=USER_API_TOKENS)
@@ -200,7 +215,7 @@ def delete_token(req: Request) -> Any:
     """Revoke one of the caller's api tokens; answers the remaining ones."""
     tenant, account, _ = _own(req)
     apitokens.revoke(tenant, req.params["id"], account)
-    return _listing(tenant, apitokens.list_tokens(tenant, account))
+    return _tokens_of(tenant, account)
 
 
 # ---- service accounts' tokens ------------------------------------------------------------
@@ -209,9 +224,8 @@ def delete_token(req: Request) -> Any:
 @router.get("/api/v2/apitoken/serviceaccount/{id}", acl=SERVICE_ACCOUNT_READ, response=USER_API_TOKENS)
 def get_tokens_service_account(req: Request) -> Any:
     """Get all api tokens of a service account."""
-    tenant = req.need_tenant()
-    account = service_account(tenant, req.params["id"])
-    return _listing(tenant, apitokens.list_tokens(tenant, account["uuid"]))
+    tenant, account = path_service_account(req)
+    return _tokens_of(tenant, account)
 
 
 @router.post(
@@ -223,10 +237,9 @@ def get_tokens_service_account(req: Request) -> Any:
 def generate_token_service_account(req: Request) -> Any:
     """Create an api token for a service account: answers all its tokens, the new one
     last, with its secret as tokenID."""
-    tenant = req.need_tenant()
-    account = service_account(tenant, req.params["id"])
-    secret, token = apitokens.create(tenant, account["uuid"], accounts.SERVICE, name=_optional_name(req))
-    others = [t for t in apitokens.list_tokens(tenant, account["uuid"]) if t.public_id != token.public_id]
+    tenant, account = path_service_account(req)
+    secret, token = apitokens.create(tenant, account, accounts.SERVICE, name=_optional_name(req))
+    others = [t for t in apitokens.list_tokens(tenant, account) if t.public_id != token.public_id]
     return _listing(tenant, [*others, token], (secret, token))
 
 
@@ -238,19 +251,16 @@ def generate_token_service_account(req: Request) -> Any:
 )
 def update_token_name_service_account(req: Request) -> Any:
     """Update the name of a service account's api token."""
-    tenant = req.need_tenant()
-    account = service_account(tenant, req.params["id"])
-    token_id = req.params["token"]
-    return _one(tenant, apitokens.rename(tenant, token_id, _new_name(req, token_id), account["uuid"]))
+    tenant, account = path_service_account(req)
+    return _rename(req, tenant, account, req.params["token"])
 
 
 @router.delete("/api/v2/apitoken/serviceaccount/{id}/{token}", acl=SERVICE_ACCOUNT_UPDATE, response=USER_API_TOKENS)
 def delete_token_service_account(req: Request) -> Any:
     """Revoke a service account's api token; answers its remaining ones."""
-    tenant = req.need_tenant()
-    account = service_account(tenant, req.params["id"])
-    apitokens.revoke(tenant, req.params["token"], account["uuid"])
-    return _listing(tenant, apitokens.list_tokens(tenant, account["uuid"]))
+    tenant, account = path_service_account(req)
+    apitokens.revoke(tenant, req.params["token"], account)
+    return _tokens_of(tenant, account)
 
 
 # ---- the admin's view of every token of the tenant ---------------------------------------

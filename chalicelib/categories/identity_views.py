@@ -9,15 +9,17 @@ schema; answers omit absent fields (the client rejects nulls in required fields)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
 from chalicelib.auth import apitokens, permissions
 from chalicelib.errors import Invalid
+from chalicelib.http import dialects
 from chalicelib.http.request import Request
-from chalicelib.identity import accounts, policies
+from chalicelib.identity import accounts, directory, policies
+from chalicelib.identity.accounts import POLICY
 from chalicelib.identity.directory import Directory
 from chalicelib.store.repository import Entity
 
@@ -28,6 +30,9 @@ MAX_IDS = 1000
 EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\Z")
 SERVICE_PREFIX = "sa::"
 SERVICE_IDENTIFIER = re.compile(r"sa::[A-Za-z0-9._@+-]{1,250}\Z")
+
+PAGING = (("offset", "integer", "Index of the first item"), ("limit", "integer", "Page size (1-1000, default 100)"))
+IDS = list[str]
 
 # ---- answers --------------------------------------------------------------------------
 
@@ -215,6 +220,13 @@ def check_name(value: str | None) -> str | None:
     return value.strip() if value is not None else None
 
 
+def check_description(value: str | None) -> str | None:
+    """A role or group description: at most 4096 characters."""
+    if value is not None and len(value) > MAX_DESCRIPTION:
+        raise ValueError(f"must be at most {MAX_DESCRIPTION} characters")
+    return value
+
+
 def id_list(req: Request, what: str, *, required: bool = False) -> list[str]:
     """A JSON array of ids (Wavefront sends id lists bare)."""
     ids = req.json_list(of=str)
@@ -251,6 +263,39 @@ def policies_acl(policies: Iterable[Entity]) -> list[str]:
     for policy in policies:
         acl.extend(policy.doc.get("acl", []))
     return acl
+
+
+def link_roles(req: Request, kind: str, record: Entity, *, add: bool) -> None:
+    """Give (add) or take away the roles the body names to an account or group; giving
+    follows the grant rule, taking away the lift rule."""
+    tenant = req.need_tenant()
+    roles = directory.resolve(tenant, POLICY, id_list(req, "role"), "role")
+    have = record.doc.get("policies", [])
+    ids = [r.id for r in roles]
+    if add:
+        require_grantable(req, policies_acl(r for r in roles if r.id not in have))
+        directory.edit_links(tenant, kind, record.id, "policies", add=ids, by=req.actor)
+    else:
+        require_liftable(req, policies_acl(r for r in roles if r.id in have))
+        directory.edit_links(tenant, kind, record.id, "policies", remove=ids, by=req.actor)
+
+
+def edit_permission(req: Request, kind: str, targets: Iterable[Entity], name: str, *, grant: bool) -> None:
+    """Grant or revoke one permission on accounts or policies (granting follows the grant rule)."""
+    change: Callable[[list[str]], list[str]]
+    if grant:
+        require_grantable(req, permissions.patterns(name))
+
+        def change(acl: list[str]) -> list[str]:
+            return permissions.grant(acl, [name])
+    else:
+
+        def change(acl: list[str]) -> list[str]:
+            return permissions.revoke(acl, [name])
+
+    tenant = req.need_tenant()
+    for target in targets:
+        directory.edit_acl(tenant, kind, target.id, change, by=req.actor)
 
 
 # ---- views ----------------------------------------------------------------------------
@@ -348,6 +393,16 @@ class Views:
             unitedRoles=self.directory.united_policy_ids(account),
             lastUsed=max(used) if used else None,
         )
+
+
+def paged_views(req: Request, kind: str, view: Callable[[Views, Entity], Wire]) -> dict[str, Any]:
+    """One page (offset / limit query) of the tenant's records of a kind, each as view answers it."""
+    offset = req.int_arg("offset", 0, low=0)
+    limit = req.int_arg("limit", 100, low=1, high=1000)
+    page = req.repo(kind).page(limit=limit, offset=offset)
+    views = Views(req.need_tenant())
+    items = [view(views, e).dump() for e in page.items]
+    return dialects.paged(items, offset=offset, limit=limit, total=page.total, more=page.more)
 
 
 def is_service(account: Entity) -> bool:

@@ -13,17 +13,21 @@ from pydantic import StrictStr, field_validator
 
 from chalicelib.auth import permissions
 from chalicelib.categories.identity_views import (
+    IDS,
+    PAGING,
     Body,
     RoleDTO,
     Views,
+    check_description,
     check_name,
+    edit_permission,
     held,
     id_list,
+    paged_views,
     require_grantable,
     require_liftable,
 )
 from chalicelib.errors import Invalid
-from chalicelib.http import dialects
 from chalicelib.http.request import Request
 from chalicelib.http.router import Router
 from chalicelib.identity import directory, policies
@@ -31,10 +35,6 @@ from chalicelib.identity.accounts import ACCOUNT, GROUP, POLICY
 from chalicelib.store.repository import Entity
 
 router = Router("role")
-
-PAGING = (("offset", "integer", "Index of the first item"), ("limit", "integer", "Page size (1-1000, default 100)"))
-IDS = list[str]
-MAX_DESCRIPTION = 4096
 
 
 class RoleWrite(Body):
@@ -53,9 +53,7 @@ class RoleWrite(Body):
     @field_validator("description")
     @classmethod
     def _description(cls, value: str | None) -> str | None:
-        if value is not None and len(value) > MAX_DESCRIPTION:
-            raise ValueError(f"must be at most {MAX_DESCRIPTION} characters")
-        return value
+        return check_description(value)
 
     @field_validator("permissions")
     @classmethod
@@ -76,12 +74,7 @@ def _view(req: Request, role_id: str) -> dict[str, Any]:
 @router.get("/api/v2/role", acl="role.read", query=PAGING, paged=True, response=RoleDTO)
 def get_all_roles(req: Request) -> Any:
     """Get all roles of the tenant."""
-    offset = req.int_arg("offset", 0, low=0)
-    limit = req.int_arg("limit", 100, low=1, high=1000)
-    page = req.repo(POLICY).page(limit=limit, offset=offset)
-    views = Views(req.need_tenant())
-    items = [views.role(p).dump() for p in page.items]
-    return dialects.paged(items, offset=offset, limit=limit, total=page.total, more=page.more)
+    return paged_views(req, POLICY, Views.role)
 
 
 @router.post("/api/v2/role", acl="role.create", body=RoleWrite, response=RoleDTO)
@@ -141,27 +134,23 @@ def delete_role(req: Request) -> Any:
     return view
 
 
+def _edit_permission(req: Request, *, grant: bool) -> Any:
+    name = permissions.canonical(req.params["permission"])
+    roles = directory.resolve(req.need_tenant(), POLICY, id_list(req, "role", required=True), "role")
+    edit_permission(req, POLICY, roles, name, grant=grant)
+    return _view(req, roles[0].id)
+
+
 @router.post("/api/v2/role/grant/{permission}", acl="role.update", body=IDS, response=RoleDTO)
 def grant_permission_to_roles(req: Request) -> Any:
     """Grant a permission to several roles; answers the first one."""
-    name = permissions.canonical(req.params["permission"])
-    tenant = req.need_tenant()
-    roles = directory.resolve(tenant, POLICY, id_list(req, "role", required=True), "role")
-    require_grantable(req, permissions.patterns(name))
-    for role in roles:
-        directory.edit_acl(tenant, POLICY, role.id, lambda acl: permissions.grant(acl, [name]), by=req.actor)
-    return _view(req, roles[0].id)
+    return _edit_permission(req, grant=True)
 
 
 @router.post("/api/v2/role/revoke/{permission}", acl="role.update", body=IDS, response=RoleDTO)
 def revoke_permission_from_roles(req: Request) -> Any:
     """Revoke a permission from several roles; answers the first one."""
-    name = permissions.canonical(req.params["permission"])
-    tenant = req.need_tenant()
-    roles = directory.resolve(tenant, POLICY, id_list(req, "role", required=True), "role")
-    for role in roles:
-        directory.edit_acl(tenant, POLICY, role.id, lambda acl: permissions.revoke(acl, [name]), by=req.actor)
-    return _view(req, roles[0].id)
+    return _edit_permission(req, grant=False)
 
 
 def _assignees(req: Request) -> tuple[list[Entity], list[Entity]]:
@@ -173,29 +162,29 @@ def _assignees(req: Request) -> tuple[list[Entity], list[Entity]]:
     return found_accounts, list(found_groups.values())
 
 
+def _assign(req: Request, *, add: bool) -> Any:
+    """Give (add) or take away the role to or from the assignees the body names."""
+    role = _role(req)
+    holders, groups = _assignees(req)
+    if add and any(role.id not in e.doc.get("policies", []) for e in [*holders, *groups]):
+        require_grantable(req, role.doc.get("acl", []))
+    if not add and any(role.id in e.doc.get("policies", []) for e in [*holders, *groups]):
+        require_liftable(req, role.doc.get("acl", []))
+    tenant = req.need_tenant()
+    added, removed = ([role.id], []) if add else ([], [role.id])
+    for kind, records in ((ACCOUNT, holders), (GROUP, groups)):
+        for record in records:
+            directory.edit_links(tenant, kind, record.id, "policies", add=added, remove=removed, by=req.actor)
+    return _view(req, role.id)
+
+
 @router.post("/api/v2/role/{id}/addAssignees", acl="role.{id}.update", body=IDS, response=RoleDTO)
 def add_assignees(req: Request) -> Any:
     """Give the role to accounts and user groups."""
-    role = _role(req)
-    holders, groups = _assignees(req)
-    if any(role.id not in e.doc.get("policies", []) for e in [*holders, *groups]):
-        require_grantable(req, role.doc.get("acl", []))
-    tenant = req.need_tenant()
-    for kind, records in ((ACCOUNT, holders), (GROUP, groups)):
-        for record in records:
-            directory.edit_links(tenant, kind, record.id, "policies", add=[role.id], by=req.actor)
-    return _view(req, role.id)
+    return _assign(req, add=True)
 
 
 @router.post("/api/v2/role/{id}/removeAssignees", acl="role.{id}.update", body=IDS, response=RoleDTO)
 def remove_assignees(req: Request) -> Any:
     """Take the role away from accounts and user groups."""
-    role = _role(req)
-    holders, groups = _assignees(req)
-    if any(role.id in e.doc.get("policies", []) for e in [*holders, *groups]):
-        require_liftable(req, role.doc.get("acl", []))
-    tenant = req.need_tenant()
-    for kind, records in ((ACCOUNT, holders), (GROUP, groups)):
-        for record in records:
-            directory.edit_links(tenant, kind, record.id, "policies", remove=[role.id], by=req.actor)
-    return _view(req, role.id)
+    return _assign(req, add=False)

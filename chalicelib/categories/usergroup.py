@@ -11,18 +11,22 @@ from typing import Any
 from pydantic import StrictStr, field_validator
 
 from chalicelib.categories.identity_views import (
+    IDS,
+    PAGING,
     Body,
     UserGroupModel,
     Views,
+    check_description,
     check_name,
     held,
     id_list,
+    link_roles,
+    paged_views,
     policies_acl,
     require_grantable,
     require_liftable,
 )
 from chalicelib.errors import Invalid
-from chalicelib.http import dialects
 from chalicelib.http.request import Request
 from chalicelib.http.router import Router
 from chalicelib.identity import directory, groups
@@ -30,10 +34,6 @@ from chalicelib.identity.accounts import GROUP, POLICY
 from chalicelib.store.repository import Entity
 
 router = Router("usergroup")
-
-PAGING = (("offset", "integer", "Index of the first item"), ("limit", "integer", "Page size (1-1000, default 100)"))
-IDS = list[str]
-MAX_DESCRIPTION = 4096
 
 
 class UserGroupWrite(Body):
@@ -52,9 +52,7 @@ class UserGroupWrite(Body):
     @field_validator("description")
     @classmethod
     def _description(cls, value: str | None) -> str | None:
-        if value is not None and len(value) > MAX_DESCRIPTION:
-            raise ValueError(f"must be at most {MAX_DESCRIPTION} characters")
-        return value
+        return check_description(value)
 
 
 def _group(req: Request) -> Entity:
@@ -73,12 +71,7 @@ def _roles(req: Request, ids: list[str]) -> list[Entity]:
 @router.get("/api/v2/usergroup", acl="usergroup.read", query=PAGING, paged=True, response=UserGroupModel)
 def get_all_user_groups(req: Request) -> Any:
     """Get all user groups of the tenant."""
-    offset = req.int_arg("offset", 0, low=0)
-    limit = req.int_arg("limit", 100, low=1, high=1000)
-    page = req.repo(GROUP).page(limit=limit, offset=offset)
-    views = Views(req.need_tenant())
-    items = [views.group(g).dump() for g in page.items]
-    return dialects.paged(items, offset=offset, limit=limit, total=page.total, more=page.more)
+    return paged_views(req, GROUP, Views.group)
 
 
 @router.post("/api/v2/usergroup", acl="usergroup.create", body=UserGroupWrite, response=UserGroupModel)
@@ -136,37 +129,40 @@ def delete_user_group(req: Request) -> Any:
     return view
 
 
-@router.post("/api/v2/usergroup/{id}/addUsers", acl="usergroup.{id}.update", body=IDS, response=UserGroupModel)
-def add_users_to_user_group(req: Request) -> Any:
-    """Add accounts (by identifier) to a user group."""
+def _members(req: Request, *, add: bool) -> Any:
+    """Add (add) or remove the accounts the body names (by identifier) to or from the group."""
     tenant = req.need_tenant()
     group = _group(req)
     members = directory.resolve_accounts(tenant, id_list(req, "account"))
-    if any(m.id not in group.doc.get("users", []) for m in members):
-        require_grantable(req, Views(tenant).directory.group_acl(group))
-    directory.edit_links(tenant, GROUP, group.id, "users", add=[m.id for m in members], by=req.actor)
+    ids = [m.id for m in members]
+    if add:
+        if any(m not in group.doc.get("users", []) for m in ids):
+            require_grantable(req, Views(tenant).directory.group_acl(group))
+        directory.edit_links(tenant, GROUP, group.id, "users", add=ids, by=req.actor)
+    else:
+        if any(m in group.doc.get("users", []) for m in ids):
+            require_liftable(req, Views(tenant).directory.group_acl(group))
+        directory.edit_links(tenant, GROUP, group.id, "users", remove=ids, by=req.actor)
     return _view(req, group.id)
+
+
+@router.post("/api/v2/usergroup/{id}/addUsers", acl="usergroup.{id}.update", body=IDS, response=UserGroupModel)
+def add_users_to_user_group(req: Request) -> Any:
+    """Add accounts (by identifier) to a user group."""
+    return _members(req, add=True)
 
 
 @router.post("/api/v2/usergroup/{id}/removeUsers", acl="usergroup.{id}.update", body=IDS, response=UserGroupModel)
 def remove_users_from_user_group(req: Request) -> Any:
     """Remove accounts (by identifier) from a user group."""
-    tenant = req.need_tenant()
-    group = _group(req)
-    members = directory.resolve_accounts(tenant, id_list(req, "account"))
-    if any(m.id in group.doc.get("users", []) for m in members):
-        require_liftable(req, Views(tenant).directory.group_acl(group))
-    directory.edit_links(tenant, GROUP, group.id, "users", remove=[m.id for m in members], by=req.actor)
-    return _view(req, group.id)
+    return _members(req, add=False)
 
 
 @router.post("/api/v2/usergroup/{id}/addRoles", acl="usergroup.{id}.update", body=IDS, response=UserGroupModel)
 def add_roles_to_user_group(req: Request) -> Any:
     """Give roles to a user group (and so to its members)."""
     group = _group(req)
-    roles = _roles(req, id_list(req, "role"))
-    require_grantable(req, policies_acl(r for r in roles if r.id not in group.doc.get("policies", [])))
-    directory.edit_links(req.need_tenant(), GROUP, group.id, "policies", add=[r.id for r in roles], by=req.actor)
+    link_roles(req, GROUP, group, add=True)
     return _view(req, group.id)
 
 
@@ -174,7 +170,5 @@ def add_roles_to_user_group(req: Request) -> Any:
 def remove_roles_from_user_group(req: Request) -> Any:
     """Take roles away from a user group."""
     group = _group(req)
-    roles = _roles(req, id_list(req, "role"))
-    require_liftable(req, policies_acl(r for r in roles if r.id in group.doc.get("policies", [])))
-    directory.edit_links(req.need_tenant(), GROUP, group.id, "policies", remove=[r.id for r in roles], by=req.actor)
+    link_roles(req, GROUP, group, add=False)
     return _view(req, group.id)

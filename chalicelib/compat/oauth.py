@@ -7,15 +7,15 @@ session, with the service account's ACL at the time of each request.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
 from chalicelib.auth import oauthclients, sessions
 from chalicelib.auth.acl import may_grant
+from chalicelib.auth.authorize import split_basic
 from chalicelib.auth.oauthclients import OAuthClient
-from chalicelib.categories.apitoken import service_account
+from chalicelib.categories.apitoken import path_service_account
 from chalicelib.errors import Invalid, NotFound, OpsplaneError, Unauthenticated
 from chalicelib.http.reply import Reply
 from chalicelib.http.request import Request
@@ -104,14 +104,10 @@ def client_credentials(headers: Mapping[str, str], params: Mapping[str, str]) ->
         raise _invalid_client(f"Unsupported client authentication scheme {scheme}")
     if form_secret is not None:  # §2.3: one authentication method per request
         raise Invalid("Use either HTTP Basic or client_secret in the body, not both", oauth_error="invalid_request")
-    try:
-        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except ValueError as exc:  # binascii.Error, UnicodeDecodeError, non-ASCII input
-        raise _invalid_client("Malformed Basic credentials") from exc
-    raw_id, sep, raw_secret = decoded.partition(":")
-    if not sep or not raw_id:
+    pair = split_basic(value)
+    if pair is None:
         raise _invalid_client("Malformed Basic credentials")
-    client_id, secret = unquote_plus(raw_id), unquote_plus(raw_secret)
+    client_id, secret = unquote_plus(pair[0]), unquote_plus(pair[1])
     if form_id is not None and form_id != client_id:
         raise Invalid("client_id in the body differs from the Basic credentials", oauth_error="invalid_request")
     return client_id, secret
@@ -193,14 +189,17 @@ def _client_view(client: OAuthClient) -> dict[str, Any]:
     return view
 
 
+def _clients_of(tenant: str, account: str) -> list[dict[str, Any]]:
+    return [_client_view(c) for c in oauthclients.list_clients(tenant, account)]
+
+
 @router.post(
     "/api/v2/account/serviceaccount/{id}/credentials", acl="account.{id}.update", tag="account", response=CREDENTIALS
 )
 def create_credentials(req: Request) -> Any:
     """Create OAuth2 client credentials for a service account (the secret is shown once)."""
-    tenant = req.need_tenant()
-    account = service_account(tenant, req.params["id"])
-    secret, client = oauthclients.create(tenant, account["uuid"])
+    tenant, account = path_service_account(req)
+    secret, client = oauthclients.create(tenant, account)
     return {"clientId": client.client_id, "clientSecret": secret, "tenantId": tenant}
 
 
@@ -213,9 +212,8 @@ def create_credentials(req: Request) -> Any:
 )
 def list_credentials(req: Request) -> Any:
     """List a service account's OAuth2 clients (ids only, never secrets)."""
-    tenant = req.need_tenant()
-    account = service_account(tenant, req.params["id"])
-    return [_client_view(c) for c in oauthclients.list_clients(tenant, account["uuid"])]
+    tenant, account = path_service_account(req)
+    return _clients_of(tenant, account)
 
 
 @router.delete(
@@ -226,7 +224,6 @@ def list_credentials(req: Request) -> Any:
 )
 def revoke_credentials(req: Request) -> Any:
     """Revoke one OAuth2 client of a service account; answers the remaining ones."""
-    tenant = req.need_tenant()
-    account = service_account(tenant, req.params["id"])
-    oauthclients.revoke(tenant, account["uuid"], req.params["clientId"])
-    return [_client_view(c) for c in oauthclients.list_clients(tenant, account["uuid"])]
+    tenant, account = path_service_account(req)
+    oauthclients.revoke(tenant, account, req.params["clientId"])
+    return _clients_of(tenant, account)

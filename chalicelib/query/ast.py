@@ -144,22 +144,8 @@ class Call(Node):
 
 
 @dataclass(frozen=True)
-class Negate(Node):
-    """Unary minus."""
-
-    operand: Node
-    depth: int = field(default=1, compare=False, repr=False)
-
-    def children(self) -> tuple[Node, ...]:
-        return (self.operand,)
-
-    def render(self) -> str:
-        return "-" + self.operand.render()
-
-
-@dataclass(frozen=True)
-class Not(Node):
-    """Logical not."""
+class _Unary(Node):
+    """A node over one operand (the subclasses say what it means)."""
 
     operand: Node
     depth: int = field(default=1, compare=False, repr=False)
@@ -172,8 +158,8 @@ class Not(Node):
 
 
 @dataclass(frozen=True)
-class Binary(Node):
-    """Arithmetic (+ - * / %), comparison (> < >= <= = !=) or logic (and, or)."""
+class _Binary(Node):
+    """A node over two operands joined by an operator, rendered fully parenthesized."""
 
     op: str
     left: Node
@@ -185,6 +171,24 @@ class Binary(Node):
 
     def render(self) -> str:
         return f"({self.left.render()} {self.op} {self.right.render()})"
+
+
+@dataclass(frozen=True)
+class Negate(_Unary):
+    """Unary minus."""
+
+    def render(self) -> str:
+        return "-" + self.operand.render()
+
+
+@dataclass(frozen=True)
+class Not(_Unary):
+    """Logical not."""
+
+
+@dataclass(frozen=True)
+class Binary(_Binary):
+    """Arithmetic (+ - * / %), comparison (> < >= <= = !=) or logic (and, or)."""
 
 
 # ---- filters inside ts() / hs() ---------------------------------------------------
@@ -207,33 +211,13 @@ class TagFilter(Node):
 
 
 @dataclass(frozen=True)
-class FilterNot(Node):
+class FilterNot(_Unary):
     """not inside ts() filters."""
-
-    operand: Node
-    depth: int = field(default=1, compare=False, repr=False)
-
-    def children(self) -> tuple[Node, ...]:
-        return (self.operand,)
-
-    def render(self) -> str:
-        return f"(not {self.operand.render()})"
 
 
 @dataclass(frozen=True)
-class FilterBinary(Node):
-    """and / or inside ts() filters."""
-
-    op: str  # and | or
-    left: Node
-    right: Node
-    depth: int = field(default=1, compare=False, repr=False)
-
-    def children(self) -> tuple[Node, ...]:
-        return (self.left, self.right)
-
-    def render(self) -> str:
-        return f"({self.left.render()} {self.op} {self.right.render()})"
+class FilterBinary(_Binary):
+    """and / or (op) inside ts() filters."""
 
 
 # ---- what a query refers to ----------------------------------------------------------

@@ -4,16 +4,16 @@ views of the identity records."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from chalicelib.auth.principal import Principal
 from chalicelib.errors import Invalid, Unauthenticated
-from chalicelib.http.reply import Reply
+from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
-from chalicelib.identity import tenants
+from chalicelib.identity import accounts, tenants
 from chalicelib.store.repository import Entity
 
 PREFIX = "/api/auth/0.1"
@@ -42,6 +42,25 @@ class WazoList(BaseModel):
     filtered: int
 
 
+class NamedChange(BaseModel):
+    """PUT body of a named record (group, policy): the slug never changes, as in Wazo."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: StrictStr | None = Field(default=None, min_length=1, max_length=128)
+    description: StrictStr | None = Field(default=None, max_length=4096)
+
+
+class Named(BaseModel):
+    """A named record of a tenant (group, policy) as Wazo shows it."""
+
+    uuid: str
+    tenant_uuid: str
+    name: str | None
+    slug: str | None
+    description: str | None
+
+
 def acting(req: Request) -> Principal:
     """The authenticated principal (the edge sets it on every protected route)."""
     if req.principal is None:
@@ -60,6 +79,44 @@ def scope(req: Request) -> list[str]:
     if not req.flag("recurse"):
         return [tenant]
     return [tenant, *(t["uuid"] for t in tenants.descendants(tenant))]
+
+
+def in_scope(req: Request, kind: str) -> Iterable[Entity]:
+    """Every record of a kind (account, policy, group) in the tenants the listing covers."""
+    return (e for t in scope(req) for e in accounts.repo(t, kind).iterate())
+
+
+def listed(
+    req: Request,
+    records: Iterable[Any],
+    view: Callable[[Any], dict[str, Any]],
+    *,
+    sort: Sequence[str],
+    search: Sequence[str],
+) -> Reply:
+    """The Wazo list answer of records, each shown by view."""
+    return bare(listing(req, (view(r) for r in records), sort=sort, search=search))
+
+
+class LinkChange(Protocol):
+    """A domain call that links or unlinks two records (user and policy, group and member...)."""
+
+    def __call__(self, tenant: str, owner: str, other: str, /, *, held: list[str], by: str | None) -> Any: ...
+
+
+def relink(req: Request, change: LinkChange, owner: str, other: str) -> Reply:
+    """Apply change to the records named by the path parameters owner and other, with the
+    caller's ACL as the limit of what may be granted; Wazo answers 204."""
+    change(req.need_tenant(), req.params[owner], req.params[other], held=acting(req).acl, by=req.actor)
+    return no_content()
+
+
+def named_changes(body: NamedChange) -> dict[str, Any]:
+    """The name and description a PUT body gives (a null name leaves the name as is)."""
+    changes: dict[str, Any] = {k: getattr(body, k) for k in ("name", "description") if k in body.model_fields_set}
+    if changes.get("name", "") is None:
+        changes.pop("name")
+    return changes
 
 
 def listing(
@@ -121,26 +178,22 @@ def user_view(user: Entity) -> dict[str, Any]:
     }
 
 
-def policy_view(policy: Entity) -> dict[str, Any]:
-    """A policy as Wazo shows it."""
-    doc = policy.doc
+def _named_view(record: Entity) -> dict[str, Any]:
+    doc = record.doc
     return {
-        "uuid": policy.id,
-        "tenant_uuid": policy.tenant,
+        "uuid": record.id,
+        "tenant_uuid": record.tenant,
         "name": doc.get("name"),
         "slug": doc.get("slug"),
         "description": doc.get("description"),
-        "acl": list(doc.get("acl", [])),
     }
+
+
+def policy_view(policy: Entity) -> dict[str, Any]:
+    """A policy as Wazo shows it."""
+    return {**_named_view(policy), "acl": list(policy.doc.get("acl", []))}
 
 
 def group_view(group: Entity) -> dict[str, Any]:
     """A group as Wazo shows it."""
-    doc = group.doc
-    return {
-        "uuid": group.id,
-        "tenant_uuid": group.tenant,
-        "name": doc.get("name"),
-        "slug": doc.get("slug"),
-        "description": doc.get("description"),
-    }
+    return _named_view(group)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import Field, StrictStr
 
 from chalicelib.compat.wazo.common import (
     GROUP_SEARCH,
@@ -16,32 +15,31 @@ from chalicelib.compat.wazo.common import (
     PREFIX,
     USER_SEARCH,
     USER_SORT,
+    Named,
+    NamedChange,
     WazoList,
     acting,
     group_view,
-    listing,
+    in_scope,
+    listed,
+    named_changes,
     no_content,
     policy_view,
-    scope,
+    relink,
     user_view,
 )
 from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
 from chalicelib.http.router import Router
-from chalicelib.identity import accounts, groups
+from chalicelib.identity import groups
 
 router = Router("wazo")
 
 GROUP = f"{PREFIX}/groups/{{group_uuid}}"
 
 
-class GroupChange(BaseModel):
+class GroupChange(NamedChange):
     """PUT body (the slug never changes, as in Wazo)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    name: StrictStr | None = Field(default=None, min_length=1, max_length=128)
-    description: StrictStr | None = Field(default=None, max_length=4096)
 
 
 class GroupBody(GroupChange):
@@ -52,14 +50,8 @@ class GroupBody(GroupChange):
     slug: StrictStr | None = Field(default=None, min_length=1, max_length=80)
 
 
-class Group(BaseModel):
+class Group(Named):
     """A group."""
-
-    uuid: str
-    tenant_uuid: str
-    name: str | None
-    slug: str | None
-    description: str | None
 
 
 @router.post(f"{PREFIX}/groups", acl="group.create", body=GroupBody, response=Group, envelope=False)
@@ -80,8 +72,7 @@ def create_group(req: Request) -> Reply:
 @router.get(f"{PREFIX}/groups", acl="group.read", query=LIST_QUERY, response=WazoList, envelope=False)
 def list_groups(req: Request) -> Reply:
     """Groups of the acting tenant (and its sub-tenants with recurse=true)."""
-    found = (group_view(g) for t in scope(req) for g in accounts.repo(t, groups.GROUP).iterate())
-    return bare(listing(req, found, sort=GROUP_SORT, search=GROUP_SEARCH))
+    return listed(req, in_scope(req, groups.GROUP), group_view, sort=GROUP_SORT, search=GROUP_SEARCH)
 
 
 @router.get(GROUP, acl="group.{group_uuid}.read", response=Group, envelope=False)
@@ -93,10 +84,7 @@ def get_group(req: Request) -> Reply:
 @router.put(GROUP, acl="group.{group_uuid}.update", body=GroupChange, response=Group, envelope=False)
 def update_group(req: Request) -> Reply:
     """Rename a group or change its description."""
-    body = req.model(GroupChange)
-    changes: dict[str, Any] = {k: getattr(body, k) for k in ("name", "description") if k in body.model_fields_set}
-    if changes.get("name", "") is None:
-        changes.pop("name")
+    changes = named_changes(req.model(GroupChange))
     return bare(group_view(groups.update_group(req.need_tenant(), req.params["group_uuid"], changes, by=req.actor)))
 
 
@@ -112,25 +100,19 @@ def list_members(req: Request) -> Reply:
     """The group's members."""
     tenant = req.need_tenant()
     found = groups.members(tenant, groups.get_group(tenant, req.params["group_uuid"]))
-    return bare(listing(req, (user_view(u) for u in found), sort=USER_SORT, search=USER_SEARCH))
+    return listed(req, found, user_view, sort=USER_SORT, search=USER_SEARCH)
 
 
 @router.put(f"{GROUP}/users/{{user_uuid}}", acl="group.{group_uuid}.update", envelope=False, status=204)
 def add_member(req: Request) -> Reply:
     """Add a user of the acting tenant to the group (the caller must hold the group's ACL)."""
-    groups.add_member(
-        req.need_tenant(), req.params["group_uuid"], req.params["user_uuid"], held=acting(req).acl, by=req.actor
-    )
-    return no_content()
+    return relink(req, groups.add_member, "group_uuid", "user_uuid")
 
 
 @router.delete(f"{GROUP}/users/{{user_uuid}}", acl="group.{group_uuid}.update", envelope=False, status=204)
 def remove_member(req: Request) -> Reply:
     """Remove a user from the group."""
-    groups.remove_member(
-        req.need_tenant(), req.params["group_uuid"], req.params["user_uuid"], held=acting(req).acl, by=req.actor
-    )
-    return no_content()
+    return relink(req, groups.remove_member, "group_uuid", "user_uuid")
 
 
 @router.get(f"{GROUP}/policies", acl="group.{group_uuid}.read", query=LIST_QUERY[:5], response=WazoList, envelope=False)
@@ -138,22 +120,16 @@ def list_group_policies(req: Request) -> Reply:
     """The policies attached to the group."""
     tenant = req.need_tenant()
     found = groups.attached_policies(tenant, groups.get_group(tenant, req.params["group_uuid"]))
-    return bare(listing(req, (policy_view(p) for p in found), sort=POLICY_SORT, search=POLICY_SEARCH))
+    return listed(req, found, policy_view, sort=POLICY_SORT, search=POLICY_SEARCH)
 
 
 @router.put(f"{GROUP}/policies/{{policy_uuid}}", acl="group.{group_uuid}.update", envelope=False, status=204)
 def add_group_policy(req: Request) -> Reply:
     """Attach a policy to the group (the caller must hold all of its ACL)."""
-    groups.add_policy(
-        req.need_tenant(), req.params["group_uuid"], req.params["policy_uuid"], held=acting(req).acl, by=req.actor
-    )
-    return no_content()
+    return relink(req, groups.add_policy, "group_uuid", "policy_uuid")
 
 
 @router.delete(f"{GROUP}/policies/{{policy_uuid}}", acl="group.{group_uuid}.update", envelope=False, status=204)
 def remove_group_policy(req: Request) -> Reply:
     """Detach a policy from the group."""
-    groups.remove_policy(
-        req.need_tenant(), req.params["group_uuid"], req.params["policy_uuid"], held=acting(req).acl, by=req.actor
-    )
-    return no_content()
+    return relink(req, groups.remove_policy, "group_uuid", "policy_uuid")

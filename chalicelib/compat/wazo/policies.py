@@ -2,38 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import Field, StrictStr
 
 from chalicelib.compat.wazo.common import (
     LIST_QUERY,
     POLICY_SEARCH,
     POLICY_SORT,
     PREFIX,
+    Named,
+    NamedChange,
     WazoList,
     acting,
-    listing,
+    in_scope,
+    listed,
+    named_changes,
     no_content,
     policy_view,
-    scope,
+    relink,
 )
 from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
 from chalicelib.http.router import Router
-from chalicelib.identity import accounts, policies
+from chalicelib.identity import policies
 
 router = Router("wazo")
 
 
-class PolicyChange(BaseModel):
+class PolicyChange(NamedChange):
     """PUT body; `acl_templates` is the older name of `acl` (still sent by older scripts)."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    name: StrictStr | None = Field(default=None, min_length=1, max_length=128)
-    description: StrictStr | None = Field(default=None, max_length=4096)
     acl: list[StrictStr] | None = None
     acl_templates: list[StrictStr] | None = None
 
@@ -49,14 +48,9 @@ class PolicyBody(PolicyChange):
     slug: StrictStr | None = Field(default=None, min_length=1, max_length=80)
 
 
-class Policy(BaseModel):
+class Policy(Named):
     """A policy."""
 
-    uuid: str
-    tenant_uuid: str
-    name: str | None
-    slug: str | None
-    description: str | None
     acl: list[str]
 
 
@@ -80,8 +74,7 @@ def create_policy(req: Request) -> Reply:
 @router.get(f"{PREFIX}/policies", acl="policy.read", query=LIST_QUERY, response=WazoList, envelope=False)
 def list_policies(req: Request) -> Reply:
     """Policies of the acting tenant (and its sub-tenants with recurse=true)."""
-    found = (policy_view(p) for t in scope(req) for p in accounts.repo(t, policies.POLICY).iterate())
-    return bare(listing(req, found, sort=POLICY_SORT, search=POLICY_SEARCH))
+    return listed(req, in_scope(req, policies.POLICY), policy_view, sort=POLICY_SORT, search=POLICY_SEARCH)
 
 
 @router.get(f"{PREFIX}/policies/{{policy_uuid}}", acl="policy.{policy_uuid}.read", response=Policy, envelope=False)
@@ -100,9 +93,7 @@ def get_policy(req: Request) -> Reply:
 def update_policy(req: Request) -> Reply:
     """Change a policy's name, description or ACL (the slug never changes)."""
     body = req.model(PolicyChange)
-    changes: dict[str, Any] = {k: getattr(body, k) for k in ("name", "description") if k in body.model_fields_set}
-    if changes.get("name", "") is None:
-        changes.pop("name")
+    changes = named_changes(body)
     acl = body.acl_given()
     if acl is not None:
         changes["acl"] = acl
@@ -124,10 +115,7 @@ def delete_policy(req: Request) -> Reply:
 )
 def add_access(req: Request) -> Reply:
     """Add one ACL entry to a policy (percent-encode it: `#` is `%23`)."""
-    policies.add_access(
-        req.need_tenant(), req.params["policy_uuid"], req.params["access"], held=acting(req).acl, by=req.actor
-    )
-    return no_content()
+    return relink(req, policies.add_access, "policy_uuid", "access")
 
 
 @router.delete(
@@ -135,7 +123,4 @@ def add_access(req: Request) -> Reply:
 )
 def remove_access(req: Request) -> Reply:
     """Remove one ACL entry from a policy."""
-    policies.remove_access(
-        req.need_tenant(), req.params["policy_uuid"], req.params["access"], held=acting(req).acl, by=req.actor
-    )
-    return no_content()
+    return relink(req, policies.remove_access, "policy_uuid", "access")

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-from chalicelib.compat.wazo.common import LIST_QUERY, PREFIX, WazoList, acting, listing, no_content, tenant_view
+from chalicelib.compat.wazo.common import LIST_QUERY, PREFIX, WazoList, acting, listed, no_content, tenant_view
 from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
 from chalicelib.http.router import Router
@@ -64,11 +64,7 @@ def create_tenant(req: Request) -> Reply:
 def list_tenants(req: Request) -> Reply:
     """The acting tenant and all its descendants (as wazo-auth lists them; recurse is implied)."""
     found = tenants.tenant_tree(req.need_tenant())
-    return bare(
-        listing(
-            req, (tenant_view(d) for d in found), sort=("name", "slug"), search=("uuid", "name", "slug", "parent_uuid")
-        )
-    )
+    return listed(req, found, tenant_view, sort=("name", "slug"), search=("uuid", "name", "slug", "parent_uuid"))
 
 
 @router.get(f"{PREFIX}/tenants/{{tenant_uuid}}", acl="tenant.{tenant_uuid}.read", response=Tenant, envelope=False)

@@ -16,10 +16,11 @@ from chalicelib.compat.wazo.common import (
     USER_SORT,
     WazoList,
     acting,
-    listing,
+    in_scope,
+    listed,
     no_content,
     policy_view,
-    scope,
+    relink,
     user_view,
 )
 from chalicelib.http.reply import Reply, bare
@@ -114,8 +115,7 @@ def create_user(req: Request) -> Reply:
 @router.get(f"{PREFIX}/users", acl="user.read", query=LIST_QUERY, response=WazoList, envelope=False)
 def list_users(req: Request) -> Reply:
     """Users of the acting tenant (and its sub-tenants with recurse=true)."""
-    found = (user_view(u) for t in scope(req) for u in accounts.repo(t, accounts.ACCOUNT).iterate())
-    return bare(listing(req, found, sort=USER_SORT, search=USER_SEARCH))
+    return listed(req, in_scope(req, accounts.ACCOUNT), user_view, sort=USER_SORT, search=USER_SEARCH)
 
 
 @router.get(f"{PREFIX}/users/{{user_uuid}}", acl="user.{user_uuid}.read", response=User, envelope=False)
@@ -177,7 +177,7 @@ def change_password(req: Request) -> Reply:
 def list_user_policies(req: Request) -> Reply:
     """The policies attached directly to a user."""
     found = users.user_policies(req.need_tenant(), req.params["user_uuid"])
-    return bare(listing(req, (policy_view(p) for p in found), sort=POLICY_SORT, search=POLICY_SEARCH))
+    return listed(req, found, policy_view, sort=POLICY_SORT, search=POLICY_SEARCH)
 
 
 @router.put(
@@ -185,10 +185,7 @@ def list_user_policies(req: Request) -> Reply:
 )
 def attach_policy(req: Request) -> Reply:
     """Attach a policy to a user (the caller must hold all of its ACL)."""
-    users.attach_policy(
-        req.need_tenant(), req.params["user_uuid"], req.params["policy_uuid"], held=acting(req).acl, by=req.actor
-    )
-    return no_content()
+    return relink(req, users.attach_policy, "user_uuid", "policy_uuid")
 
 
 @router.delete(
@@ -196,7 +193,4 @@ def attach_policy(req: Request) -> Reply:
 )
 def detach_policy(req: Request) -> Reply:
     """Detach a policy from a user."""
-    users.detach_policy(
-        req.need_tenant(), req.params["user_uuid"], req.params["policy_uuid"], held=acting(req).acl, by=req.actor
-    )
-    return no_content()
+    return relink(req, users.detach_policy, "user_uuid", "policy_uuid")

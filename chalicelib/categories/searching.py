@@ -1,7 +1,7 @@
 """The search engine behind POST /api/v2/search/{entity}: conditions, sort, paging, facets.
 
 It works on wire records (the dicts a category answers with), which the caller reads with
-Repository.iterate() (a Query on the tenant's partition, never a Scan) and filters by
+Repository.iterate() (a Query on the tenant's partition, never a table scan) and filters by
 visibility first. A kind describes its searchable keys with `Fields`.
 
 Matching (the client's SearchQuery.matchingMethod), on every value a key holds:

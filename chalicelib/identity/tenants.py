@@ -1,5 +1,5 @@
 """Tenants form a tree. Each tenant record lives in its own partition; a link record in
-the parent's partition lists children (Query, never Scan)."""
+the parent's partition lists children (Query, never a table scan)."""
 
 from __future__ import annotations
 

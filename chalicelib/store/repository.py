@@ -174,7 +174,7 @@ class Repository:
         return [found[i] for i in dict.fromkeys(ids) if i in found and not found[i].deleted]
 
     def iterate(self, *, deleted: bool = False) -> Iterator[Entity]:
-        """Every object of this kind in the tenant (Query, never Scan)."""
+        """Every object of this kind in the tenant (Query, never a table scan)."""
         cond = EntityItem.deleted == deleted
         for item in EntityItem.query(self._pk, filter_condition=cond):
             yield _to_entity(item)

@@ -110,7 +110,12 @@ def login(username: str, password: str) -> tuple[str, dict]:
 
 
 def _principal(tenant: str, account: dict, method: str, session: str | None) -> Principal:
-    tenants.require_active(tenant)
+    return _principal_in(tenants.require_active(tenant), account, method, session)
+
+
+def _principal_in(tenant_doc: dict, account: dict, method: str, session: str | None) -> Principal:
+    """The principal of an enabled account of an active tenant (its record given)."""
+    tenant = tenant_doc["uuid"]
     if not account.get("enabled", True):
         raise Unauthenticated("Account is deactivated")
     groups = accounts.groups_of(tenant, account["uuid"])
@@ -158,8 +163,9 @@ def authorize(headers: Mapping[str, str], method: str) -> Principal:
         raise Unauthenticated("No credentials")
     if creds.scheme == "basic":
         tenant, account = login(creds.username, creds.password)
-        principal = _principal(tenant, account, "basic", None)
-        strict = get_settings().csrf_strict or bool(tenants.get_tenant(tenant).get("csrf_strict"))
+        tenant_doc = tenants.require_active(tenant)
+        principal = _principal_in(tenant_doc, account, "basic", None)
+        strict = get_settings().csrf_strict or bool(tenant_doc.get("csrf_strict"))
         check_csrf(method, headers, strict=strict)
         return principal
     return authenticate_token(creds.value)

@@ -162,7 +162,7 @@ def _issue(req: Request) -> Reply:
     return Reply(answer, raw=True, headers=dict(NO_STORE))
 
 
-@router.post("/auth/oauth/token", acl=PUBLIC, raw_body=True, envelope=False, body=TOKEN_REQUEST, response=TOKEN_ANSWER)
+@router.post("/auth/oauth/token", acl=PUBLIC, envelope=False, body=TOKEN_REQUEST, response=TOKEN_ANSWER)
 def token(req: Request) -> Reply:
     """Issue an access token for a client's credentials (client_credentials grant)."""
     try:

@@ -46,8 +46,9 @@ def _json(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def render(route_path: str, dialect: str, result: Any, status: int = 200, envelope: bool = True) -> Response:
+def render(dialect: str, result: Any, envelope: bool = True) -> Response:
     """A handler's result as a Chalice response in the dialect."""
+    status = 200
     headers: dict[str, Any] = {}
     content_type = "application/json"
     if isinstance(result, Reply):
@@ -142,7 +143,7 @@ class Edge:
                 self._authorize(chalice_request, request, route)
                 budget_headers = self._limit(request, route)
             result = route.handler(request)
-            response = render(route.path, dialect, result, envelope=route.envelope)
+            response = render(dialect, result, envelope=route.envelope)
             if method == "HEAD":
                 response.body = ""
         except OpsplaneError as error:
@@ -189,8 +190,7 @@ class Edge:
         if principal is None:
             principal = authorize(request.headers, request.method)
         requested = request.headers.get("wazo-tenant") or request.headers.get("x-tenant-id")
-        tenant = tenants.resolve_acting_tenant(principal.tenant, requested)
-        tenants.require_active(tenant)
+        tenant = tenants.enter_tenant(principal.tenant, requested)
         request.principal = principal
         request.tenant = tenant
         request.cursor_secret = keyring().cursor_secret

@@ -27,7 +27,6 @@ class Route:
     response: Any = None  # pydantic model (or JSON schema dict) of the answer payload
     query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
     paged: bool = False
-    raw_body: bool = False  # handler reads the body itself (forms, text)
     envelope: bool = True  # native dialect: wrap the payload in {status, response}
     status: int = 200  # the success status, for the document (204: an empty answer)
     # A principal whose id is this path parameter acts on itself and needs no ACL; the

@@ -40,7 +40,11 @@ def _check(tenant_uuid: str) -> str:
 def require_active(tenant_uuid: str) -> dict[str, Any]:
     """The tenant, or TenantGone when it or one of its ancestors is deactivated (a
     deactivated partner takes its clients down with it)."""
-    doc = get_tenant(tenant_uuid)
+    return _active(get_tenant(tenant_uuid))
+
+
+def _active(doc: dict[str, Any]) -> dict[str, Any]:
+    tenant_uuid = doc["uuid"]
     if not doc.get("active", True):
         raise TenantGone(f"Tenant {tenant_uuid} is deactivated")
     for ancestor in doc.get("ancestors", []):
@@ -53,24 +57,31 @@ def require_active(tenant_uuid: str) -> dict[str, Any]:
     return doc
 
 
-def is_within(tenant_uuid: str, ancestor_uuid: str) -> bool:
-    """Is tenant_uuid the ancestor itself or one of its descendants?"""
-    if tenant_uuid == ancestor_uuid:
-        return True
-    doc = get_tenant(tenant_uuid)
-    return ancestor_uuid in doc.get("ancestors", [])
+def _descendant(home: str, requested: str) -> dict[str, Any]:
+    """The requested tenant's record when it lies below home; Forbidden otherwise."""
+    try:
+        doc = get_tenant(requested)
+    except NotFound as exc:
+        raise Forbidden(f"Unauthorized tenant {requested}") from exc
+    if home not in doc.get("ancestors", []):
+        raise Forbidden(f"Unauthorized tenant {requested}")
+    return doc
 
 
 def resolve_acting_tenant(home: str, requested: str | None) -> str:
     """The tenant a request acts in: the home tenant or a named descendant of it."""
     if not requested or requested == home:
         return home
-    try:
-        within = is_within(requested, home)
-    except NotFound as exc:
-        raise Forbidden(f"Unauthorized tenant {requested}") from exc
-    if not within:
-        raise Forbidden(f"Unauthorized tenant {requested}")
+    _descendant(home, requested)
+    return requested
+
+
+def enter_tenant(home: str, requested: str | None) -> str:
+    """resolve_acting_tenant, and TenantGone when the descendant entered is unavailable
+    (the home tenant's own state is checked by authorize())."""
+    if not requested or requested == home:
+        return home
+    _active(_descendant(home, requested))
     return requested
 
 

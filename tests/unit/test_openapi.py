@@ -124,7 +124,6 @@ def sample_router() -> Router:
     @router.post(
         "/auth/oauth/token",
         acl=PUBLIC,
-        raw_body=True,
         envelope=False,
         body={
             "type": "object",

@@ -2,6 +2,7 @@
 
     OpsplaneError
       Invalid            400  bad input (schema, syntax, limits)
+        Unprocessable    422  well-formed but refused (Grafana: search limit above 5000)
       Unauthenticated    401  no / bad / revoked credentials
         TokenExpired     401  credentials were good but have expired
       Forbidden          403  authenticated, but the ACL does not allow it
@@ -15,6 +16,7 @@
       PayloadTooLarge    413
       UnsupportedMedia   415
       Throttled          429  rate limit or login throttling (carries retry_after)
+      StoreError         500  the document store failed (an S3 blob could not be read or written)
 
 botocore / PynamoDB errors become these inside store/; these become the caller's
 dialect inside http/ and compat/.
@@ -46,6 +48,14 @@ class Invalid(OpsplaneError):
 
     def default_message(self) -> str:
         return "Invalid request"
+
+
+class Unprocessable(Invalid):
+    status = 422
+    code = "unprocessable"
+
+    def default_message(self) -> str:
+        return "Unprocessable request"
 
 
 class Unauthenticated(OpsplaneError):
@@ -150,3 +160,13 @@ class Throttled(OpsplaneError):
 
     def default_message(self) -> str:
         return "Too Many Requests"
+
+
+class StoreError(OpsplaneError):
+    """A storage backend failed: the caller can do nothing about it (context names the blob)."""
+
+    status = 500
+    code = "store_error"
+
+    def default_message(self) -> str:
+        return "Document storage failed"

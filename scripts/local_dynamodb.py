@@ -1,21 +1,30 @@
-"""Embedded DynamoDB for local runs: moto's server on loopback, persisted as a JSON snapshot.
+"""Embedded DynamoDB and S3 for local runs: moto's server on loopback, persisted to the state dir.
 
-moto keeps its tables in memory. The process that hosts the server therefore dumps every
-table (Scan: this is a dev tool, not runtime code) to `<state dir>/dynamodb-snapshot.json`
-every couple of seconds when a write happened, and once more on shutdown; the next start
-restores it (BatchWriteItem) before anything is served. The file is replaced atomically
-(temp file + fsync + os.replace), so a crash leaves the previous snapshot intact.
+moto keeps its tables and buckets in memory. The process that hosts the server therefore
+dumps every table (Scan: this is a dev tool, not runtime code) to
+`<state dir>/dynamodb-snapshot.json` every couple of seconds when a write happened, and once
+more on shutdown; the next start restores it (BatchWriteItem) before anything is served.
+The file is replaced atomically (temp file + fsync + os.replace), so a crash leaves the
+previous snapshot intact.
+
+The documents too large for an item live in the blobs bucket (chalicelib/store/blobs.py).
+Blobs are immutable, so their snapshot is incremental: `<state dir>/blobs/` holds one file
+per object (named by the SHA-256 of its key, which may be longer than a file name can be;
+the key is the file's first line, the bytes follow), new keys are written (atomically),
+files of deleted keys removed. Blob files are written before the table snapshot that
+refers to them and removed only after it, so the files on disk always cover the snapshot.
 
 Every request to the embedded server passes one gate (a lock). That makes moto's
 check-then-write atomic, as DynamoDB's conditional writes are (moto's threaded server
-does not guarantee it), and it lets the snapshot hold the gate while it scans, so a dump
-never sees half of a transaction. The snapshot's own scans are marked with a user-agent
-token and pass the gate it already holds.
+does not guarantee it), and it lets the snapshot hold the gate while it scans and lists,
+so a dump never sees half of a write. The snapshot's own requests are marked with a
+user-agent token and pass the gate it already holds.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import threading
@@ -24,6 +33,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 SNAPSHOT_FILE = "dynamodb-snapshot.json"
+BLOBS_DIR = "blobs"
+BLOB_SUFFIX = ".blob"
 SNAPSHOT_FORMAT = 1
 SNAPSHOT_AGENT = "opsplane-snapshot"
 BATCH = 25
@@ -41,6 +52,25 @@ def dynamodb_client(endpoint: str | None, *, region: str = "us-east-1", agent: s
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
         aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
         config=Config(user_agent_extra=agent or "", retries={"max_attempts": 3, "mode": "standard"}),
+    )
+
+
+def s3_client(endpoint: str | None, *, region: str = "us-east-1", agent: str | None = None) -> Any:
+    """A low-level S3 client for endpoint (path-style: the endpoint is an address)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+        config=Config(
+            user_agent_extra=agent or "",
+            retries={"max_attempts": 3, "mode": "standard"},
+            s3={"addressing_style": "path"},
+        ),
     )
 
 
@@ -200,6 +230,108 @@ def write_snapshot(path: str, snapshot: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+# --- blobs ---------------------------------------------------------------------------------
+
+
+def blob_file_name(key: str) -> str:
+    """The file holding the object under key (keys can outgrow a file name: hash them)."""
+    return hashlib.sha256(key.encode()).hexdigest() + BLOB_SUFFIX
+
+
+def write_blob_file(directory: str, key: str, data: bytes) -> None:
+    """Write one object's file atomically: the key, a newline, the bytes."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    path = os.path.join(directory, blob_file_name(key))
+    tmp = f"{path}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key.encode() + b"\n")
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def read_blob_file(path: str) -> tuple[str, bytes]:
+    """(key, bytes) of a file written by write_blob_file."""
+    with open(path, "rb") as fh:
+        raw = fh.read()
+    key, sep, data = raw.partition(b"\n")
+    if not sep:
+        raise ValueError(f"{path}: not a blob file")
+    return key.decode(), data
+
+
+def blob_files(directory: str) -> set[str]:
+    """Names of the blob files in directory (none when it does not exist)."""
+    try:
+        return {n for n in os.listdir(directory) if n.endswith(BLOB_SUFFIX)}
+    except FileNotFoundError:
+        return set()
+
+
+def list_keys(client: Any, bucket: str) -> list[str] | None:
+    """Every key of the bucket (None when there is no such bucket)."""
+    try:
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        return [o["Key"] for page in pages for o in page.get("Contents", [])]
+    except client.exceptions.NoSuchBucket:
+        return None
+
+
+def fetch_new_blobs(client: Any, bucket: str, directory: str) -> tuple[dict[str, bytes], set[str] | None]:
+    """The objects not on disk yet (key -> bytes), and the file names the bucket's keys
+    need (None without a bucket: then nothing on disk may be judged stale)."""
+    keys = list_keys(client, bucket)
+    if keys is None:
+        return {}, None
+    on_disk = blob_files(directory)
+    wanted: dict[str, str] = {blob_file_name(k): k for k in keys}
+    new = {}
+    for name, key in wanted.items():
+        if name not in on_disk:
+            body = client.get_object(Bucket=bucket, Key=key)["Body"]
+            new[key] = body.read()
+    return new, set(wanted)
+
+
+def prune_blob_files(directory: str, keep: set[str]) -> int:
+    """Remove the files of objects that are gone (and stray temp files). Returns how many."""
+    removed = 0
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return 0
+    for name in names:
+        if (name.endswith(BLOB_SUFFIX) and name not in keep) or name.endswith(f"{BLOB_SUFFIX}.tmp"):
+            os.remove(os.path.join(directory, name))
+            removed += 1
+    return removed
+
+
+def ensure_bucket(client: Any, bucket: str, region: str = "us-east-1") -> None:
+    """Create the bucket unless it exists."""
+    if bucket in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
+        return
+    params: dict[str, Any] = {"Bucket": bucket}
+    if region != "us-east-1":
+        params["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    client.create_bucket(**params)
+
+
+def restore_blobs(client: Any, bucket: str, directory: str) -> int:
+    """Put every blob file back into the bucket (created if missing). Returns the count."""
+    names = sorted(blob_files(directory))
+    if names:
+        ensure_bucket(client, bucket, client.meta.region_name)
+    for name in names:
+        key, data = read_blob_file(os.path.join(directory, name))
+        if blob_file_name(key) != name:
+            raise ValueError(f"{os.path.join(directory, name)}: its key does not match its name")
+        client.put_object(Bucket=bucket, Key=key, Body=data)
+    return len(names)
+
+
 # --- the embedded server -----------------------------------------------------------------
 
 READ_OPERATIONS = frozenset(
@@ -221,7 +353,8 @@ READ_OPERATIONS = frozenset(
 
 
 class Gate:
-    """WSGI middleware: one request at a time, and a dirty flag for writes."""
+    """WSGI middleware: one request at a time, and a dirty flag for writes (a DynamoDB
+    operation other than a read; an S3 request other than GET / HEAD)."""
 
     def __init__(self, app: Callable[..., Any]) -> None:
         self.app = app
@@ -231,9 +364,13 @@ class Gate:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if SNAPSHOT_AGENT in environ.get("HTTP_USER_AGENT", ""):
             return self.app(environ, start_response)
-        operation = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target:
+            reads = target.rpartition(".")[2] in READ_OPERATIONS
+        else:  # S3 (REST): the method says it
+            reads = environ.get("REQUEST_METHOD", "") in ("GET", "HEAD")
         with self.lock:
-            if operation not in READ_OPERATIONS:
+            if not reads:
                 self.dirty = True
             # Consume the whole answer inside the gate: a WSGI app may produce it lazily.
             result = self.app(environ, start_response)
@@ -258,10 +395,26 @@ def _quiet_handler() -> Any:
 
 
 class EmbeddedDynamoDB:
-    """moto's server on a loopback port, snapshotting its tables to snapshot_path."""
+    """moto's server on a loopback port (every service, S3 included), snapshotting its
+    tables to snapshot_path (unless tables is False: DynamoDB lives elsewhere) and the
+    objects of bucket to blobs_dir (when a bucket is named)."""
 
-    def __init__(self, snapshot_path: str, *, host: str = "127.0.0.1", port: int = 0, interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        snapshot_path: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        interval: float = 2.0,
+        tables: bool = True,
+        bucket: str | None = None,
+        blobs_dir: str | None = None,
+    ) -> None:
         self.snapshot_path = snapshot_path
+        self.tables = tables
+        self.bucket = bucket
+        self.blobs_dir = blobs_dir or os.path.join(os.path.dirname(os.path.abspath(snapshot_path)), BLOBS_DIR)
+        self.restored_blobs = 0
         self.host = host
         self.requested_port = port
         self.interval = interval
@@ -298,7 +451,12 @@ class EmbeddedDynamoDB:
         self._threads.append(thread)
 
     def restore(self) -> int:
-        """Load the snapshot, if any, into the server. Returns the number of items."""
+        """Load the snapshot, if any, into the server: the blobs first, then the tables.
+        Returns the number of items (restored_blobs counts the blobs)."""
+        if self.bucket is not None:
+            self.restored_blobs = restore_blobs(s3_client(self.endpoint), self.bucket, self.blobs_dir)
+        if not self.tables:
+            return 0
         snapshot = read_snapshot(self.snapshot_path)
         if snapshot is None:
             return 0
@@ -325,14 +483,31 @@ class EmbeddedDynamoDB:
         if gate is None or not self._armed or (not gate.dirty and not force):
             return False
         client = dynamodb_client(self.endpoint, agent=SNAPSHOT_AGENT)
+        s3 = s3_client(self.endpoint, agent=SNAPSHOT_AGENT) if self.bucket is not None else None
+        data: dict[str, Any] | None = None
+        new_blobs: dict[str, bytes] = {}
+        keep: set[str] | None = None
         with gate.lock:
             gate.dirty = False
             try:
-                data = dump_tables(client)
+                if self.tables:
+                    data = dump_tables(client)
+                if s3 is not None and self.bucket is not None:
+                    new_blobs, keep = fetch_new_blobs(s3, self.bucket, self.blobs_dir)
             except Exception:
                 gate.dirty = True
                 raise
-        write_snapshot(self.snapshot_path, data)
+        # Outside the gate: blobs never change, and the tables were read above.
+        try:
+            for key, blob in new_blobs.items():
+                write_blob_file(self.blobs_dir, key, blob)
+            if data is not None:
+                write_snapshot(self.snapshot_path, data)
+            if keep is not None:
+                prune_blob_files(self.blobs_dir, keep)
+        except Exception:
+            gate.dirty = True  # the next round tries again
+            raise
         return True
 
     def stop(self) -> None:

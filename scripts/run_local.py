@@ -1,14 +1,16 @@
 """`make run`: the whole service on this machine.
 
-1. DynamoDB: an embedded moto server on loopback ($OPSPLANE_MOTO_PORT or a free port), its
-   tables restored from the snapshot in the state dir; or the DynamoDB that
-   $OPSPLANE_DYNAMODB_ENDPOINT names (then nothing is embedded and nothing is snapshotted).
-2. Tables created, the installation bootstrapped (root tenant + `admin`; a generated password
-   is printed once, on first start; $OPSPLANE_ADMIN_PASSWORD chooses it instead).
+1. DynamoDB and S3: an embedded moto server on loopback ($OPSPLANE_MOTO_PORT or a free port)
+   serves both, its tables and blobs restored from the state dir. $OPSPLANE_DYNAMODB_ENDPOINT
+   names another DynamoDB (its tables are not snapshotted), $OPSPLANE_S3_ENDPOINT another S3
+   (its blobs are not snapshotted); moto is embedded unless both are given.
+2. Tables and the blobs bucket created, the installation bootstrapped (root tenant + `admin`;
+   a generated password is printed once, on first start; $OPSPLANE_ADMIN_PASSWORD chooses it
+   instead).
 3. `chalice local --host 127.0.0.1 --port $PORT --stage dev` as a child in its own process group.
 
 SIGINT (Ctrl-C) and SIGTERM stop the child's process group, write a last snapshot and stop
-the embedded DynamoDB: nothing is left running or listening.
+the embedded moto: nothing is left running or listening.
 """
 
 from __future__ import annotations
@@ -30,14 +32,14 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scripts.local_dynamodb import SNAPSHOT_FILE, EmbeddedDynamoDB  # noqa: E402
+from scripts.local_dynamodb import BLOBS_DIR, SNAPSHOT_FILE, EmbeddedDynamoDB  # noqa: E402
 
 STAGE = "dev"
 HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 # Set by this launcher only: the stage's config must not override them in the child.
-LAUNCHER_VARIABLES = ("OPSPLANE_DYNAMODB_ENDPOINT", "OPSPLANE_STATE_DIR")
+LAUNCHER_VARIABLES = ("OPSPLANE_DYNAMODB_ENDPOINT", "OPSPLANE_S3_ENDPOINT", "OPSPLANE_STATE_DIR")
 
 
 def say(message: str = "") -> None:
@@ -65,14 +67,14 @@ def lock_state_dir(state_dir: str) -> TextIO:
     return handle
 
 
-def configure_environment(state_dir: str, external_endpoint: str | None) -> None:
+def configure_environment(state_dir: str, external_endpoint: str | None, external_s3: str | None = None) -> None:
     """Settings for this process and the chalice child (config first, launcher values last)."""
     os.environ.update(stage_environment())
     os.environ["OPSPLANE_STATE_DIR"] = state_dir
     os.environ.setdefault("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION", "us-east-1"))
     os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
-    if external_endpoint is None:
-        # Embedded DynamoDB: dummy credentials, so that no real account is ever touched.
+    if external_endpoint is None and external_s3 is None:
+        # Everything embedded: dummy credentials, so that no real account is ever touched.
         for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
             os.environ.pop(name, None)
         os.environ["AWS_ACCESS_KEY_ID"] = "local"
@@ -83,7 +85,8 @@ def configure_environment(state_dir: str, external_endpoint: str | None) -> None
 
 
 def prepare_store(embedded: EmbeddedDynamoDB | None) -> tuple[Any, int]:
-    """Create the tables, restore the snapshot, bootstrap. Returns (installation, restored items)."""
+    """Create the tables and the bucket, restore the snapshot (blobs, tables), bootstrap.
+    Returns (installation, restored items)."""
     from chalicelib.identity.bootstrap import bootstrap
     from chalicelib.settings import get_settings, reset_settings
     from chalicelib.store import models
@@ -97,6 +100,14 @@ def prepare_store(embedded: EmbeddedDynamoDB | None) -> tuple[Any, int]:
         path = embedded.snapshot_path if embedded is not None else ""
         raise SystemExit(f"[run_local] cannot read {path}: {exc}; move it away to start empty") from exc
     return bootstrap(os.environ.get("OPSPLANE_ADMIN_PASSWORD") or None), restored
+
+
+def blobs_bucket() -> str:
+    """The bucket the service will use (the stage's config and the environment decide)."""
+    from chalicelib.settings import get_settings, reset_settings
+
+    reset_settings()
+    return get_settings().blobs_bucket
 
 
 def start_chalice(port: int) -> subprocess.Popen[bytes]:
@@ -159,7 +170,9 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], stop: threading.Event)
     return False
 
 
-def banner(url: str, endpoint: str, state_dir: str, embedded: bool, installation: Any, restored: int) -> None:
+def banner(
+    url: str, endpoint: str, state_dir: str, embedded: EmbeddedDynamoDB | None, installation: Any, restored: int
+) -> None:
     """What to open and how to log in."""
     from_env = bool(os.environ.get("OPSPLANE_ADMIN_PASSWORD"))
     if installation.admin_password and not from_env:
@@ -172,14 +185,23 @@ def banner(url: str, endpoint: str, state_dir: str, embedded: bool, installation
         password = "<admin password>"
         note = "password as printed on first start (this state dir already has an admin)"
     storage = f"{endpoint} (embedded moto" + (f", {restored} items restored" if restored else "") + ")"
-    if not embedded:
+    if embedded is None or not embedded.tables:
         storage = f"{endpoint} (OPSPLANE_DYNAMODB_ENDPOINT)"
+    s3_endpoint = os.environ["OPSPLANE_S3_ENDPOINT"]
+    if embedded is not None and embedded.bucket is not None:
+        count = embedded.restored_blobs
+        blobs = f"{s3_endpoint} (embedded moto, bucket {embedded.bucket}" + (
+            f", {count} blobs restored)" if count else ")"
+        )
+    else:
+        blobs = f"{s3_endpoint} (OPSPLANE_S3_ENDPOINT)"
     say()
     say(f"opsplane is running (stage {STAGE})")
     say(f"  API:         {url}")
     say(f"  Swagger UI:  {url}/api-docs/ui")
     say(f"  Health:      {url}/api/health")
     say(f"  DynamoDB:    {storage}")
+    say(f"  S3:          {blobs}")
     say(f"  State dir:   {state_dir}")
     say(f"  Admin:       user admin, {note}")
     say()
@@ -211,20 +233,27 @@ def main() -> int:
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
     lock = lock_state_dir(state_dir)
     external = os.environ.get("OPSPLANE_DYNAMODB_ENDPOINT") or None
-    configure_environment(state_dir, external)
+    external_s3 = os.environ.get("OPSPLANE_S3_ENDPOINT") or None
+    configure_environment(state_dir, external, external_s3)
 
     embedded: EmbeddedDynamoDB | None = None
     chalice: subprocess.Popen[bytes] | None = None
     code = 0
     try:
-        if external is None:
+        if external is None or external_s3 is None:
             moto_port = int(os.environ.get("OPSPLANE_MOTO_PORT") or 0)
-            embedded = EmbeddedDynamoDB(os.path.join(state_dir, SNAPSHOT_FILE), host=HOST, port=moto_port)
+            embedded = EmbeddedDynamoDB(
+                os.path.join(state_dir, SNAPSHOT_FILE),
+                host=HOST,
+                port=moto_port,
+                tables=external is None,
+                bucket=blobs_bucket() if external_s3 is None else None,
+                blobs_dir=os.path.join(state_dir, BLOBS_DIR),
+            )
             embedded.start()
-            endpoint = embedded.endpoint
-        else:
-            endpoint = external
+        endpoint = external or (embedded.endpoint if embedded is not None else "")
         os.environ["OPSPLANE_DYNAMODB_ENDPOINT"] = endpoint
+        os.environ["OPSPLANE_S3_ENDPOINT"] = external_s3 or (embedded.endpoint if embedded is not None else "")
         installation, restored = prepare_store(embedded)
         if embedded is not None:
             embedded.start_snapshots()
@@ -236,7 +265,7 @@ def main() -> int:
                 return 0
             say(f"[run_local] chalice local did not become healthy on {url} (see its output above)")
             return 1
-        banner(url, endpoint, state_dir, embedded is not None, installation, restored)
+        banner(url, endpoint, state_dir, embedded, installation, restored)
         while not stop.wait(0.5):
             if chalice.poll() is not None:
                 say(f"[run_local] chalice local exited with {chalice.returncode}")

@@ -20,4 +20,5 @@ os.environ.update(
         "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
     }
 )
-os.environ.pop("OPSPLANE_DYNAMODB_ENDPOINT", None)
+for _name in ("OPSPLANE_DYNAMODB_ENDPOINT", "OPSPLANE_S3_ENDPOINT", "OPSPLANE_BLOBS_BUCKET"):
+    os.environ.pop(_name, None)  # tests never reach past moto

@@ -30,7 +30,7 @@ from chalicelib.http.reply import Reply
 from chalicelib.http.request import Request, decode_params
 from chalicelib.http.router import Route, Router, required_access
 from chalicelib.identity import tenants
-from chalicelib.settings import get_settings
+from chalicelib.settings import Settings, get_settings
 
 logger = Logger(service="opsplane")
 
@@ -71,7 +71,11 @@ def render(dialect: str, result: Any, envelope: bool = True) -> Response:
 def render_error(dialect: str, error: OpsplaneError) -> Response:
     headers: dict[str, Any] = {"Content-Type": "application/json", **dialects.error_headers(error)}
     headers.update(error.context.get("headers", {}))
-    return Response(body=_json(dialects.error_body(dialect, error)), status_code=error.status, headers=headers)
+    return Response(
+        body=_json(dialects.error_body(dialect, error)),
+        status_code=dialects.error_status(dialect, error),
+        headers=headers,
+    )
 
 
 def _authorizer_principal(context: dict[str, Any]) -> Principal | None:
@@ -147,6 +151,8 @@ class Edge:
             if method == "HEAD":
                 response.body = ""
         except OpsplaneError as error:
+            if error.status >= 500:  # a broken backend (StoreError): the caller cannot fix it
+                logger.error("server error", extra={"code": error.code, "context": error.context})
             response = render_error(dialect, error)
         except Exception:  # the last line of defence: log it, answer 500 in the dialect
             logger.exception("unhandled error")
@@ -165,10 +171,10 @@ class Edge:
         return response
 
     def _parse(self, chalice_request: Any, route: Route, raw_params: dict[str, str], request_id: str) -> Request:
-        settings = get_settings()
         body = chalice_request.raw_body or b""
-        if len(body) > settings.max_body_bytes:
-            raise PayloadTooLarge(f"Request body exceeds {settings.max_body_bytes} bytes")
+        limit = body_limit(route, get_settings())
+        if len(body) > limit:
+            raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
         query: dict[str, list[str]] = {}
         qp = chalice_request.query_params
         if qp:
@@ -205,6 +211,17 @@ class Edge:
         if not settings.rate_limit_enabled or not request.tenant:
             return {}
         return limits.take(settings, request.tenant, route.tag, request.method, route.paged).headers()
+
+
+def body_limit(route: Route, settings: Settings) -> int:
+    """The largest request body route accepts: its own max_body (bytes, or the name of a
+    setting), else settings.max_body_bytes."""
+    limit = route.max_body
+    if limit is None:
+        return settings.max_body_bytes
+    if isinstance(limit, str):
+        return int(getattr(settings, limit))
+    return limit
 
 
 def _view_name(path: str) -> str:

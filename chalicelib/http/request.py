@@ -64,6 +64,8 @@ class Request:
     cursor_secret: bytes = b""
     _json: Any = field(default=None, repr=False)
     _json_parsed: bool = field(default=False, repr=False)
+    # Values a request reads once and uses many times (the caller's dashboard stars).
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # ---- query -------------------------------------------------------------
 
@@ -159,8 +161,8 @@ class Request:
             raise Invalid("No tenant")
         return self.tenant
 
-    def repo(self, kind: str, *, history: bool = False) -> Repository:
-        """The tenant-scoped repository of one kind."""
+    def repo(self, kind: str, *, history: bool = False, **options: Any) -> Repository:
+        """The tenant-scoped repository of one kind (options: Repository's unique, head_keys)."""
         from chalicelib.store.repository import Repository
 
-        return Repository(self.need_tenant(), kind, cursor_secret=self.cursor_secret, history=history)
+        return Repository(self.need_tenant(), kind, cursor_secret=self.cursor_secret, history=history, **options)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.settings import Settings
+
 PUBLIC = "public"  # the acl value of routes that need no credentials
 
 Handler = Callable[..., Any]
@@ -15,7 +17,12 @@ Handler = Callable[..., Any]
 
 @dataclass(frozen=True)
 class Route:
-    """One method on one path, and what it needs."""
+    """One method on one path, and what it needs.
+
+    max_body: the largest request body the route accepts, in bytes, or the name of a
+    Settings attribute holding it (e.g. "max_document_bytes"), read at request time so a
+    route declared at import time follows the environment; None: settings.max_body_bytes.
+    """
 
     method: str
     path: str
@@ -32,6 +39,11 @@ class Route:
     # A principal whose id is this path parameter acts on itself and needs no ACL; the
     # handler applies its own rule (changing one's own password needs the old one).
     self_param: str = ""
+    max_body: int | str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_body, str) and self.max_body not in Settings.__dataclass_fields__:
+            raise ValueError(f"{self.method} {self.path}: max_body names no setting {self.max_body!r}")
 
     @property
     def public(self) -> bool:

@@ -19,7 +19,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.auth.keys import keyring
 from chalicelib.errors import Conflict, Invalid
 from chalicelib.store.models import EntityItem
-from chalicelib.store.repository import Entity, Repository
+from chalicelib.store.repository import Entity, Repository, chain
 
 Extra = Callable[[TransactWrite], None]
 
@@ -81,15 +81,7 @@ def release(owner: str, space: str, name: str) -> Extra:
 
 def both(*extras: Extra | None) -> Extra | None:
     """One transactional callback from several (None ones skipped)."""
-    chosen = [e for e in extras if e is not None]
-    if not chosen:
-        return None
-
-    def run(tx: TransactWrite) -> None:
-        for extra in chosen:
-            extra(tx)
-
-    return run
+    return chain(*extras)
 
 
 def pick(owner: str, space: str, base: str) -> str:

@@ -18,6 +18,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.settings import Settings
+from chalicelib.store import blobs
 
 
 class ByAltKey(GlobalSecondaryIndex["EntityItem"]):
@@ -49,6 +50,8 @@ class EntityItem(Model):
     entity_id = UnicodeAttribute()
     doc = UnicodeAttribute(null=True)
     doc_z = BinaryAttribute(null=True, legacy_encoding=False)
+    # S3 key of the compressed document when it is too large for the item (store/blobs.py).
+    doc_ref = UnicodeAttribute(null=True)
     name = UnicodeAttribute(null=True)
     tags = ListAttribute(of=UnicodeAttribute, null=True)
     deleted = BooleanAttribute(default=False)
@@ -60,6 +63,10 @@ class EntityItem(Model):
     version = VersionAttribute()
     alt_pk = UnicodeAttribute(null=True)
     alt_sk = UnicodeAttribute(null=True)
+    # The message saved with this version ("Restored from version 3", Grafana's `message`).
+    note = UnicodeAttribute(null=True)
+    # A few document keys copied out (JSON) so that listings can skip the document itself.
+    head = UnicodeAttribute(null=True)
     by_alt = ByAltKey()
 
 
@@ -125,10 +132,12 @@ def bind(settings: Settings) -> None:
         model._connection = None  # type: ignore[attr-defined]
     index_meta: Any = ByAltKey.Meta
     index_meta.model = EntityItem
+    blobs.bind(settings.blobs_bucket, endpoint=settings.s3_endpoint, region=settings.region)
 
 
 def create_tables() -> None:
-    """Create the tables if missing (local runs and tests; production uses infra/)."""
+    """Create the tables and the blobs bucket if missing (local runs and tests; production uses infra/)."""
     for model in MODELS:
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+    blobs.create_bucket()

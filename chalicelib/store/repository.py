@@ -8,13 +8,17 @@ as domain errors.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
+from aws_lambda_powertools import Logger
 from pynamodb.exceptions import (
     DeleteError,
     DoesNotExist,
@@ -24,14 +28,26 @@ from pynamodb.exceptions import (
 )
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.errors import Conflict, Invalid, NotFound, VersionMismatch
+from chalicelib.errors import Conflict, Invalid, NameExists, NotFound, StoreError, VersionMismatch
+from chalicelib.store import blobs
 from chalicelib.store.cursor import decode_cursor, encode_cursor
 from chalicelib.store.models import EntityItem, transaction_connection
 
-# Documents above this size are stored zlib-compressed (DynamoDB items stop at 400 KB).
+# Where a document goes (its JSON as stored, in bytes): up to COMPRESS_ABOVE it stays in the
+# item as text; above, it is zlib-compressed (level 6) and stays in the item when the
+# compressed bytes fit in INLINE_COMPRESSED_MAX; anything larger goes to S3 (store/blobs.py)
+# and the item keeps only its key (doc_ref). DynamoDB items stop at 400 KB, but the real
+# bound is cost: a Query page (1 MB) and every listing read carry whole items, so ~100 KB
+# keeps ten or more objects per page and a consistent read of one object at 25 RCUs or
+# less, and the live item plus its history copy stay far inside a transaction's limits.
+# The request body limit (settings.max_body_bytes, or a route's own) bounds the size.
 COMPRESS_ABOVE = 64 * 1024
-MAX_STORED_DOC = 350 * 1024
+INLINE_COMPRESSED_MAX = 100 * 1024
 MAX_ID_LENGTH = 512
+# Longer (percent-encoded) ids are hashed in blob keys: S3 keys stop at 1024 bytes.
+MAX_KEY_ID = 256
+
+logger = Logger(service="opsplane", child=True)
 
 
 def now_ms() -> int:
@@ -55,6 +71,19 @@ class Entity:
     created_by: str | None = None
     updated_by: str | None = None
     alt_key: str | None = None
+    note: str | None = None
+    # True when doc holds only the repository's head keys (a listing that skipped documents).
+    partial: bool = False
+
+
+@dataclass(frozen=True)
+class UniqueName:
+    """A name no two live objects of a kind may share: key(entity) is the reservation key
+    (None when the object holds no name, e.g. while in the trash); message is the Conflict's."""
+
+    key: Callable[[Entity], str | None]
+    message: str
+    error: type[Conflict] = NameExists
 
 
 @dataclass
@@ -72,21 +101,84 @@ class Page:
         return self.cursor is not None or self.offset + len(self.items) < self.total
 
 
+# The compressed document of an item whose doc goes to S3, kept on the item (not stored):
+# set by _encode_doc, uploaded by _write, and read back from there rather than from S3.
+_PACKED = "_opsplane_packed"
+# The blob an update replaces (deleted after the write when no history version keeps it).
+_REPLACED = "_opsplane_replaced"
+
+
+def _packed(item: EntityItem) -> bytes | None:
+    packed: bytes | None = getattr(item, _PACKED, None)
+    return packed
+
+
 def _encode_doc(item: EntityItem, doc: dict[str, Any]) -> None:
-    raw = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
-    if len(raw.encode()) > COMPRESS_ABOVE:
-        packed = zlib.compress(raw.encode(), 6)
-        if len(packed) > MAX_STORED_DOC:
-            raise Invalid("Document too large to store")
-        item.doc, item.doc_z = None, packed
+    raw = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+    if item.doc_ref is not None:
+        setattr(item, _REPLACED, item.doc_ref)
+    item.doc, item.doc_z, item.doc_ref = None, None, None
+    setattr(item, _PACKED, None)
+    if len(raw) <= COMPRESS_ABOVE:
+        item.doc = raw.decode()
+        return
+    packed = zlib.compress(raw, 6)
+    if len(packed) <= INLINE_COMPRESSED_MAX:
+        item.doc_z = packed
     else:
-        item.doc, item.doc_z = raw, None
+        setattr(item, _PACKED, packed)  # _write puts it in S3 and sets doc_ref
 
 
 def _decode_doc(item: EntityItem) -> dict[str, Any]:
-    if item.doc_z is not None:
-        return json.loads(zlib.decompress(item.doc_z).decode())
+    packed = _packed(item)
+    if packed is None and item.doc_ref is not None:
+        packed = _read_blob(item)
+        if packed is None:  # the item was read again and its document is now inline
+            return _decode_doc(item)
+    if packed is None:
+        packed = item.doc_z
+    if packed is not None:
+        return json.loads(zlib.decompress(packed).decode())
     return json.loads(item.doc or "{}")
+
+
+def _read_blob(item: EntityItem) -> bytes | None:
+    """The item's compressed document from S3. A blob that vanished means a concurrent
+    write replaced (or a purge removed) this very version since it was read: read the
+    item again, once, and use the current version (or answer NotFound)."""
+    try:
+        packed = blobs.get(str(item.doc_ref))
+    except StoreError as exc:
+        if not exc.context.get("missing"):
+            raise
+        try:
+            item.refresh(consistent_read=True)
+        except DoesNotExist as gone:
+            raise NotFound(f"{str(item.kind).capitalize()} {item.entity_id} not found") from gone
+        if item.doc_ref is None:
+            return None
+        packed = blobs.get(str(item.doc_ref))
+    setattr(item, _PACKED, packed)
+    return packed
+
+
+def blob_key(tenant: str, kind: str, entity_id: str, revision: int) -> str:
+    """A new S3 key for one write of an object's document: never reused, so concurrent
+    writers of the same version never overwrite each other's blob."""
+    segment = quote(entity_id, safe="@:._-")
+    if len(segment) > MAX_KEY_ID:
+        segment = "sha256-" + hashlib.sha256(entity_id.encode()).hexdigest()
+    return f"{tenant}/{kind}/{segment}/{int(revision):012d}-{secrets.token_hex(8)}"
+
+
+def _discard_blobs(keys: set[str], why: str) -> None:
+    """Delete blobs nothing refers to any more; a failure only leaves orphans (logged)."""
+    if not keys:
+        return
+    try:
+        blobs.delete(keys)
+    except StoreError as exc:
+        logger.warning("orphaned document blobs", extra={"why": why, "keys": sorted(keys), "error": exc.context})
 
 
 def _to_entity(item: EntityItem) -> Entity:
@@ -103,7 +195,41 @@ def _to_entity(item: EntityItem) -> Entity:
         created_by=item.created_by,
         updated_by=item.updated_by,
         alt_key=item.alt_pk,
+        note=item.note,
     )
+
+
+# What a head row copies from its item (everything but the document).
+HEAD_ROW_ATTRIBUTES = (
+    "kind",
+    "tenant",
+    "entity_id",
+    "name",
+    "tags",
+    "deleted",
+    "created",
+    "updated",
+    "created_by",
+    "updated_by",
+    "revision",
+    "note",
+    "head",
+)
+# What a listing of history versions reads (heads=True): the same, without the document.
+SUMMARY_ATTRIBUTES = ("pk", "sk", "version", *HEAD_ROW_ATTRIBUTES)
+
+
+def _to_summary(item: EntityItem) -> Entity:
+    """A partial entity from a projected item: doc is the head keys only."""
+    item.doc, item.doc_z = item.head or "{}", None
+    entity = _to_entity(item)
+    entity.partial = True
+    return entity
+
+
+def _set_head(item: EntityItem, doc: dict[str, Any], keys: tuple[str, ...]) -> None:
+    if keys:
+        item.head = json.dumps({k: doc[k] for k in keys if k in doc}, separators=(",", ":"), ensure_ascii=False)
 
 
 def check_id(entity_id: str) -> str:
@@ -135,6 +261,8 @@ class Repository:
         cursor_secret: bytes,
         history: bool = False,
         alt_prefix: str | None = None,
+        unique: UniqueName | None = None,
+        head_keys: tuple[str, ...] = (),
     ) -> None:
         if not tenant or "#" in tenant:
             raise Invalid("Invalid tenant")
@@ -144,6 +272,8 @@ class Repository:
         self._secret = cursor_secret
         self._pk = f"{tenant}#{kind}"
         self._alt_prefix = alt_prefix
+        self._unique = unique
+        self._head_keys = head_keys
 
     # ---- reading -------------------------------------------------------------
 
@@ -178,6 +308,15 @@ class Repository:
         cond = EntityItem.deleted == deleted
         for item in EntityItem.query(self._pk, filter_condition=cond):
             yield _to_entity(item)
+
+    def summaries(self, *, deleted: bool = False) -> Iterator[Entity]:
+        """Like iterate, but partial entities whose doc holds only the head keys, read from
+        the head rows (`<tenant>#<kind>#head`, a few hundred bytes each) that every write of a
+        kind with head_keys keeps in step: a listing never reads the documents."""
+        if not self._head_keys:
+            raise TypeError(f"{self.kind} keeps no heads (Repository head_keys)")
+        for item in EntityItem.query(f"{self._pk}#head", filter_condition=EntityItem.deleted == deleted):
+            yield _to_summary(item)
 
     def count(self, *, deleted: bool = False) -> int:
         """How many objects of this kind the tenant has."""
@@ -263,6 +402,7 @@ class Repository:
             revision=1,
         )
         _encode_doc(item, doc)
+        _set_head(item, doc, self._head_keys)
         item.name = str(doc.get("name") or doc.get("title") or "")[:512] or None
         return item
 
@@ -275,6 +415,7 @@ class Repository:
             entity_id=item.entity_id,
             doc=item.doc,
             doc_z=item.doc_z,
+            doc_ref=item.doc_ref,  # blobs are immutable: the version shares the live item's
             name=item.name,
             tags=item.tags,
             created=item.created,
@@ -283,14 +424,18 @@ class Repository:
             updated_by=item.updated_by,
             revision=item.revision,
             deleted=item.deleted,
+            note=item.note,
+            head=item.head,
         )
         return hist
 
     def _write(self, item: EntityItem, *, new: bool, extra: Callable[[TransactWrite], None] | None = None) -> None:
         """Save item conditionally (new: must not exist; else: version must match),
-        together with its history version and any extra transactional writes."""
+        together with its history version and any extra transactional writes. A document
+        bound for S3 is uploaded first under a new key; a refused write deletes it again."""
+        uploaded = self._upload_doc(item)
         try:
-            if self.history_enabled or extra is not None:
+            if self.history_enabled or extra is not None or self._head_keys:
                 with TransactWrite(connection=transaction_connection()) as tx:
                     if new:
                         tx.save(item, condition=EntityItem.pk.does_not_exist())
@@ -298,6 +443,8 @@ class Repository:
                         tx.save(item)
                     if self.history_enabled:
                         tx.save(self._history_item(item), condition=EntityItem.pk.does_not_exist())
+                    if self._head_keys:
+                        self._write_head(tx, item)
                     if extra is not None:
                         extra(tx)
             elif new:
@@ -305,11 +452,41 @@ class Repository:
             else:
                 item.save()
         except (PutError, TransactWriteError, UpdateError) as exc:
+            if uploaded is not None and (_is_conditional_failure(exc) or getattr(exc, "cancellation_reasons", None)):
+                # Refused (a cancelled transaction wrote nothing): the winner's blob has
+                # another key, only ours goes (a new attempt with this item uploads again).
+                _discard_blobs({uploaded}, "write refused")
+                item.doc_ref = None
             if _is_conditional_failure(exc):
                 if new:
                     raise Conflict(f"{self.kind.capitalize()} {item.entity_id} already exists") from exc
                 raise VersionMismatch(f"{self.kind.capitalize()} {item.entity_id} was changed by someone else") from exc
             raise
+        replaced: str | None = getattr(item, _REPLACED, None)
+        setattr(item, _REPLACED, None)
+        if replaced is not None and not self.history_enabled and replaced != item.doc_ref:
+            _discard_blobs({replaced}, "replaced")  # with history, the previous version keeps it
+
+    def _write_head(self, tx: TransactWrite, item: EntityItem) -> None:
+        """Set the head row of item (unconditionally: the item's own condition guards the
+        transaction, and a head row never decides anything)."""
+        head = EntityItem(f"{self._pk}#head", item.entity_id)
+        actions = []
+        for name in HEAD_ROW_ATTRIBUTES:
+            attribute = getattr(EntityItem, name)
+            value = getattr(item, name)
+            actions.append(attribute.remove() if value is None else attribute.set(value))
+        tx.update(head, actions=actions, add_version_condition=False)
+
+    def _upload_doc(self, item: EntityItem) -> str | None:
+        """Put a document bound for S3 under a new key (doc_ref); returns the key."""
+        packed = _packed(item)
+        if packed is None or item.doc_ref is not None:
+            return None
+        key = blob_key(self.tenant, self.kind, item.entity_id, int(item.revision or 1))
+        blobs.put(key, packed)
+        item.doc_ref = key
+        return key
 
     def create(
         self,
@@ -320,15 +497,23 @@ class Repository:
         tags: list[str] | None = None,
         alt_key: str | None = None,
         extra: Callable[[TransactWrite], None] | None = None,
+        note: str | None = None,
     ) -> Entity:
-        """Store a new object; an existing id is a Conflict."""
+        """Store a new object; an existing id is a Conflict, a taken unique name NameExists."""
         item = self._new_item(entity_id, doc, by)
         item.tags = sorted(set(tags or [])) or None  # type: ignore[assignment,arg-type]
+        item.note = note
         if alt_key is not None:
             item.alt_pk = f"{self.tenant}#{self.kind}#alt"
             item.alt_sk = alt_key
-        self._write(item, new=True, extra=extra)
-        return _to_entity(item)
+        entity = _to_entity(item)
+        name = self._name_of(entity)
+        try:
+            self._write(item, new=True, extra=chain(self._rename(entity_id, None, name), extra))
+        except Conflict as exc:
+            self._raise_if_name_taken(name, entity_id, exc)
+            raise
+        return entity
 
     def update(
         self,
@@ -340,14 +525,17 @@ class Repository:
         include_deleted: bool = False,
         retries: int = 0,
         extra: Callable[[TransactWrite], None] | None = None,
+        note: str | None = None,
     ) -> Entity:
         """Read, apply change (which edits entity.doc / tags / deleted in place), write
         conditionally. expected_version (the caller's) must equal the stored one; with
-        retries > 0 a lost race is re-read and re-applied (for commutative edits like tags)."""
+        retries > 0 a lost race is re-read and re-applied (for commutative edits like tags).
+        A unique name the change takes is reserved in the same transaction (NameExists)."""
         attempt = 0
         while True:
             item = self._load(entity_id)
             entity = _to_entity(item)
+            name_before = self._name_of(entity)
             if entity.deleted and not include_deleted:
                 raise NotFound(f"{self.kind.capitalize()} {entity_id} not found")
             if expected_version is not None and expected_version != entity.version:
@@ -355,7 +543,10 @@ class Repository:
                     f"{self.kind.capitalize()} {entity_id} is at version {entity.version}, not {expected_version}"
                 )
             change(entity)
+            name_after = self._name_of(entity)
             _encode_doc(item, entity.doc)
+            _set_head(item, entity.doc, self._head_keys)
+            item.note = note
             item.name = str(entity.doc.get("name") or entity.doc.get("title") or "")[:512] or None
             item.tags = sorted(set(entity.tags)) or None  # type: ignore[assignment,arg-type]
             item.deleted = entity.deleted
@@ -366,9 +557,10 @@ class Repository:
                 item.alt_pk = f"{self.tenant}#{self.kind}#alt"
                 item.alt_sk = entity.alt_key
             try:
-                self._write(item, new=False, extra=extra)
+                self._write(item, new=False, extra=chain(self._rename(entity_id, name_before, name_after), extra))
                 return _to_entity(item)
-            except VersionMismatch:
+            except VersionMismatch as exc:
+                self._raise_if_name_taken(name_after, entity_id, exc)
                 attempt += 1
                 if attempt > retries:
                     raise
@@ -396,6 +588,7 @@ class Repository:
         """Delete permanently, with its history."""
         item = self._load(entity_id)
         entity = _to_entity(item)
+        extra = chain(self._rename(entity_id, self._name_of(entity), None), self._drop_head(entity_id), extra)
         try:
             if extra is not None:
                 with TransactWrite(connection=transaction_connection()) as tx:
@@ -407,19 +600,90 @@ class Repository:
             if _is_conditional_failure(exc):
                 raise VersionMismatch(f"{self.kind.capitalize()} {entity_id} changed meanwhile") from exc
             raise
+        refs = {item.doc_ref} if item.doc_ref else set()
         if self.history_enabled:
             with EntityItem.batch_write() as batch:
                 for hist in EntityItem.query(f"{self._pk}#h#{entity_id}"):
+                    if hist.doc_ref:
+                        refs.add(hist.doc_ref)
                     batch.delete(hist)
+        _discard_blobs(refs, "purged")
         return entity
+
+    def _drop_head(self, entity_id: str) -> Callable[[TransactWrite], None] | None:
+        if not self._head_keys:
+            return None
+        head = EntityItem(f"{self._pk}#head", entity_id)
+
+        def drop(tx: TransactWrite) -> None:
+            tx.delete(head, add_version_condition=False)
+
+        return drop
+
+    # ---- unique names ----------------------------------------------------------
+    # A reservation row `<tenant>#<kind>#name / <key>` names its holder; it is written and
+    # deleted in the same transaction as the object, so two writers never share a name.
+
+    def _name_of(self, entity: Entity) -> str | None:
+        return self._unique.key(entity) if self._unique is not None else None
+
+    def name_holder(self, key: str) -> str | None:
+        """Id of the object holding a unique name, or None."""
+        try:
+            return EntityItem.get(f"{self._pk}#name", key, consistent_read=True).entity_id
+        except DoesNotExist:
+            return None
+
+    def _rename(self, entity_id: str, before: str | None, after: str | None) -> Callable[[TransactWrite], None] | None:
+        """The transactional writes that move a reservation from before to after."""
+        if before == after:
+            return None
+        claim = release = None
+        if after is not None:
+            claim = EntityItem(
+                f"{self._pk}#name",
+                after,
+                kind=f"{self.kind}#name",
+                tenant=self.tenant,
+                entity_id=entity_id,
+                deleted=False,
+                revision=1,
+            )
+        if before is not None:
+            release = EntityItem(f"{self._pk}#name", before)
+
+        def move(tx: TransactWrite) -> None:
+            if claim is not None:
+                tx.save(claim, condition=EntityItem.pk.does_not_exist())
+            if release is not None:
+                tx.delete(release, add_version_condition=False)
+
+        return move
+
+    def _raise_if_name_taken(self, name: str | None, entity_id: str, exc: Exception) -> None:
+        if name is not None and self._unique is not None and self.name_holder(name) not in (None, entity_id):
+            raise self._unique.error(self._unique.message) from exc
 
     # ---- history -------------------------------------------------------------
 
-    def history(self, entity_id: str, *, offset: int = 0, limit: int = 100) -> tuple[list[Entity], int]:
-        """Versions, newest first, and how many there are."""
-        self.get(entity_id, include_deleted=True)
-        items = [_to_entity(i) for i in EntityItem.query(f"{self._pk}#h#{entity_id}", scan_index_forward=False)]
-        return items[offset : offset + limit], len(items)
+    def history(
+        self, entity_id: str, *, offset: int = 0, limit: int = 100, heads: bool = False
+    ) -> tuple[list[Entity], int]:
+        """Versions, newest first, and how many there are. Only the page's documents are
+        decoded; with heads, none are (partial entities, as summaries() gives)."""
+        projection = list(SUMMARY_ATTRIBUTES) if heads else None
+        items = list(
+            EntityItem.query(
+                f"{self._pk}#h#{check_id(entity_id)}", scan_index_forward=False, attributes_to_get=projection
+            )
+        )
+        if not items:
+            try:
+                EntityItem.get(self._pk, entity_id, consistent_read=True, attributes_to_get=["pk"])
+            except DoesNotExist as exc:
+                raise NotFound(f"{self.kind.capitalize()} {entity_id} not found") from exc
+        convert = _to_summary if heads else _to_entity
+        return [convert(i) for i in items[offset : offset + limit]], len(items)
 
     def version(self, entity_id: str, version: int) -> Entity:
         """One historical version."""
@@ -427,6 +691,19 @@ class Repository:
             return _to_entity(EntityItem.get(f"{self._pk}#h#{check_id(entity_id)}", f"{int(version):012d}"))
         except DoesNotExist as exc:
             raise NotFound(f"Version {version} of {self.kind} {entity_id} not found") from exc
+
+
+def chain(*writes: Callable[[TransactWrite], None] | None) -> Callable[[TransactWrite], None] | None:
+    """One transactional callback from several (None ones skipped)."""
+    chosen = [w for w in writes if w is not None]
+    if not chosen:
+        return None
+
+    def run(tx: TransactWrite) -> None:
+        for write in chosen:
+            write(tx)
+
+    return run
 
 
 def add_tags(entity: Entity, tags: list[str]) -> None:

@@ -47,6 +47,25 @@ AUTHORIZER_ACCESS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The blobs bucket holds the entity documents too large for their item (chalicelib/store/
+# blobs.py): whoever reads entities may have to read a blob, whoever writes entities writes
+# new blobs and deletes replaced ones. ListBucket (on the bucket, no object access) makes a
+# missing key answer 404 rather than 403, which the repository relies on to tell a blob
+# replaced meanwhile from a denied one.
+BLOB_READ = ("s3:GetObject",)
+BLOB_WRITE = ("s3:PutObject", "s3:DeleteObject")
+BLOB_LIST = "s3:ListBucket"
+ENTITY_WRITES = frozenset({PUT, UPDATE, DELETE, BATCH_WRITE})
+
+
+def blob_access(table_access: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The object actions on the blobs bucket that go with a function's table access."""
+    entities = set(table_access.get("entities", ()))
+    if not entities:
+        return ()
+    return BLOB_READ + (BLOB_WRITE if entities & ENTITY_WRITES else ())
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """One DynamoDB table as its PynamoDB model declares it."""

@@ -1,5 +1,6 @@
-"""The production stack: tables, one function per category, the authorizer, the REST API
-with every route of the app, usage plans per tier, worker queues and the signing keys."""
+"""The production stack: tables, the blobs bucket, one function per category, the authorizer,
+the REST API with every route of the app, usage plans per tier, worker queues and the
+signing keys."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -86,6 +88,7 @@ class OpsplaneStack(Stack):
         self.config = config
         self.table_specs = {spec.key: spec for spec in registry.tables()}
         self.tables = {key: self._table(spec) for key, spec in self.table_specs.items()}
+        self.blobs = self._blobs_bucket()
         # A literal name: the functions find the secret by it (the token CDK derives from
         # the ARN only parses back names with a single hyphen).
         self.signing_keys_name = f"opsplane/{config.stage}/signing-keys"
@@ -112,6 +115,7 @@ class OpsplaneStack(Stack):
                 description=f"opsplane {served.name} routes",
             )
             self._grant_tables(function, served.table_access())
+            self._grant_blobs(function, registry.blob_access(served.table_access()))
             if served.reads_keys:
                 self._grant_keys(function)
             self.functions[served.name] = function
@@ -134,6 +138,7 @@ class OpsplaneStack(Stack):
             description="opsplane API Gateway REQUEST authorizer",
         )
         self._grant_tables(self.authorizer, registry.AUTHORIZER_ACCESS)
+        self._grant_blobs(self.authorizer, registry.blob_access(registry.AUTHORIZER_ACCESS))
         self._grant_keys(self.authorizer)
 
         self.api = self._api()
@@ -173,6 +178,28 @@ class OpsplaneStack(Stack):
                 non_key_attributes=projection.get("NonKeyAttributes"),
             )
         return table
+
+    def _blobs_bucket(self) -> s3.Bucket:
+        """Documents too large for a DynamoDB item (chalicelib/store/blobs.py). The name is
+        CloudFormation's (bucket names are global); functions get it as OPSPLANE_BLOBS_BUCKET."""
+        return s3.Bucket(
+            self,
+            "BlobsBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            # Blobs are written whole (PutObject), never in parts: a part left behind by
+            # any other client would be billed forever.
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(1)
+                )
+            ],
+            removal_policy=self.config.removal_policy,
+            # Dev stacks go away whole; prod keeps its documents, as it keeps its tables.
+            auto_delete_objects=not self.config.protect_data,
+        )
 
     def _queue(self, name: str) -> sqs.Queue:
         base = construct_id(name)
@@ -227,6 +254,7 @@ class OpsplaneStack(Stack):
         }
         for key, table in self.tables.items():
             environment[self.table_specs[key].env_var] = table.table_name
+        environment["OPSPLANE_BLOBS_BUCKET"] = self.blobs.bucket_name
         return lambda_.Function(
             self,
             cid,
@@ -250,6 +278,17 @@ class OpsplaneStack(Stack):
             if registry.QUERY in access[key]:
                 resources += [f"{table.table_arn}/index/{index['index_name']}" for index in spec.indexes]
             function.add_to_role_policy(iam.PolicyStatement(actions=list(access[key]), resources=resources))
+
+    def _grant_blobs(self, function: lambda_.Function, actions: tuple[str, ...]) -> None:
+        """Object actions on the blobs bucket's objects, and ListBucket on the bucket itself."""
+        if not actions:
+            return
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=list(actions), resources=[self.blobs.arn_for_objects("*")])
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(actions=[registry.BLOB_LIST], resources=[self.blobs.bucket_arn])
+        )
 
     def _grant_keys(self, function: lambda_.Function) -> None:
         function.add_to_role_policy(
@@ -342,3 +381,4 @@ class OpsplaneStack(Stack):
             CfnOutput(self, construct_id(name) + "QueueUrl", value=queue.queue_url)
         for key, table in self.tables.items():
             CfnOutput(self, construct_id(key) + "TableName", value=table.table_name)
+        CfnOutput(self, "BlobsBucketName", value=self.blobs.bucket_name)

@@ -8,6 +8,7 @@ nothing running.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -160,10 +161,41 @@ def _wait_for(condition, what: str, attempts: int = 300) -> None:
     raise AssertionError(f"gave up waiting for {what}")
 
 
-def test_can_keep_tenants_users_alerts_and_sessions_across_a_restart(spawn_server) -> None:
-    # GIVEN a server holding a tenant, a user, an alert and a session token
+def _bind_store_to(endpoint: str) -> None:
+    """Point this process's repository at a local server's embedded moto (stage dev)."""
+    from chalicelib.settings import Settings
+    from chalicelib.store import models
+
+    models.bind(
+        Settings(
+            stage="dev",
+            entities_table="opsplane-dev-entities",
+            tokens_table="opsplane-dev-tokens",
+            usage_table="opsplane-dev-usage",
+            blobs_bucket="opsplane-dev-blobs",
+            dynamodb_endpoint=endpoint,
+            s3_endpoint=endpoint,
+        )
+    )
+
+
+def test_can_keep_tenants_users_alerts_sessions_and_large_documents_across_a_restart(spawn_server) -> None:
+    # GIVEN a server holding a tenant, a user, an alert, a session token, and a document
+    # too large for its item (written through the repository: S3)
+    from chalicelib.settings import get_settings
+    from chalicelib.store import models
+    from chalicelib.store.repository import Repository
+
     srv: LocalServer = spawn_server()
     admin = srv.token()
+    moto = f"http://127.0.0.1:{srv.moto_port}"
+    big = {"name": "big", "chunks": [secrets.token_urlsafe(3000) for _ in range(1000)]}
+    documents = Repository("e2e-blobs", "dashboard", cursor_secret=b"e" * 32, history=True)
+    try:
+        _bind_store_to(moto)
+        documents.create("big", big)
+    finally:
+        models.bind(get_settings())
     tenant = new_tenant(srv.url, admin)
     person = new_person(srv.url, admin, ["alert.#"])
     created = wavefront_api_client.AlertApi(wavefront(srv.url, admin)).create_alert(
@@ -173,6 +205,7 @@ def test_can_keep_tenants_users_alerts_and_sessions_across_a_restart(spawn_serve
 
     # WHEN the server is stopped (Ctrl-C) and started again on the same state dir
     srv.restart()
+    assert "1 blobs restored" in srv.output()
 
     # THEN the session issued before still authenticates, and everything is still there
     assert ok(wazo(srv.url, "GET", f"/token/{admin}", token=admin))["data"]["token"] == admin
@@ -183,21 +216,47 @@ def test_can_keep_tenants_users_alerts_and_sessions_across_a_restart(spawn_serve
     assert fetched.response.name == created.response.name
     assert (Path(srv.state_dir) / SNAPSHOT).exists()
     assert (Path(srv.state_dir) / "signing-keys.json").exists()
+    try:
+        _bind_store_to(moto)
+        assert documents.get("big").doc == big
+        assert documents.version("big", 1).doc == big
+    finally:
+        models.bind(get_settings())
+    assert len(list((Path(srv.state_dir) / "blobs").iterdir())) == 1
 
 
-def test_can_use_an_already_running_dynamodb(spawn_server, tmp_path) -> None:
-    # GIVEN a DynamoDB (moto) that is already running on loopback
+def test_can_pass_a_multi_megabyte_body_to_the_edge(server: LocalServer, admin_token: str) -> None:
+    # GIVEN chalice local in front of the app WHEN a 4 MB body is posted
+    body = b'{"name":"' + b"x" * (4 * 1024 * 1024) + b'"}'
+    resp = requests.post(
+        server.url + "/api/v2/alert",
+        data=body,
+        headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
+        timeout=60,
+    )
+
+    # THEN it reaches the edge whole, which measures it against the limit (413 naming the bytes)
+    assert resp.status_code == 413, resp.text
+    assert str(1024 * 1024) in resp.json()["status"]["message"]
+
+
+@pytest.mark.parametrize("s3_too", [False, True], ids=["dynamodb", "dynamodb-and-s3"])
+def test_can_use_an_already_running_dynamodb(spawn_server, tmp_path, s3_too: bool) -> None:
+    # GIVEN a DynamoDB and S3 (moto) that is already running on loopback
     external = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
     external.start()
     try:
         host, port = external.get_host_and_port()
         endpoint = f"http://{host}:{port}"
 
-        # WHEN the server is started with OPSPLANE_DYNAMODB_ENDPOINT pointing at it
-        srv: LocalServer = spawn_server(state_dir=str(tmp_path), env={"OPSPLANE_DYNAMODB_ENDPOINT": endpoint})
+        # WHEN the server is started with OPSPLANE_DYNAMODB_ENDPOINT (and OPSPLANE_S3_ENDPOINT) pointing at it
+        env = {"OPSPLANE_DYNAMODB_ENDPOINT": endpoint}
+        if s3_too:
+            env["OPSPLANE_S3_ENDPOINT"] = endpoint
+        srv: LocalServer = spawn_server(state_dir=str(tmp_path), env=env)
         token = srv.token()
 
-        # THEN it serves from that DynamoDB (its tables and admin are there), embeds none and snapshots nothing
+        # THEN it serves from that DynamoDB (its tables and admin are there) and snapshots no table
         import boto3
 
         client = boto3.client(
@@ -210,10 +269,28 @@ def test_can_use_an_already_running_dynamodb(spawn_server, tmp_path) -> None:
         assert "opsplane-dev-entities" in client.list_tables()["TableNames"]
         assert token
         assert f"DynamoDB:    {endpoint} (OPSPLANE_DYNAMODB_ENDPOINT)" in srv.output()
-        assert port_is_free(srv.moto_port)
+        if s3_too:
+            # AND with both given, the bucket is there too and nothing is embedded
+            s3 = boto3.client(
+                "s3",
+                endpoint_url=endpoint,
+                region_name="us-east-1",
+                aws_access_key_id="local",
+                aws_secret_access_key="local",
+            )
+            assert "opsplane-dev-blobs" in {b["Name"] for b in s3.list_buckets()["Buckets"]}
+            assert f"S3:          {endpoint} (OPSPLANE_S3_ENDPOINT)" in srv.output()
+            assert port_is_free(srv.moto_port)
+        else:
+            # AND without an S3, moto is embedded for the blobs alone
+            assert f"S3:          http://127.0.0.1:{srv.moto_port} (embedded moto" in srv.output()
         srv.stop()
+        assert port_is_free(srv.moto_port)
         assert not (tmp_path / SNAPSHOT).exists()
     finally:
+        # moto's state lives in this process, shared by every server it starts: leave none
+        host, port = external.get_host_and_port()
+        requests.post(f"http://{host}:{port}/moto-api/reset", timeout=10)
         external.stop()
 
 

@@ -1,4 +1,4 @@
-"""The embedded DynamoDB of `make run` (scripts/local_dynamodb.py) keeps its tables across restarts.
+"""The embedded moto of `make run` (scripts/local_dynamodb.py) keeps its tables and blobs across restarts.
 
 Each test runs moto's server in this process on a free loopback port; moto's state is reset
 between the "runs", as a new process would start empty.
@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from scripts.local_dynamodb import EmbeddedDynamoDB, dynamodb_client
+from scripts.local_dynamodb import (
+    BLOBS_DIR,
+    EmbeddedDynamoDB,
+    blob_file_name,
+    dynamodb_client,
+    read_blob_file,
+    s3_client,
+)
 
 TABLE = "snapshot-test-entities"
 
@@ -215,3 +222,135 @@ def test_can_apply_concurrent_conditional_writes_one_at_a_time(tmp_path, started
     final = client.get_item(TableName=TABLE, Key={"pk": {"S": "p"}, "sk": {"S": "counter"}})["Item"]
     assert len(wins) == len(set(wins))
     assert int(final["version"]["N"]) == len(wins)
+
+
+# --- blobs (the S3 side of the embedded server) -------------------------------------------
+
+BUCKET = "snapshot-test-blobs"
+
+
+def _start_with_blobs(path: Path) -> EmbeddedDynamoDB:
+    db = EmbeddedDynamoDB(str(path), interval=3600, bucket=BUCKET)
+    db.start()
+    return db
+
+
+def _objects(client) -> dict[str, bytes]:
+    listed = client.list_objects_v2(Bucket=BUCKET).get("Contents", [])
+    return {o["Key"]: client.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listed}
+
+
+def test_can_restore_every_blob_after_a_restart(tmp_path, started):
+    # GIVEN an embedded server whose bucket holds objects with awkward keys and binary bodies
+    path = tmp_path / "dynamodb-snapshot.json"
+    first = _start_with_blobs(path)
+    started.append(first)
+    s3 = s3_client(first.endpoint)
+    s3.create_bucket(Bucket=BUCKET)
+    blobs = {
+        "t1/dashboard/plain/000000000001-00aa": bytes(range(256)) * 4000,  # ~1 MB, every byte value
+        "t1/dashboard/a%2Fb/000000000002-00bb": b"\n\x00zlib\n",
+        "t1/dashboard/" + "x" * 600 + "/000000000003-00cc": b"",  # a key longer than a file name
+    }
+    for key, data in blobs.items():
+        s3.put_object(Bucket=BUCKET, Key=key, Body=data)
+    first.start_snapshots()
+
+    # WHEN it stops (writing its snapshot) and a fresh one starts on the same state dir
+    first.stop()
+    second = _start_with_blobs(path)
+    started.append(second)
+    _reset(second)
+    second.restore()
+
+    # THEN every object is back with the same key and bytes, one file each on disk
+    assert second.restored_blobs == 3
+    assert _objects(s3_client(second.endpoint)) == blobs
+    assert {p.name for p in (tmp_path / BLOBS_DIR).iterdir()} == {blob_file_name(k) for k in blobs}
+
+
+def test_can_sync_blobs_incrementally_and_drop_deleted_ones(tmp_path, started):
+    # GIVEN a snapshot holding two objects
+    path = tmp_path / "dynamodb-snapshot.json"
+    db = _start_with_blobs(path)
+    started.append(db)
+    s3 = s3_client(db.endpoint)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="t1/k/a/1", Body=b"a")
+    s3.put_object(Bucket=BUCKET, Key="t1/k/b/1", Body=b"b")
+    db.start_snapshots()
+    assert db.snapshot()
+    kept = tmp_path / BLOBS_DIR / blob_file_name("t1/k/a/1")
+    written_at = kept.stat().st_mtime_ns
+
+    # WHEN only reads happen, then one object is deleted and another one put
+    s3.get_object(Bucket=BUCKET, Key="t1/k/a/1")["Body"].read()
+    s3.list_objects_v2(Bucket=BUCKET)
+    after_reads = db.snapshot()
+    s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "t1/k/b/1"}]})
+    s3.put_object(Bucket=BUCKET, Key="t1/k/c/1", Body=b"c")
+    after_writes = db.snapshot()
+
+    # THEN reads write nothing; the writes leave exactly the live objects on disk, the
+    # unchanged one untouched
+    assert after_reads is False
+    assert after_writes is True
+    names = {p.name for p in (tmp_path / BLOBS_DIR).iterdir()}
+    assert names == {blob_file_name("t1/k/a/1"), blob_file_name("t1/k/c/1")}
+    assert kept.stat().st_mtime_ns == written_at
+    assert read_blob_file(str(tmp_path / BLOBS_DIR / blob_file_name("t1/k/c/1"))) == ("t1/k/c/1", b"c")
+
+
+def test_can_keep_the_blobs_of_a_large_document_across_a_restart(tmp_path, started):
+    # GIVEN the repository on the embedded server, holding a document too large for its item
+    import secrets
+
+    from chalicelib.settings import Settings
+    from chalicelib.store import models
+    from chalicelib.store.repository import Repository
+
+    path = tmp_path / "dynamodb-snapshot.json"
+    bucket = "opsplane-snap-blobs"
+    first = EmbeddedDynamoDB(str(path), interval=3600, bucket=bucket)
+    first.start()
+    started.append(first)
+
+    def bind(endpoint: str) -> None:
+        models.bind(
+            Settings(
+                stage="snap",
+                entities_table="opsplane-snap-entities",
+                tokens_table="opsplane-snap-tokens",
+                usage_table="opsplane-snap-usage",
+                dynamodb_endpoint=endpoint,
+                blobs_bucket=bucket,
+                s3_endpoint=endpoint,
+            )
+        )
+
+    doc = {"name": "big", "chunks": [secrets.token_urlsafe(3000) for _ in range(500)]}
+    try:
+        bind(first.endpoint)
+        models.create_tables()
+        repo = Repository("t1", "dashboard", cursor_secret=b"s" * 32, history=True)
+        repo.create("d1", doc)
+        first.start_snapshots()
+
+        # WHEN the server restarts on the same state dir
+        first.stop()
+        second = EmbeddedDynamoDB(str(path), interval=3600, bucket=bucket)
+        second.start()
+        started.append(second)
+        _reset(second)
+        bind(second.endpoint)
+        models.create_tables()
+        second.restore()
+
+        # THEN the document loads as it was saved, live and as its first version
+        assert second.restored_blobs == 1
+        assert repo.get("d1").doc == doc
+        assert repo.version("d1", 1).doc == doc
+    finally:
+        from chalicelib.settings import get_settings
+
+        models.bind(get_settings())

@@ -36,13 +36,14 @@ ITEM_ACTIONS = {
 
 
 class Synth:
-    """The synthesized prod stack: its template (dict and assertions) and cloud assembly."""
+    """The synthesized prod stack (or another stage's): its template (dict and assertions)
+    and cloud assembly."""
 
-    def __init__(self, outdir: Path) -> None:
+    def __init__(self, outdir: Path, stage: str = STAGE) -> None:
         app = aws_cdk.App(outdir=str(outdir))
-        OpsplaneStack(app, f"opsplane-{STAGE}", config=BASE[STAGE])
+        OpsplaneStack(app, f"opsplane-{stage}", config=BASE[stage])
         assembly = app.synth()
-        artifact = assembly.get_stack_by_name(f"opsplane-{STAGE}")
+        artifact = assembly.get_stack_by_name(f"opsplane-{stage}")
         self.directory = Path(assembly.directory)
         self.template_path = Path(artifact.template_full_path)
         self.template: dict[str, Any] = json.loads(self.template_path.read_text())
@@ -170,6 +171,84 @@ def test_can_deploy_the_tables_with_pitr_ttl_encryption_and_the_alt_index(synth:
         }
 
 
+def _blob_grants(synth: Synth, function_name: str) -> tuple[set[str], set[str]]:
+    """(object actions on the bucket's objects, actions on the bucket) of a function."""
+    (bucket,) = synth.of_type("AWS::S3::Bucket")
+    on_objects: set[str] = set()
+    on_bucket: set[str] = set()
+    for statement in synth.statements(function_name):
+        actions = _listed(statement["Action"])
+        if not any(a.startswith("s3:") for a in actions):
+            continue
+        (resource,) = _listed(statement["Resource"])
+        assert _refs(resource) == {bucket}, statement
+        if "Fn::Join" in resource:  # the bucket's ARN + "/*"
+            assert resource["Fn::Join"][1][-1] == "/*"
+            on_objects.update(actions)
+        else:
+            assert resource == {"Fn::GetAtt": [bucket, "Arn"]}
+            on_bucket.update(actions)
+    return on_objects, on_bucket
+
+
+def test_can_keep_large_documents_in_a_private_encrypted_bucket(synth: Synth) -> None:
+    # GIVEN the prod stack WHEN it is synthesized THEN one bucket holds the blobs: encrypted,
+    # never public, TLS only, incomplete uploads aborted, kept when the stack goes
+    (bucket_id, bucket) = next(iter(synth.of_type("AWS::S3::Bucket").items()))
+    assert len(synth.of_type("AWS::S3::Bucket")) == 1
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    props = bucket["Properties"]
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
+        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+    ]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    (policy,) = synth.of_type("AWS::S3::BucketPolicy").values()
+    assert policy["Properties"]["Bucket"] == {"Ref": bucket_id}
+    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # AND every function is told its name
+    for _, props in synth.functions().values():
+        assert props["Environment"]["Variables"]["OPSPLANE_BLOBS_BUCKET"] == {"Ref": bucket_id}
+
+
+def test_can_drop_the_bucket_with_a_dev_stack(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # GIVEN the dev stack WHEN it is synthesized
+    dev = Synth(tmp_path_factory.mktemp("cdk.out.dev"), stage="dev")
+    (bucket,) = dev.of_type("AWS::S3::Bucket").values()
+    # THEN its bucket goes with the stack, emptied first (prod retains its own: test above)
+    assert bucket["DeletionPolicy"] == "Delete"
+    assert dev.of_type("Custom::S3AutoDeleteObjects")
+
+
+def test_can_grant_blobs_to_the_functions_that_use_entities(synth: Synth) -> None:
+    # GIVEN each function's DynamoDB access
+    for name in synth.functions():
+        entities = synth.table_access(name).get("entities", set())
+        on_objects, on_bucket = _blob_grants(synth, name)
+        # THEN a function that reads entities may read blobs (and list: a missing key is 404),
+        # one that writes entities may also put and delete them; nothing more, nothing else
+        if not entities:
+            assert (on_objects, on_bucket) == (set(), set()), name
+            continue
+        writes = bool(entities & {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"})
+        expected = {"s3:GetObject"} | ({"s3:PutObject", "s3:DeleteObject"} if writes else set())
+        assert on_objects == expected, name
+        assert on_bucket == {"s3:ListBucket"}, name
+    # AND the authorizer reads blobs only; the unknown-path function touches none
+    assert _blob_grants(synth, "authorizer") == ({"s3:GetObject"}, {"s3:ListBucket"})
+    assert _blob_grants(synth, "default") == (set(), set())
+    assert any(_blob_grants(synth, c.name)[0] >= {"s3:PutObject"} for c in CATEGORIES if "entities" in c.tables)
+
+
 def test_can_run_one_function_per_category_of_the_registry(synth: Synth) -> None:
     # GIVEN the category registry WHEN the stack is synthesized
     functions = synth.functions()
@@ -191,6 +270,8 @@ def test_can_name_tables_and_the_secret_the_way_settings_read_them(
 ) -> None:
     # GIVEN a deployed function's environment, references resolved to physical names
     names = {k: r["Properties"]["TableName"] for k, r in synth.of_type("AWS::DynamoDB::Table").items()}
+    (bucket,) = synth.of_type("AWS::S3::Bucket")
+    names[bucket] = "cfn-named-blobs-bucket"
     (secret,) = synth.of_type("AWS::SecretsManager::Secret").values()
     _, props = synth.functions()["alert"]
     for name in [n for n in os.environ if n.startswith("OPSPLANE_")]:
@@ -205,6 +286,7 @@ def test_can_name_tables_and_the_secret_the_way_settings_read_them(
         assert settings.entities_table == f"opsplane-{STAGE}-entities"
         assert settings.tokens_table == f"opsplane-{STAGE}-tokens"
         assert settings.usage_table == f"opsplane-{STAGE}-usage"
+        assert settings.blobs_bucket == "cfn-named-blobs-bucket"
         assert settings.signing_keys_secret == secret["Properties"]["Name"]
         assert settings.categories == ("alert",)
         assert settings.stage == STAGE

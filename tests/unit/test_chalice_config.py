@@ -45,3 +45,7 @@ def test_can_deploy_a_stage_with_its_own_tables_secret_and_policy(stage):
     assert not [a for a in actions if a.endswith(":*") or a == "*"]
     assert all(f"opsplane-{stage}-" in r for r in resources)
     assert "secretsmanager:GetSecretValue" in actions
+    # and the bucket large documents overflow to (Settings' default name for the stage)
+    bucket = env.get("OPSPLANE_BLOBS_BUCKET", f"opsplane-{stage}-blobs")
+    assert f"arn:aws:s3:::{bucket}/*" in resources and f"arn:aws:s3:::{bucket}" in resources
+    assert {"s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:ListBucket"} <= set(actions)

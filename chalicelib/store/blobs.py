@@ -1,0 +1,150 @@
+"""Immutable blobs in S3: the documents too large for a DynamoDB item, even compressed.
+
+The repository decides what goes here and names each blob (a new key per write, never
+overwritten); this module only moves bytes. The boto3 client is created on first use and
+kept for the life of the process (models.bind re-points it). botocore errors stop here and
+leave as StoreError (500): a missing blob is a broken store, not a NotFound of the entity
+(context `missing=True` lets the repository tell the two apart).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.errors import StoreError
+
+DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys per call
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where blobs go: bucket, endpoint (None: AWS) and region."""
+
+    bucket: str = "opsplane-dev-blobs"
+    endpoint: str | None = None
+    region: str = "us-east-1"
+
+
+_state: dict[str, Any] = {"target": Target(), "client": None}
+_lock = threading.Lock()
+
+
+def bind(bucket: str, *, endpoint: str | None = None, region: str = "us-east-1") -> None:
+    """Point the blob store at a bucket (and forget the cached client)."""
+    with _lock:
+        _state["target"] = Target(bucket=bucket, endpoint=endpoint, region=region)
+        _state["client"] = None
+
+
+def bucket() -> str:
+    """The bucket blobs go to."""
+    target: Target = _state["target"]
+    return target.bucket
+
+
+def _client() -> Any:
+    client = _state["client"]
+    if client is not None:
+        return client
+    with _lock:
+        if _state["client"] is None:
+            import boto3  # kept out of module import: most requests never touch S3
+            from botocore.config import Config
+
+            target: Target = _state["target"]
+            config = Config(
+                connect_timeout=5,
+                read_timeout=20,
+                retries={"max_attempts": 3, "mode": "standard"},
+                # A local endpoint (moto) is an address, not a domain: no bucket subdomains.
+                s3={"addressing_style": "path"} if target.endpoint else {},
+            )
+            # A session of its own: boto3's default session is not safe to share while
+            # another thread creates a client.
+            _state["client"] = boto3.session.Session().client(
+                "s3", endpoint_url=target.endpoint, region_name=target.region, config=config
+            )
+        return _state["client"]
+
+
+def _failure(action: str, key: str, exc: Exception) -> StoreError:
+    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", "")) or type(exc).__name__
+    missing = code in ("NoSuchKey", "404", "NotFound")
+    return StoreError(f"Document storage failed ({action})", key=key, error=code, missing=missing)
+
+
+def put(key: str, data: bytes) -> None:
+    """Store data under key."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        _client().put_object(Bucket=bucket(), Key=key, Body=data, ContentType="application/octet-stream")
+    except (BotoCoreError, ClientError) as exc:
+        raise _failure("put", key, exc) from exc
+
+
+def get(key: str) -> bytes:
+    """The bytes stored under key (StoreError with missing=True when there are none)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        body = _client().get_object(Bucket=bucket(), Key=key)["Body"]
+        try:
+            return bytes(body.read())
+        finally:
+            body.close()
+    except (BotoCoreError, ClientError) as exc:
+        raise _failure("get", key, exc) from exc
+
+
+def delete(keys: Iterable[str]) -> None:
+    """Delete the blobs under keys (absent ones are fine), 1000 per request."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    pending = sorted(set(keys))
+    for start in range(0, len(pending), DELETE_BATCH):
+        chunk = pending[start : start + DELETE_BATCH]
+        try:
+            answer = _client().delete_objects(
+                Bucket=bucket(), Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise _failure("delete", chunk[0], exc) from exc
+        errors = answer.get("Errors") or []
+        if errors:
+            first = errors[0]
+            raise StoreError(
+                "Document storage failed (delete)",
+                key=first.get("Key", ""),
+                error=first.get("Code", ""),
+                failed=[e.get("Key", "") for e in errors],
+            )
+
+
+def create_bucket() -> None:
+    """Create the bucket if missing (local runs and tests; production uses infra/)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client, name = _client(), bucket()
+    target: Target = _state["target"]
+    try:
+        client.head_bucket(Bucket=name)
+        return
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchBucket", "NotFound"):
+            raise _failure("head bucket", name, exc) from exc
+    except BotoCoreError as exc:
+        raise _failure("head bucket", name, exc) from exc
+    params: dict[str, Any] = {"Bucket": name}
+    if target.region != "us-east-1":  # S3 refuses us-east-1 as a location constraint
+        params["CreateBucketConfiguration"] = {"LocationConstraint": target.region}
+    try:
+        client.create_bucket(**params)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise _failure("create bucket", name, exc) from exc
+    except BotoCoreError as exc:
+        raise _failure("create bucket", name, exc) from exc

@@ -27,6 +27,8 @@ CATEGORIES: tuple[Category, ...] = (
     Category("health", "chalicelib.categories.health", ()),
     Category("docs", "chalicelib.http.docs", ()),
     Category("alert", "chalicelib.categories.alert"),
+    Category("dashboard", "chalicelib.categories.dashboard"),
+    Category("grafana", "chalicelib.compat.grafana"),
     Category("search", "chalicelib.categories.search"),
     Category("account", "chalicelib.categories.account", ENTITIES_TOKENS),
     Category("usergroup", "chalicelib.categories.usergroup"),

@@ -27,7 +27,15 @@ from chalicelib.categories.searching import Fields
 from chalicelib.errors import Conflict, Forbidden, Invalid, Unauthenticated
 from chalicelib.http import dialects
 from chalicelib.http.request import Request
-from chalicelib.store.repository import Entity, Repository, add_tags, check_tag, now_ms, remove_tags
+from chalicelib.store.repository import (
+    Entity,
+    Repository,
+    UniqueName,
+    add_tags,
+    check_tag,
+    now_ms,
+    remove_tags,
+)
 
 # Wavefront tags: alphanumerics, dash, underscore, colon; dots make tag paths (a.b.c).
 TAG_PATTERN = re.compile(r"[A-Za-z0-9_\-:.]+\Z")
@@ -55,6 +63,12 @@ class Kind:
     search_stats: Callable[[list[Doc]], Doc] | None = None
     # History wording for document keys ("_snoozed": "Snoozed or unsnoozed").
     change_labels: dict[str, str] = field(default_factory=dict)
+    # A name no two live entities may share (reserved with each write), and the document
+    # keys listings read without the document (Repository.summaries).
+    unique: UniqueName | None = None
+    head_keys: tuple[str, ...] = ()
+    # The caller-dependent part of the wire object (a dashboard's `favorite`), added in place.
+    personal: Callable[[Request, Entity, Doc], None] | None = None
 
     def access(self, action: str, entity_id: str | None = None) -> str:
         """The ACL string of an action ("alert.create", "alert.<id>.update")."""
@@ -75,7 +89,7 @@ def principal_of(req: Request) -> Principal:
 
 def repo(req: Request, kind: Kind) -> Repository:
     """The tenant-scoped repository of the kind."""
-    return req.repo(kind.name, history=kind.history)
+    return req.repo(kind.name, history=kind.history, unique=kind.unique, head_keys=kind.head_keys)
 
 
 def valid_tag(tag: Any) -> str:
@@ -118,12 +132,14 @@ def load(req: Request, kind: Kind, entity_id: str, *, include_deleted: bool = Fa
 
 
 def wire(req: Request, kind: Kind, entity: Entity) -> Doc:
-    """The wire object, with the principal-dependent entity-ACL fields."""
+    """The wire object, with the principal-dependent fields (entity ACL, the kind's own)."""
     out = kind.to_wire(entity)
     if kind.entity_acl:
         view, modify = entity_acl.lists(entity)
         out["acl"] = {"canView": view, "canModify": modify}
         out["modifyAclAccess"] = may_modify(principal_of(req), kind, entity)
+    if kind.personal is not None:
+        kind.personal(req, entity, out)
     return out
 
 
@@ -163,7 +179,12 @@ def list_page(req: Request, kind: Kind) -> Doc:
     """One offset/limit page of the entities the principal may view."""
     offset, limit = paging(req)
     principal = principal_of(req)
-    if not kind.entity_acl or entity_acl.bypasses(principal):
+    if kind.head_keys and (entity_acl.ACL_KEY in kind.head_keys or not kind.entity_acl):
+        # Large documents: filter and page over the heads, load only the page's documents.
+        heads = [e for e in repo(req, kind).summaries() if may_view(principal, kind, e)]
+        items = repo(req, kind).get_many([e.id for e in heads[offset : offset + limit]])
+        total, more = len(heads), offset + limit < len(heads)
+    elif not kind.entity_acl or entity_acl.bypasses(principal):
         page = repo(req, kind).page(limit=limit, offset=offset)
         items, total, more = page.items, page.total, page.more
     else:

@@ -17,12 +17,21 @@ class Health(BaseModel):
 
     database: str = Field(examples=["ok"])
     status: str = Field(examples=["ok"])
-    version: str = Field(description="The deployed version (Grafana clients read it)")
+    version: str = Field(description="The Grafana version the Grafana dialect speaks (Grafana clients read it)")
     commit: str = Field(description="The deployment stage")
+    opsplaneVersion: str = Field(description="The deployed opsplane version")
 
 
 @router.get("/api/health", acl=PUBLIC, envelope=False, response=Health)
 def health(req: Request) -> object:
     """Service health (also Grafana's version probe)."""
     settings = get_settings()
-    return bare({"database": "ok", "status": "ok", "version": settings.version, "commit": settings.stage})
+    return bare(
+        {
+            "database": "ok",
+            "status": "ok",
+            "version": settings.grafana_version,
+            "commit": settings.stage,
+            "opsplaneVersion": settings.version,
+        }
+    )

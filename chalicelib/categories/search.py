@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib.categories import alert_views, crud, searching
+from chalicelib.categories import alert_views, crud, dashboard_views, searching
 from chalicelib.categories.crud_views import FacetResponse, FacetsResponseContainer
 from chalicelib.http import dialects
 from chalicelib.http.request import Request
@@ -55,6 +55,7 @@ SEARCHABLE: tuple[Searchable, ...] = (
         deleted=True,
         with_stats=alert_views.PagedAlertWithStats,
     ),
+    Searchable("dashboard", "chalicelib.categories.dashboard:DASHBOARD", dashboard_views.Dashboard, deleted=True),
 )
 
 

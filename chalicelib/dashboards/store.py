@@ -1,0 +1,363 @@
+"""How dashboards and folders are stored, for both dialects.
+
+A dashboard is one entity of kind "dashboard" whose id is both its Wavefront `id` and its
+Grafana `uid`. Its document is the body its last writer posted, kept as posted (key order
+included) so that it loads byte-for-byte, plus server-managed keys:
+
+- `_dialect`: "grafana" (the document is Grafana dashboard JSON: title, panels, ...) or
+  "wavefront" (a Wavefront Dashboard: name, sections, ...). Each dialect renders the
+  other's documents through its own view; a save through a dialect stores that dialect's
+  document.
+- `_folder`: the Grafana folder uid ("" is the General folder; Wavefront writes keep it).
+- `_number`: Grafana's numeric id, drawn from a per-tenant counter at creation.
+- `_acl`: the Wavefront entity ACL (chalicelib/categories/entity_acl.py), enforced by both
+  dialects.
+
+The entity's tags are the dashboard's tags in both dialects (Wavefront customerTags,
+Grafana `tags`). Titles are unique per folder (Grafana's rule, which the one store keeps
+for both dialects): a reservation row is written in the same transaction as the
+dashboard (Repository UniqueName), released while the dashboard is in the trash.
+Versions are the repository's revisions; each keeps its save message (`note`).
+
+Stars (Grafana) and favorites (Wavefront) are one thing: a row per account and dashboard.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.auth.principal import Principal
+from chalicelib.categories import entity_acl
+from chalicelib.errors import Conflict, Forbidden, Invalid, NameExists, NotFound, Unauthenticated, VersionMismatch
+from chalicelib.http.request import Request
+from chalicelib.store.models import EntityItem
+from chalicelib.store.repository import Entity, Repository, UniqueName, check_tag
+
+KIND = "dashboard"
+FOLDER_KIND = "folder"
+GRAFANA, WAVEFRONT = "grafana", "wavefront"
+DIALECT, FOLDER, NUMBER, PARENT = "_dialect", "_folder", "_number", "_parent"
+GENERAL = ""  # Grafana's General folder: dashboards outside any folder
+# Keys a save through either dialect keeps from the stored document.
+KEPT_ON_SAVE = (entity_acl.ACL_KEY, NUMBER)
+# Keys listings (search, tags, folder contents) read without loading whole documents.
+HEAD_KEYS = (DIALECT, FOLDER, NUMBER, entity_acl.ACL_KEY, "title", "name", "description")
+FOLDER_HEAD_KEYS = (PARENT, NUMBER, "title", "description")
+
+UID_PATTERN = re.compile(r"[A-Za-z0-9_-]+\Z")
+MAX_GRAFANA_UID = 40
+MAX_TITLE = 512
+UID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+UID_LENGTH = 14
+
+# The Settings attribute bounding a dashboard save's body (Route.max_body), 5 MiB by default.
+DOCUMENT_LIMIT = "max_document_bytes"
+
+NAME_EXISTS = "A dashboard with the same name in the folder already exists"
+CHANGED = "The dashboard has been changed by someone else"
+FOLDER_NAME_EXISTS = "a folder with the same name already exists in the current location"
+
+
+# ---- documents ----------------------------------------------------------------------------
+
+
+def title_of(doc: dict[str, Any]) -> str:
+    """The dashboard's title: Grafana's `title`, Wavefront's `name`."""
+    value = doc.get("title") if doc.get(DIALECT) == GRAFANA else doc.get("name")
+    return value if isinstance(value, str) else ""
+
+
+def folder_of(entity: Entity) -> str:
+    """The uid of the dashboard's folder ("" for General)."""
+    return str(entity.doc.get(FOLDER) or GENERAL)
+
+
+def number_of(entity: Entity) -> int:
+    """Grafana's numeric id of a dashboard or folder."""
+    return int(entity.doc.get(NUMBER) or 0)
+
+
+def content(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document without server-managed keys (what its writer posted)."""
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def slug(title: str) -> str:
+    """Grafana's URL slug of a title."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def url(uid: str, title: str) -> str:
+    """The dashboard's Grafana URL path."""
+    return f"/d/{uid}/{slug(title)}"
+
+
+def new_uid() -> str:
+    """A fresh Grafana-style uid."""
+    return "".join(secrets.choice(UID_ALPHABET) for _ in range(UID_LENGTH))
+
+
+def check_uid(uid: Any, *, max_length: int = MAX_GRAFANA_UID) -> str:
+    """A uid (or Wavefront id) is 1..max_length letters, digits, '-' or '_'."""
+    if not isinstance(uid, str) or not uid:
+        raise Invalid("uid must be a non-empty string")
+    if len(uid) > max_length:
+        raise Invalid(f"uid too long, max {max_length} characters")
+    if not UID_PATTERN.match(uid):
+        raise Invalid("uid contains illegal characters")
+    return uid
+
+
+def check_title(title: Any) -> str:
+    """A non-empty title of at most MAX_TITLE characters."""
+    if not isinstance(title, str) or not title.strip():
+        raise Invalid("Dashboard title cannot be empty")
+    if len(title) > MAX_TITLE:
+        raise Invalid(f"Dashboard title too long, max {MAX_TITLE} characters")
+    return title
+
+
+def check_tags(tags: Any) -> list[str]:
+    """Grafana tags: a list of short printable strings."""
+    if tags is None:
+        return []
+    if not isinstance(tags, list):
+        raise Invalid("tags must be a list of strings")
+    return sorted({check_tag(t) for t in tags})
+
+
+def _title_key(folder: str, title: str) -> str:
+    return f"{folder}/{title.strip().lower()}"
+
+
+def _dashboard_name(entity: Entity) -> str | None:
+    if entity.deleted:
+        return None  # the trash holds no names; undelete claims it again
+    title = title_of(entity.doc)
+    return _title_key(folder_of(entity), title) if title.strip() else None
+
+
+def _folder_name(entity: Entity) -> str | None:
+    title = str(entity.doc.get("title") or "")
+    return None if entity.deleted or not title.strip() else _title_key(str(entity.doc.get(PARENT) or ""), title)
+
+
+DASHBOARD_NAME = UniqueName(_dashboard_name, NAME_EXISTS)
+FOLDER_NAME = UniqueName(_folder_name, FOLDER_NAME_EXISTS, error=Conflict)
+
+
+# ---- repositories, numbers, permissions -------------------------------------------------------
+
+
+def dashboards(req: Request) -> Repository:
+    """The tenant's dashboards."""
+    return req.repo(KIND, history=True, unique=DASHBOARD_NAME, head_keys=HEAD_KEYS)
+
+
+def folders(req: Request) -> Repository:
+    """The tenant's folders."""
+    return req.repo(FOLDER_KIND, unique=FOLDER_NAME, head_keys=FOLDER_HEAD_KEYS)
+
+
+def next_number(tenant: str) -> int:
+    """The next Grafana numeric id of the tenant (dashboards and folders share the series,
+    as in Grafana). An atomic counter: gaps are possible, repeats are not."""
+    counter = EntityItem(f"{tenant}#counter", "dashboard")
+    counter.update(actions=[EntityItem.revision.add(1)], add_version_condition=False)
+    return int(counter.revision)
+
+
+def principal_of(req: Request) -> Principal:
+    """The authenticated principal."""
+    if req.principal is None:
+        raise Unauthenticated()
+    return req.principal
+
+
+def require_access(principal: Principal, access: str) -> None:
+    """Forbidden unless the principal's ACL allows access."""
+    if not principal.can(access):
+        raise Forbidden(f"Missing permission {access}")
+
+
+def require_entity(principal: Principal, entity: Entity, *, modify: bool = False) -> None:
+    """Forbidden unless the dashboard's entity ACL lets the principal view (and modify) it."""
+    if not entity_acl.may_view(principal, entity):
+        raise Forbidden(f"Dashboard {entity.id}: you are not allowed to view it")
+    if modify and not entity_acl.may_modify(principal, entity):
+        raise Forbidden(f"Dashboard {entity.id}: you are not allowed to modify it")
+
+
+def load(req: Request, uid: str, *, modify: bool = False) -> Entity:
+    """A live dashboard the principal may view (and modify); 404 "Dashboard not found"."""
+    try:
+        entity = dashboards(req).get(uid)
+    except (NotFound, Invalid) as exc:
+        raise NotFound("Dashboard not found") from exc
+    require_entity(principal_of(req), entity, modify=modify)
+    return entity
+
+
+def require_folder(req: Request, uid: str) -> Entity | None:
+    """The folder a dashboard is saved into (None for General); 400 when it does not exist."""
+    if uid == GENERAL:
+        return None
+    try:
+        return folders(req).get(uid)
+    except (NotFound, Invalid) as exc:
+        raise Invalid("Folder not found") from exc
+
+
+# ---- the Grafana save -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Save:
+    """One POST /api/dashboards/db."""
+
+    dashboard: dict[str, Any]
+    folder_uid: str = GENERAL
+    message: str | None = None
+    overwrite: bool = False
+
+
+SAVE_RETRIES = 5
+
+
+def save_grafana(req: Request, save: Save) -> Entity:
+    """Create or update a dashboard as Grafana does.
+
+    Without overwrite: 412 version-mismatch when the posted version is not the stored one
+    (the write itself is conditional on that version, so of N concurrent saves of one
+    version exactly one wins), 412 name-exists when another dashboard of the folder has the
+    title. overwrite skips both checks: it replaces the stored version, or the dashboard
+    holding the title (taking its uid), as Grafana does.
+    """
+    dash = save.dashboard
+    title = check_title(dash.get("title"))
+    tags = check_tags(dash.get("tags"))
+    raw_uid = dash.get("uid")
+    uid = check_uid(raw_uid) if raw_uid not in (None, "") else new_uid()
+    folder = save.folder_uid or GENERAL
+    if folder != GENERAL:
+        check_uid(folder)
+    require_folder(req, folder)
+    principal = principal_of(req)
+    repo = dashboards(req)
+    holder = repo.name_holder(_title_key(folder, title))
+    if holder is not None and holder != uid:
+        if not save.overwrite:
+            raise NameExists(NAME_EXISTS)
+        uid = holder
+    try:
+        existing: Entity | None = repo.get(uid, include_deleted=True)
+    except NotFound:
+        existing = None
+    if existing is None:
+        require_access(principal, "dashboard.create")
+        doc = {**dash, DIALECT: GRAFANA, FOLDER: folder, NUMBER: next_number(repo.tenant)}
+        try:
+            return repo.create(uid, doc, by=req.actor, tags=tags, note=save.message)
+        except NameExists:
+            raise
+        except Conflict as exc:  # someone created this uid meanwhile
+            if not save.overwrite:
+                raise VersionMismatch(CHANGED) from exc
+            existing = repo.get(uid, include_deleted=True)
+    require_access(principal, f"dashboard.{uid}.update")
+    if not save.overwrite and dash.get("version") != existing.version:
+        raise VersionMismatch(CHANGED)
+
+    def edit(entity: Entity) -> None:
+        require_entity(principal, entity, modify=True)
+        kept = {k: entity.doc[k] for k in KEPT_ON_SAVE if k in entity.doc}
+        entity.doc = {**dash, DIALECT: GRAFANA, FOLDER: folder, **kept}
+        entity.tags = tags
+        entity.deleted = False
+
+    try:
+        return repo.update(
+            uid,
+            edit,
+            by=req.actor,
+            expected_version=None if save.overwrite else existing.version,
+            include_deleted=True,
+            retries=SAVE_RETRIES if save.overwrite else 0,
+            note=save.message,
+        )
+    except VersionMismatch as exc:
+        raise VersionMismatch(CHANGED) from exc
+
+
+def restore(req: Request, uid: str, version: int) -> Entity:
+    """Make an old version the newest one (a restore is a new version)."""
+    repo = dashboards(req)
+    current = load(req, uid, modify=True)
+    old = repo.version(uid, version)
+    principal = principal_of(req)
+
+    def edit(entity: Entity) -> None:
+        require_entity(principal, entity, modify=True)
+        kept = {k: entity.doc[k] for k in (*KEPT_ON_SAVE, FOLDER) if k in entity.doc}
+        entity.doc = {**content(old.doc), DIALECT: old.doc.get(DIALECT, GRAFANA), **kept}
+        entity.tags = list(old.tags)
+
+    try:
+        return repo.update(
+            uid,
+            edit,
+            by=req.actor,
+            expected_version=current.version,
+            note=f"Restored from version {version}",
+        )
+    except VersionMismatch as exc:
+        raise VersionMismatch(CHANGED) from exc
+
+
+# ---- stars (Grafana) = favorites (Wavefront) ------------------------------------------------
+
+
+STARRED = "starred"  # Request.memo key: the caller's stars, read once per request
+
+
+def _stars(req: Request) -> Repository:
+    req.memo.pop(STARRED, None)  # about to change, or to be read afresh
+    return req.repo(f"star#{principal_of(req).id}")
+
+
+def star(req: Request, uid: str) -> None:
+    """Star a dashboard for the calling account (idempotent)."""
+    load(req, uid)
+    try:
+        _stars(req).create(uid, {})
+    except Conflict:
+        pass
+
+
+def unstar(req: Request, uid: str) -> None:
+    """Remove the calling account's star (idempotent)."""
+    load(req, uid)
+    try:
+        _stars(req).purge(uid)
+    except NotFound:
+        pass
+
+
+def _starred(req: Request) -> frozenset[str]:
+    found = req.memo.get(STARRED)
+    if found is None:
+        found = req.memo[STARRED] = frozenset(e.id for e in _stars(req).iterate())
+    return found
+
+
+def is_starred(req: Request, uid: str) -> bool:
+    """Has the calling account starred the dashboard?"""
+    return uid in _starred(req)
+
+
+def starred(req: Request) -> set[str]:
+    """Uids the calling account has starred (stars of deleted dashboards included)."""
+    return set(_starred(req))

@@ -67,6 +67,9 @@ def paged(
     return body
 
 
+# Grafana's save conflicts: 412 with {"message", "status": <code>}.
+GRAFANA_PRECONDITIONS = ("version-mismatch", "name-exists")
+
 _OAUTH_CODES = {400: "invalid_request", 401: "invalid_client", 403: "unauthorized_client"}
 
 
@@ -75,7 +78,7 @@ def error_body(dialect: str, error: OpsplaneError) -> dict[str, Any]:
     status, message = error.status, error.message
     if dialect == GRAFANA:
         body: dict[str, Any] = {"message": message}
-        if error.code in ("version-mismatch", "name-exists"):
+        if error.code in GRAFANA_PRECONDITIONS:
             body["status"] = error.code
     elif dialect == WAZO:
         body = {
@@ -98,6 +101,13 @@ def error_body(dialect: str, error: OpsplaneError) -> dict[str, Any]:
         body["error"] = "throttled"
         body["error_description"] = "Too Many Requests"
     return body
+
+
+def error_status(dialect: str, error: OpsplaneError) -> int:
+    """The HTTP status of an error in a dialect (Grafana answers save conflicts with 412)."""
+    if dialect == GRAFANA and error.code in GRAFANA_PRECONDITIONS:
+        return 412
+    return error.status
 
 
 def error_headers(error: OpsplaneError) -> dict[str, str]:

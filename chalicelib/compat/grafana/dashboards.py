@@ -1,0 +1,299 @@
+"""Grafana's dashboard routes: save, get, delete, versions, restore, tags and stars."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from chalicelib.categories import entity_acl
+from chalicelib.compat.grafana import views
+from chalicelib.dashboards import store
+from chalicelib.errors import Invalid, NotFound
+from chalicelib.http.reply import Reply, bare
+from chalicelib.http.request import Request
+from chalicelib.http.router import Router
+from chalicelib.store.repository import Entity
+
+router = Router("grafana")
+
+DASHBOARDS = "/api/dashboards"
+BY_UID = f"{DASHBOARDS}/uid/{{uid}}"
+FORM = "application/x-www-form-urlencoded"
+DEFAULT_VERSIONS = 1000
+VERSIONS_QUERY = (
+    ("limit", "integer", "How many versions (default 1000); also read from a form body"),
+    ("start", "integer", "How many of the newest versions to skip; also read from a form body"),
+)
+
+
+class SaveBody(BaseModel):
+    """POST /api/dashboards/db."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    dashboard: dict[str, Any] = Field(description="The dashboard JSON (title required; uid and version optional)")
+    folderUid: StrictStr | None = Field(default=None, description='The folder\'s uid ("" or absent: General)')
+    folderId: Any = Field(default=None, description="Ignored (use folderUid)")
+    message: StrictStr | None = Field(default=None, description="The version's message")
+    overwrite: StrictBool = Field(default=False, description="Skip the version and title checks")
+    meta: dict[str, Any] | None = Field(default=None, description="Accepted; its folderUid is used when absent above")
+
+
+class GrafanaSaved(BaseModel):
+    """The answer to a save or a restore."""
+
+    id: int
+    uid: str
+    url: str
+    status: str = Field(examples=["success"])
+    version: int
+    slug: str
+
+
+class GrafanaMeta(BaseModel):
+    """What Grafana says about a dashboard besides its JSON."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    canSave: bool
+    canEdit: bool
+    canAdmin: bool
+    canStar: bool
+    canDelete: bool
+    slug: str
+    url: str
+    expires: str
+    created: str
+    updated: str
+    updatedBy: str
+    createdBy: str
+    version: int
+    hasAcl: bool
+    isFolder: bool
+    folderId: int
+    folderUid: str
+    folderTitle: str
+    folderUrl: str
+    provisioned: bool
+    provisionedExternalId: str
+    isStarred: bool
+
+
+class GrafanaDashboard(BaseModel):
+    """GET /api/dashboards/uid/{uid}."""
+
+    dashboard: dict[str, Any]
+    meta: GrafanaMeta
+
+
+class GrafanaDeleted(BaseModel):
+    """The answer to a dashboard deletion."""
+
+    title: str
+    message: str
+    id: int
+    uid: str
+
+
+class GrafanaVersion(BaseModel):
+    """One version of a dashboard (`data` only when one version is asked for)."""
+
+    id: int
+    dashboardId: int
+    dashboardUid: str
+    uid: str
+    parentVersion: int
+    restoredFrom: int
+    version: int
+    created: str
+    createdBy: str
+    message: str
+    data: dict[str, Any] | None = None
+
+
+class RestoreBody(BaseModel):
+    """POST .../restore."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    version: StrictInt = Field(ge=1, description="The version to make the newest one")
+
+
+class GrafanaTag(BaseModel):
+    """A tag and how many dashboards carry it."""
+
+    term: str
+    count: int
+
+
+class GrafanaMessage(BaseModel):
+    """A plain Grafana answer."""
+
+    message: str
+
+
+@router.post(
+    f"{DASHBOARDS}/db",
+    acl="dashboard.read",
+    body=SaveBody,
+    response=GrafanaSaved,
+    envelope=False,
+    max_body=store.DOCUMENT_LIMIT,
+    summary="Create or update a dashboard (needs dashboard.create or dashboard.{uid}.update)",
+)
+def save(req: Request) -> Reply:
+    """Create or update a dashboard."""
+    body = req.model(SaveBody)
+    folder = body.folderUid
+    if folder is None and body.meta is not None:
+        folder = body.meta.get("folderUid")
+        if folder is not None and not isinstance(folder, str):
+            raise Invalid("meta.folderUid must be a string")
+    entity = store.save_grafana(
+        req,
+        store.Save(
+            dashboard=body.dashboard, folder_uid=folder or store.GENERAL, message=body.message, overwrite=body.overwrite
+        ),
+    )
+    return bare(views.saved(entity))
+
+
+@router.get(BY_UID, acl="dashboard.{uid}.read", response=GrafanaDashboard, envelope=False)
+def get_dashboard(req: Request) -> Reply:
+    """A dashboard and its meta."""
+    entity = store.load(req, req.params["uid"])
+    return bare({"dashboard": views.dashboard_json(entity), "meta": _meta(req, entity)})
+
+
+def _meta(req: Request, entity: Entity) -> dict[str, Any]:
+    principal = store.principal_of(req)
+    modify = entity_acl.may_modify(principal, entity)
+    can_save = modify and principal.can(f"dashboard.{entity.id}.update")
+    title = views.dashboard_title(entity)
+    folder_uid = store.folder_of(entity)
+    folder = store.folders(req).find(folder_uid) if folder_uid else None
+    return {
+        "type": "db",
+        "canSave": can_save,
+        "canEdit": can_save,
+        "canAdmin": can_save,
+        "canStar": True,
+        "canDelete": modify and principal.can(f"dashboard.{entity.id}.delete"),
+        "slug": store.slug(title),
+        "url": store.url(entity.id, title),
+        "expires": views.NEVER,
+        "created": views.iso(entity.created),
+        "updated": views.iso(entity.updated),
+        "updatedBy": entity.updated_by or "Anonymous",
+        "createdBy": entity.created_by or "Anonymous",
+        "version": entity.version,
+        "hasAcl": bool(entity_acl.principals(entity)),
+        "isFolder": False,
+        **views.folder_keys(folder),
+        "provisioned": False,
+        "provisionedExternalId": "",
+        "isStarred": store.is_starred(req, entity.id),
+    }
+
+
+@router.delete(BY_UID, acl="dashboard.{uid}.delete", response=GrafanaDeleted, envelope=False)
+def delete_dashboard(req: Request) -> Reply:
+    """Delete a dashboard permanently, with its versions."""
+    entity = store.load(req, req.params["uid"], modify=True)
+    store.dashboards(req).purge(entity.id)
+    title = views.dashboard_title(entity)
+    return bare(
+        {"title": title, "message": f"Dashboard {title} deleted", "id": store.number_of(entity), "uid": entity.id}
+    )
+
+
+@router.get(
+    f"{BY_UID}/versions",
+    acl="dashboard.{uid}.read",
+    query=VERSIONS_QUERY,
+    response=list[GrafanaVersion],
+    envelope=False,
+)
+def list_versions(req: Request) -> Reply:
+    """A dashboard's versions, newest first."""
+    entity = store.load(req, req.params["uid"])
+    limit = _paging(req, "limit", DEFAULT_VERSIONS) or DEFAULT_VERSIONS
+    start = _paging(req, "start", 0)
+    found, _total = store.dashboards(req).history(entity.id, offset=start, limit=limit, heads=True)
+    return bare([views.version_item(v, entity) for v in found])
+
+
+def _paging(req: Request, name: str, default: int) -> int:
+    """A non-negative integer from the query string or, as grafana-client sends it, from a
+    form-urlencoded body on the GET."""
+    raw = req.arg(name)
+    if raw is None and req.raw_body and req.content_type == FORM:
+        values = req.form().get(name)
+        raw = values[-1] if values else None
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise Invalid(f"{name} must be an integer") from exc
+    if value < 0:
+        raise Invalid(f"{name} must not be negative")
+    return value
+
+
+@router.get(f"{BY_UID}/versions/{{version}}", acl="dashboard.{uid}.read", response=GrafanaVersion, envelope=False)
+def get_version(req: Request) -> Reply:
+    """One version of a dashboard, with its JSON."""
+    entity = store.load(req, req.params["uid"])
+    raw = req.params["version"]
+    if not raw.isdigit() or int(raw) < 1:
+        raise Invalid("version must be a positive integer")
+    try:
+        old = store.dashboards(req).version(entity.id, int(raw))
+    except NotFound as exc:
+        raise NotFound("Dashboard version not found") from exc
+    return bare({**views.version_item(old, entity), "data": views.dashboard_json(old)})
+
+
+@router.post(f"{BY_UID}/restore", acl="dashboard.{uid}.update", body=RestoreBody, response=GrafanaSaved, envelope=False)
+def restore(req: Request) -> Reply:
+    """Make an old version the newest one (a new version, "Restored from version N")."""
+    body = req.model(RestoreBody)
+    uid = req.params["uid"]
+    store.load(req, uid, modify=True)
+    try:
+        store.dashboards(req).version(uid, body.version)
+    except NotFound as exc:
+        raise NotFound("Dashboard version not found") from exc
+    return bare(views.saved(store.restore(req, uid, body.version)))
+
+
+@router.get(f"{DASHBOARDS}/tags", acl="dashboard.read", response=list[GrafanaTag], envelope=False)
+def tags(req: Request) -> Reply:
+    """Every tag of the dashboards the caller may view, with how many carry it."""
+    principal = store.principal_of(req)
+    counts: Counter[str] = Counter()
+    for entity in store.dashboards(req).summaries():
+        if entity_acl.may_view(principal, entity):
+            counts.update(set(entity.tags))
+    return bare([{"term": term, "count": counts[term]} for term in sorted(counts)])
+
+
+STARS = "/api/user/stars/dashboard/uid/{uid}"
+
+
+@router.post(STARS, acl="dashboard.{uid}.read", response=GrafanaMessage, envelope=False)
+def star(req: Request) -> Reply:
+    """Star a dashboard for the caller."""
+    store.star(req, req.params["uid"])
+    return bare({"message": "Dashboard starred!"})
+
+
+@router.delete(STARS, acl="dashboard.{uid}.read", response=GrafanaMessage, envelope=False)
+def unstar(req: Request) -> Reply:
+    """Remove the caller's star from a dashboard."""
+    store.unstar(req, req.params["uid"])
+    return bare({"message": "Dashboard unstarred"})

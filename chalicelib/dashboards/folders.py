@@ -1,0 +1,201 @@
+"""Grafana folders: create, rename, move, list and delete (with their contents on request).
+
+A folder is one entity of kind "folder" whose id is its uid. Its document holds `title`,
+`_parent` (the parent folder's uid, "" at the top) and `_number` (Grafana's numeric id,
+from the series dashboards use). Titles are unique among siblings (store.FOLDER_NAME: a
+reservation row written in the folder's own transaction, 409 when taken). Dashboards point
+at their folder by uid (`_folder`), so a move or a rename never touches them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from chalicelib.dashboards import store
+from chalicelib.errors import Invalid, NotFound, VersionMismatch
+from chalicelib.http.request import Request
+from chalicelib.store.repository import Entity
+
+FOLDER_NOT_FOUND = "Folder not found"
+FOLDER_CHANGED = "the folder has been changed by someone else"
+NOT_EMPTY = "Folder contains dashboards or folders; pass forceDeleteRules=true to delete them too"
+# Nesting deeper than this is refused (Grafana allows a handful of levels); it also bounds
+# every walk up the parent chain.
+MAX_DEPTH = 8
+
+
+def parent_of(folder: Entity) -> str:
+    """The parent folder's uid ("" at the top level)."""
+    return str(folder.doc.get(store.PARENT) or store.GENERAL)
+
+
+def title_of(folder: Entity) -> str:
+    """The folder's title."""
+    return str(folder.doc.get("title") or "")
+
+
+def url(uid: str, title: str) -> str:
+    """The folder's Grafana URL path."""
+    return f"/dashboards/f/{uid}/{store.slug(title)}"
+
+
+def check_title(title: Any) -> str:
+    """A non-empty folder title of at most store.MAX_TITLE characters."""
+    if not isinstance(title, str) or not title.strip():
+        raise Invalid("Folder title cannot be empty")
+    if len(title) > store.MAX_TITLE:
+        raise Invalid(f"Folder title too long, max {store.MAX_TITLE} characters")
+    return title
+
+
+def get(req: Request, uid: str) -> Entity:
+    """A folder; 404 "Folder not found"."""
+    try:
+        return store.folders(req).get(uid)
+    except (NotFound, Invalid) as exc:
+        raise NotFound(FOLDER_NOT_FOUND) from exc
+
+
+def every(req: Request) -> dict[str, Entity]:
+    """Every folder of the tenant by uid (summaries: title, parent and number only)."""
+    return {f.id: f for f in store.folders(req).summaries()}
+
+
+def chain(uid: str, known: dict[str, Entity]) -> list[Entity]:
+    """The ancestors of a folder, top-level first (uid itself excluded)."""
+    found: list[Entity] = []
+    current = known.get(uid)
+    while current is not None and parent_of(current) and len(found) < MAX_DEPTH:
+        current = known.get(parent_of(current))
+        if current is not None:
+            found.append(current)
+    return list(reversed(found))
+
+
+def subtree(uid: str, known: dict[str, Entity]) -> list[str]:
+    """uid and the uids of every folder below it, parents before children."""
+    found, frontier = [uid], [uid]
+    while frontier:
+        frontier = [f.id for f in known.values() if parent_of(f) in frontier and f.id not in found]
+        found += frontier
+    return found
+
+
+def children(req: Request, parent: str) -> list[Entity]:
+    """The folders directly inside parent ("" for the top level), by title."""
+    inside = [f for f in store.folders(req).summaries() if parent_of(f) == parent]
+    return sorted(inside, key=lambda f: (title_of(f).casefold(), f.id))
+
+
+def _require_parent(req: Request, parent: str) -> dict[str, Entity]:
+    """Every folder by uid, once parent ("" for the top) is known to exist and has room below."""
+    known = every(req)
+    if parent == store.GENERAL:
+        return known
+    store.check_uid(parent)
+    if parent not in known:
+        raise Invalid("Parent folder not found")
+    if len(chain(parent, known)) + 1 >= MAX_DEPTH:
+        raise Invalid(f"Folders nest at most {MAX_DEPTH} levels deep")
+    return known
+
+
+def create(req: Request, title: Any, uid: Any = None, parent: Any = None) -> Entity:
+    """A new folder (uid generated when absent) inside parent (None or "" for the top)."""
+    title = check_title(title)
+    uid = store.check_uid(uid) if uid not in (None, "") else store.new_uid()
+    parent = _parent_uid(parent)
+    _require_parent(req, parent)
+    repo = store.folders(req)
+    doc = {"title": title, store.PARENT: parent, store.NUMBER: store.next_number(repo.tenant)}
+    return repo.create(uid, doc, by=req.actor)
+
+
+def rename(req: Request, uid: str, title: Any, *, version: int | None, overwrite: bool) -> Entity:
+    """Change a folder's title; without overwrite, version must be the stored one (412)."""
+    title = check_title(title) if title is not None else None
+    current = get(req, uid)
+    if not overwrite and version != current.version:
+        raise VersionMismatch(FOLDER_CHANGED)
+
+    def edit(folder: Entity) -> None:
+        if title is not None:
+            folder.doc["title"] = title
+
+    try:
+        return store.folders(req).update(
+            uid,
+            edit,
+            by=req.actor,
+            expected_version=None if overwrite else current.version,
+            retries=3 if overwrite else 0,
+        )
+    except VersionMismatch as exc:
+        raise VersionMismatch(FOLDER_CHANGED) from exc
+
+
+def move(req: Request, uid: str, parent: Any) -> Entity:
+    """Put a folder under another one (None or "" for the top); a cycle is refused (400)."""
+    parent = _parent_uid(parent)
+    get(req, uid)
+    known = _require_parent(req, parent)
+    if parent == uid or uid in {f.id for f in chain(parent, known)}:
+        raise Invalid("A folder cannot be moved into itself or one of its subfolders")
+    depth_below = max(len(chain(f, known)) for f in subtree(uid, known)) - len(chain(uid, known))
+    if parent and len(chain(parent, known)) + 1 + depth_below >= MAX_DEPTH:
+        raise Invalid(f"Folders nest at most {MAX_DEPTH} levels deep")
+
+    def edit(folder: Entity) -> None:
+        folder.doc[store.PARENT] = parent
+
+    return store.folders(req).update(uid, edit, by=req.actor, retries=3)
+
+
+def contents(req: Request, uids: Iterable[str], *, deleted: bool = False) -> list[Entity]:
+    """Dashboards (summaries) whose folder is one of uids."""
+    inside = set(uids)
+    return [d for d in store.dashboards(req).summaries(deleted=deleted) if store.folder_of(d) in inside]
+
+
+def remove(req: Request, uid: str, *, cascade: bool) -> Entity:
+    """Delete a folder. One holding dashboards or folders is refused (400) unless cascade,
+    which purges them all (subfolders recursively) first; every one must be deletable by
+    the caller, or nothing is deleted. Trashed dashboards of a folder deleted without
+    cascade go back to the General folder."""
+    folder = get(req, uid)
+    known = every(req)
+    below = subtree(uid, known)
+    live = contents(req, below)
+    if (live or len(below) > 1) and not cascade:
+        raise Invalid(NOT_EMPTY)
+    principal = store.principal_of(req)
+    for sub in below[1:]:
+        store.require_access(principal, f"folder.{sub}.delete")
+    for dash in live:
+        store.require_access(principal, f"dashboard.{dash.id}.delete")
+        store.require_entity(principal, dash, modify=True)
+    dashboards = store.dashboards(req)
+    for dash in live:
+        dashboards.purge(dash.id)
+    for dash in contents(req, below, deleted=True):
+        if cascade:
+            dashboards.purge(dash.id)
+        else:
+            dashboards.update(dash.id, _to_general, by=req.actor, include_deleted=True, retries=3)
+    repo = store.folders(req)
+    for sub in reversed(below):
+        repo.purge(sub)
+    return folder
+
+
+def _to_general(entity: Entity) -> None:
+    entity.doc[store.FOLDER] = store.GENERAL
+
+
+def _parent_uid(parent: Any) -> str:
+    if parent is None:
+        return store.GENERAL
+    if not isinstance(parent, str):
+        raise Invalid("parentUid must be a string")
+    return parent

@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.auth.principal import Principal
 from chalicelib.categories import entity_acl
@@ -245,6 +248,7 @@ def save_grafana(req: Request, save: Save) -> Entity:
     if folder != GENERAL:
         check_uid(folder)
     require_folder(req, folder)
+    in_folder = _folder_still_there(req, folder)
     principal = principal_of(req)
     repo = dashboards(req)
     holder = repo.name_holder(_title_key(folder, title))
@@ -260,10 +264,11 @@ def save_grafana(req: Request, save: Save) -> Entity:
         require_access(principal, "dashboard.create")
         doc = {**dash, DIALECT: GRAFANA, FOLDER: folder, NUMBER: next_number(repo.tenant)}
         try:
-            return repo.create(uid, doc, by=req.actor, tags=tags, note=save.message)
+            return repo.create(uid, doc, by=req.actor, tags=tags, note=save.message, extra=in_folder)
         except NameExists:
             raise
-        except Conflict as exc:  # someone created this uid meanwhile
+        except Conflict as exc:  # someone created this uid meanwhile, or deleted the folder
+            require_folder(req, folder)
             if not save.overwrite:
                 raise VersionMismatch(CHANGED) from exc
             existing = repo.get(uid, include_deleted=True)
@@ -287,9 +292,24 @@ def save_grafana(req: Request, save: Save) -> Entity:
             include_deleted=True,
             retries=SAVE_RETRIES if save.overwrite else 0,
             note=save.message,
+            extra=in_folder,
         )
     except VersionMismatch as exc:
+        require_folder(req, folder)
         raise VersionMismatch(CHANGED) from exc
+
+
+def _folder_still_there(req: Request, folder: str) -> Callable[[TransactWrite], None] | None:
+    """A check, in the save's own transaction, that the folder was not deleted meanwhile (a
+    dashboard never lands in a folder that is gone)."""
+    if folder == GENERAL:
+        return None
+    partition = f"{req.need_tenant()}#{FOLDER_KIND}"
+
+    def check(tx: TransactWrite) -> None:
+        tx.condition_check(EntityItem, partition, folder, condition=EntityItem.deleted == False)  # noqa: E712
+
+    return check
 
 
 def restore(req: Request, uid: str, version: int) -> Entity:

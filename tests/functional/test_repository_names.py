@@ -141,3 +141,27 @@ def test_can_keep_head_rows_in_step_with_every_write(aws):
 def test_can_refuse_summaries_of_a_kind_without_heads(aws):
     with pytest.raises(TypeError):
         list(Repository("t1", "plain", cursor_secret=SECRET).summaries())
+
+
+class _Tenant:
+    """The one thing the folder check reads from a request."""
+
+    def need_tenant(self) -> str:
+        return "t1"
+
+
+def test_can_refuse_a_dashboard_write_into_a_folder_deleted_meanwhile(aws):
+    # GIVEN a folder that existed when a save checked it, and is gone at write time
+    from chalicelib.dashboards import store
+
+    folders = Repository("t1", store.FOLDER_KIND, cursor_secret=SECRET)
+    folders.create("f1", {"title": "Ops"})
+    check = store._folder_still_there(_Tenant(), "f1")  # type: ignore[arg-type]
+    dashboards = Repository("t1", store.KIND, cursor_secret=SECRET, history=True)
+    dashboards.create("d1", {"title": "kept"}, extra=check)
+    folders.purge("f1")
+    # WHEN a dashboard is written with the same check, THEN the write is refused and nothing lands
+    with pytest.raises(Conflict):
+        dashboards.create("d2", {"title": "lost"}, extra=check)
+    assert dashboards.find("d2") is None
+    assert store._folder_still_there(_Tenant(), store.GENERAL) is None  # type: ignore[arg-type]

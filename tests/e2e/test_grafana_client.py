@@ -7,7 +7,12 @@ searches hold only what the test made."""
 
 from __future__ import annotations
 
+import json
+import random
+import string
+
 import pytest
+import requests
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError
 
@@ -122,3 +127,28 @@ def test_can_search_star_and_count_tags(grafana):
     assert grafana.search.search_dashboards(starred=True) == []
     tags = {t["term"]: t["count"] for t in grafana.dashboard.get_dashboards_tags()}
     assert tags[tag] == 3 and tags["n0"] == 1
+
+
+def test_can_round_trip_a_multi_megabyte_dashboard_in_both_dialects(server, admin_token):
+    # GIVEN a 3 MB dashboard of incompressible text (it overflows to the embedded S3)
+    person = new_tenant_admin(server.url, admin_token)
+    grafana = GrafanaApi.from_url(server.url, credential=person.token, timeout=60)
+    rng = random.Random(5)
+    text = string.ascii_letters
+    panels = [
+        {"id": i, "type": "text", "title": f"p{i}", "options": {"content": "".join(rng.choices(text, k=60_000))}}
+        for i in range(50)
+    ]
+    posted = {"uid": unique("big")[:40], "title": unique("Big board"), "tags": ["big"], "panels": panels}
+    # WHEN grafana-client saves it and reads it back
+    saved = grafana.dashboard.update_dashboard({"dashboard": posted, "message": "big"})
+    got = grafana.dashboard.get_dashboard(saved["uid"])["dashboard"]
+    # THEN it is the document posted, key order included, plus the server's id and version
+    assert json.dumps(got) == json.dumps({**posted, "id": saved["id"], "version": 1})
+    # AND the Wavefront dialect serves the same dashboard, its charts carrying the same text
+    resp = requests.get(
+        f"{server.url}/api/v2/dashboard/{saved['uid']}", headers={"X-AUTH-TOKEN": person.token}, timeout=60
+    )
+    assert resp.status_code == 200, resp.text[:300]
+    charts = [c for s in resp.json()["response"]["sections"] for r in s["rows"] for c in r["charts"]]
+    assert [c["chartSettings"]["plainMarkdownContent"] for c in charts] == [p["options"]["content"] for p in panels]

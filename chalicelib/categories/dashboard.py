@@ -194,7 +194,7 @@ def to_wire(entity: Entity) -> dict[str, Any]:
 
 def favorite_flag(req: Request, entity: Entity, out: dict[str, Any]) -> None:
     """Has the caller made this dashboard a favorite (a Grafana star)?"""
-    out["favorite"] = store.is_starred(req, entity.id)
+    out["favorite"] = store.is_starred(req, entity)
 
 
 SEARCH_FIELDS = Fields.of(

@@ -349,12 +349,14 @@ def _stars(req: Request) -> Repository:
 
 
 def star(req: Request, uid: str) -> None:
-    """Star a dashboard for the calling account (idempotent)."""
-    load(req, uid)
+    """Star a dashboard for the calling account (idempotent). The star names the dashboard's
+    creation time, so a dashboard deleted and made again under the same uid is not starred."""
+    mark = {"created": load(req, uid).created}
+    stars = _stars(req)
     try:
-        _stars(req).create(uid, {})
+        stars.create(uid, mark)
     except Conflict:
-        pass
+        stars.update(uid, lambda e: e.doc.update(mark), retries=3)
 
 
 def unstar(req: Request, uid: str) -> None:
@@ -366,18 +368,13 @@ def unstar(req: Request, uid: str) -> None:
         pass
 
 
-def _starred(req: Request) -> frozenset[str]:
+def _starred(req: Request) -> dict[str, Any]:
     found = req.memo.get(STARRED)
     if found is None:
-        found = req.memo[STARRED] = frozenset(e.id for e in _stars(req).iterate())
+        found = req.memo[STARRED] = {e.id: e.doc.get("created") for e in _stars(req).iterate()}
     return found
 
 
-def is_starred(req: Request, uid: str) -> bool:
-    """Has the calling account starred the dashboard?"""
-    return uid in _starred(req)
-
-
-def starred(req: Request) -> set[str]:
-    """Uids the calling account has starred (stars of deleted dashboards included)."""
-    return set(_starred(req))
+def is_starred(req: Request, dashboard: Entity) -> bool:
+    """Has the calling account starred this dashboard (not an earlier one of the same uid)?"""
+    return _starred(req).get(dashboard.id, -1) == dashboard.created

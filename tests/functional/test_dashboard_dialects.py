@@ -163,3 +163,24 @@ def test_can_delete_from_grafana_what_wavefront_made(api):
     assert status == 200 and body["uid"] == "ops-overview", body
     status, body = api.json("GET", "/api/v2/dashboard/ops-overview")
     assert status == 404, body
+
+
+def test_can_forget_a_star_when_the_uid_is_used_again(api):
+    # GIVEN a starred dashboard that is deleted for good and made again under its uid
+    grafana_save(api, GRAFANA_DASHBOARD)
+    api.json("POST", "/api/user/stars/dashboard/uid/graf-made")
+    status, _ = api.json("DELETE", "/api/dashboards/uid/graf-made")
+    assert status == 200
+    status, saved = grafana_save(api, GRAFANA_DASHBOARD)
+    assert status == 200, saved
+    # THEN the new dashboard is not starred in either dialect
+    status, got = api.json("GET", "/api/dashboards/uid/graf-made")
+    assert got["meta"]["isStarred"] is False
+    status, body = api.json("GET", "/api/v2/dashboard/graf-made")
+    assert body["response"]["favorite"] is False
+    status, hits = api.json("GET", "/api/search?starred=true")
+    assert hits == []
+    # AND starring it again works
+    api.json("POST", "/api/user/stars/dashboard/uid/graf-made")
+    status, hits = api.json("GET", "/api/search?starred=true")
+    assert [h["uid"] for h in hits] == ["graf-made"]

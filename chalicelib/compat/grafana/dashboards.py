@@ -195,7 +195,7 @@ def _meta(req: Request, entity: Entity) -> dict[str, Any]:
         **views.folder_keys(folder),
         "provisioned": False,
         "provisionedExternalId": "",
-        "isStarred": store.is_starred(req, entity.id),
+        "isStarred": store.is_starred(req, entity),
     }
 
 

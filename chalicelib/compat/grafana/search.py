@@ -131,17 +131,16 @@ def search(req: Request) -> Reply:
         found = [f for f in known.values() if keep(f, folders.title_of(f), folders.parent_of(f))]
         hits += [views.folder_hit(f) for f in sorted(found, key=lambda f: (folders.title_of(f).casefold(), f.id))]
     if kind in (None, "", DASH_DB):
-        stars = store.starred(req)
         found = [
             d
             for d in store.dashboards(req).summaries()
             if keep(d, views.dashboard_title(d), store.folder_of(d))
             and tags <= set(d.tags)
-            and (not only_starred or d.id in stars)
+            and (not only_starred or store.is_starred(req, d))
             and entity_acl.may_view(principal, d)
         ]
         found.sort(key=lambda d: (views.dashboard_title(d).casefold(), d.id))
-        hits += [views.dashboard_hit(d, known.get(store.folder_of(d)), d.id in stars) for d in found]
+        hits += [views.dashboard_hit(d, known.get(store.folder_of(d)), store.is_starred(req, d)) for d in found]
     return bare(hits[(page - 1) * limit : page * limit])
 
 

@@ -8,17 +8,12 @@ as domain errors.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import secrets
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
-from aws_lambda_powertools import Logger
 from pynamodb.exceptions import (
     DeleteError,
     DoesNotExist,
@@ -28,26 +23,12 @@ from pynamodb.exceptions import (
 )
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.errors import Conflict, Invalid, NameExists, NotFound, StoreError, VersionMismatch
-from chalicelib.store import blobs
+from chalicelib.errors import Conflict, Invalid, NameExists, NotFound, VersionMismatch
+from chalicelib.store import blobs, documents
 from chalicelib.store.cursor import decode_cursor, encode_cursor
 from chalicelib.store.models import EntityItem, transaction_connection
 
-# Where a document goes (its JSON as stored, in bytes): up to COMPRESS_ABOVE it stays in the
-# item as text; above, it is zlib-compressed (level 6) and stays in the item when the
-# compressed bytes fit in INLINE_COMPRESSED_MAX; anything larger goes to S3 (store/blobs.py)
-# and the item keeps only its key (doc_ref). DynamoDB items stop at 400 KB, but the real
-# bound is cost: a Query page (1 MB) and every listing read carry whole items, so ~100 KB
-# keeps ten or more objects per page and a consistent read of one object at 25 RCUs or
-# less, and the live item plus its history copy stay far inside a transaction's limits.
-# The request body limit (settings.max_body_bytes, or a route's own) bounds the size.
-COMPRESS_ABOVE = 64 * 1024
-INLINE_COMPRESSED_MAX = 100 * 1024
 MAX_ID_LENGTH = 512
-# Longer (percent-encoded) ids are hashed in blob keys: S3 keys stop at 1024 bytes.
-MAX_KEY_ID = 256
-
-logger = Logger(service="opsplane", child=True)
 
 
 def now_ms() -> int:
@@ -101,92 +82,12 @@ class Page:
         return self.cursor is not None or self.offset + len(self.items) < self.total
 
 
-# The compressed document of an item whose doc goes to S3, kept on the item (not stored):
-# set by _encode_doc, uploaded by _write, and read back from there rather than from S3.
-_PACKED = "_opsplane_packed"
-# The blob an update replaces (deleted after the write when no history version keeps it).
-_REPLACED = "_opsplane_replaced"
-
-
-def _packed(item: EntityItem) -> bytes | None:
-    packed: bytes | None = getattr(item, _PACKED, None)
-    return packed
-
-
-def _encode_doc(item: EntityItem, doc: dict[str, Any]) -> None:
-    raw = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
-    if item.doc_ref is not None:
-        setattr(item, _REPLACED, item.doc_ref)
-    item.doc, item.doc_z, item.doc_ref = None, None, None
-    setattr(item, _PACKED, None)
-    if len(raw) <= COMPRESS_ABOVE:
-        item.doc = raw.decode()
-        return
-    packed = zlib.compress(raw, 6)
-    if len(packed) <= INLINE_COMPRESSED_MAX:
-        item.doc_z = packed
-    else:
-        setattr(item, _PACKED, packed)  # _write puts it in S3 and sets doc_ref
-
-
-def _decode_doc(item: EntityItem) -> dict[str, Any]:
-    packed = _packed(item)
-    if packed is None and item.doc_ref is not None:
-        packed = _read_blob(item)
-        if packed is None:  # the item was read again and its document is now inline
-            return _decode_doc(item)
-    if packed is None:
-        packed = item.doc_z
-    if packed is not None:
-        return json.loads(zlib.decompress(packed).decode())
-    return json.loads(item.doc or "{}")
-
-
-def _read_blob(item: EntityItem) -> bytes | None:
-    """The item's compressed document from S3. A blob that vanished means a concurrent
-    write replaced (or a purge removed) this very version since it was read: read the
-    item again, once, and use the current version (or answer NotFound)."""
-    try:
-        packed = blobs.get(str(item.doc_ref))
-    except StoreError as exc:
-        if not exc.context.get("missing"):
-            raise
-        try:
-            item.refresh(consistent_read=True)
-        except DoesNotExist as gone:
-            raise NotFound(f"{str(item.kind).capitalize()} {item.entity_id} not found") from gone
-        if item.doc_ref is None:
-            return None
-        packed = blobs.get(str(item.doc_ref))
-    setattr(item, _PACKED, packed)
-    return packed
-
-
-def blob_key(tenant: str, kind: str, entity_id: str, revision: int) -> str:
-    """A new S3 key for one write of an object's document: never reused, so concurrent
-    writers of the same version never overwrite each other's blob."""
-    segment = quote(entity_id, safe="@:._-")
-    if len(segment) > MAX_KEY_ID:
-        segment = "sha256-" + hashlib.sha256(entity_id.encode()).hexdigest()
-    return f"{tenant}/{kind}/{segment}/{int(revision):012d}-{secrets.token_hex(8)}"
-
-
-def _discard_blobs(keys: set[str], why: str) -> None:
-    """Delete blobs nothing refers to any more; a failure only leaves orphans (logged)."""
-    if not keys:
-        return
-    try:
-        blobs.delete(keys)
-    except StoreError as exc:
-        logger.warning("orphaned document blobs", extra={"why": why, "keys": sorted(keys), "error": exc.context})
-
-
 def _to_entity(item: EntityItem) -> Entity:
     return Entity(
         id=item.entity_id,
         kind=item.kind,
         tenant=item.tenant,
-        doc=_decode_doc(item),
+        doc=documents.decode(item),
         version=int(item.revision or 1),
         tags=[str(t) for t in (item.tags or [])],
         deleted=bool(item.deleted),
@@ -401,7 +302,7 @@ class Repository:
             deleted=False,
             revision=1,
         )
-        _encode_doc(item, doc)
+        documents.encode(item, doc)
         _set_head(item, doc, self._head_keys)
         item.name = str(doc.get("name") or doc.get("title") or "")[:512] or None
         return item
@@ -455,17 +356,16 @@ class Repository:
             if uploaded is not None and (_is_conditional_failure(exc) or getattr(exc, "cancellation_reasons", None)):
                 # Refused (a cancelled transaction wrote nothing): the winner's blob has
                 # another key, only ours goes (a new attempt with this item uploads again).
-                _discard_blobs({uploaded}, "write refused")
+                documents.discard({uploaded}, "write refused")
                 item.doc_ref = None
             if _is_conditional_failure(exc):
                 if new:
                     raise Conflict(f"{self.kind.capitalize()} {item.entity_id} already exists") from exc
                 raise VersionMismatch(f"{self.kind.capitalize()} {item.entity_id} was changed by someone else") from exc
             raise
-        replaced: str | None = getattr(item, _REPLACED, None)
-        setattr(item, _REPLACED, None)
+        replaced = documents.take_replaced(item)
         if replaced is not None and not self.history_enabled and replaced != item.doc_ref:
-            _discard_blobs({replaced}, "replaced")  # with history, the previous version keeps it
+            documents.discard({replaced}, "replaced")  # with history, the previous version keeps it
 
     def _write_head(self, tx: TransactWrite, item: EntityItem) -> None:
         """Set the head row of item (unconditionally: the item's own condition guards the
@@ -480,10 +380,10 @@ class Repository:
 
     def _upload_doc(self, item: EntityItem) -> str | None:
         """Put a document bound for S3 under a new key (doc_ref); returns the key."""
-        packed = _packed(item)
+        packed = documents.packed(item)
         if packed is None or item.doc_ref is not None:
             return None
-        key = blob_key(self.tenant, self.kind, item.entity_id, int(item.revision or 1))
+        key = documents.blob_key(self.tenant, self.kind, item.entity_id, int(item.revision or 1))
         blobs.put(key, packed)
         item.doc_ref = key
         return key
@@ -544,7 +444,7 @@ class Repository:
                 )
             change(entity)
             name_after = self._name_of(entity)
-            _encode_doc(item, entity.doc)
+            documents.encode(item, entity.doc)
             _set_head(item, entity.doc, self._head_keys)
             item.note = note
             item.name = str(entity.doc.get("name") or entity.doc.get("title") or "")[:512] or None
@@ -607,7 +507,7 @@ class Repository:
                     if hist.doc_ref:
                         refs.add(hist.doc_ref)
                     batch.delete(hist)
-        _discard_blobs(refs, "purged")
+        documents.discard(refs, "purged")
         return entity
 
     def _drop_head(self, entity_id: str) -> Callable[[TransactWrite], None] | None:

@@ -17,8 +17,9 @@ import pytest
 
 from chalicelib.errors import NotFound, StoreError, VersionMismatch
 from chalicelib.store import blobs
+from chalicelib.store.documents import COMPRESS_ABOVE, INLINE_COMPRESSED_MAX, blob_key
 from chalicelib.store.models import EntityItem
-from chalicelib.store.repository import COMPRESS_ABOVE, INLINE_COMPRESSED_MAX, Repository, blob_key
+from chalicelib.store.repository import Repository
 
 SECRET = b"b" * 32
 MB = 1024 * 1024

@@ -194,10 +194,12 @@ def require_entity(principal: Principal, entity: Entity, *, modify: bool = False
         raise Forbidden(f"Dashboard {entity.id}: you are not allowed to modify it")
 
 
-def load(req: Request, uid: str, *, modify: bool = False) -> Entity:
-    """A live dashboard the principal may view (and modify); 404 "Dashboard not found"."""
+def load(req: Request, uid: str, *, modify: bool = False, head_only: bool = False) -> Entity:
+    """A live dashboard the principal may view (and modify); 404 "Dashboard not found".
+    head_only: its head row (title, folder, numeric id, ACL, version), not the document."""
+    repo = dashboards(req)
     try:
-        entity = dashboards(req).get(uid)
+        entity = repo.summary(uid) if head_only else repo.get(uid)
     except (NotFound, Invalid) as exc:
         raise NotFound("Dashboard not found") from exc
     require_entity(principal_of(req), entity, modify=modify)
@@ -315,7 +317,7 @@ def _folder_still_there(req: Request, folder: str) -> Callable[[TransactWrite], 
 def restore(req: Request, uid: str, version: int) -> Entity:
     """Make an old version the newest one (a restore is a new version)."""
     repo = dashboards(req)
-    current = load(req, uid, modify=True)
+    current = load(req, uid, modify=True, head_only=True)
     old = repo.version(uid, version)
     principal = principal_of(req)
 
@@ -351,7 +353,7 @@ def _stars(req: Request) -> Repository:
 def star(req: Request, uid: str) -> None:
     """Star a dashboard for the calling account (idempotent). The star names the dashboard's
     creation time, so a dashboard deleted and made again under the same uid is not starred."""
-    mark = {"created": load(req, uid).created}
+    mark = {"created": load(req, uid, head_only=True).created}
     stars = _stars(req)
     try:
         stars.create(uid, mark)
@@ -361,7 +363,7 @@ def star(req: Request, uid: str) -> None:
 
 def unstar(req: Request, uid: str) -> None:
     """Remove the calling account's star (idempotent)."""
-    load(req, uid)
+    load(req, uid, head_only=True)
     try:
         _stars(req).purge(uid)
     except NotFound:

@@ -219,6 +219,19 @@ class Repository:
         for item in EntityItem.query(f"{self._pk}#head", filter_condition=EntityItem.deleted == deleted):
             yield _to_summary(item)
 
+    def summary(self, entity_id: str, *, include_deleted: bool = False) -> Entity:
+        """One object's head row (a partial entity, as summaries() gives): what an access
+        check or a bookkeeping answer needs, without reading the document."""
+        if not self._head_keys:
+            raise TypeError(f"{self.kind} keeps no heads (Repository head_keys)")
+        try:
+            entity = _to_summary(EntityItem.get(f"{self._pk}#head", check_id(entity_id), consistent_read=True))
+        except DoesNotExist as exc:
+            raise NotFound(f"{self.kind.capitalize()} {entity_id} not found") from exc
+        if entity.deleted and not include_deleted:
+            raise NotFound(f"{self.kind.capitalize()} {entity_id} not found")
+        return entity
+
     def count(self, *, deleted: bool = False) -> int:
         """How many objects of this kind the tenant has."""
         return int(EntityItem.count(self._pk, filter_condition=EntityItem.deleted == deleted))

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from chalicelib.errors import Conflict, NameExists
+from chalicelib.errors import Conflict, NameExists, NotFound
 from chalicelib.store.repository import Entity, Repository, UniqueName
 
 SECRET = b"n" * 32
@@ -165,3 +165,17 @@ def test_can_refuse_a_dashboard_write_into_a_folder_deleted_meanwhile(aws):
         dashboards.create("d2", {"title": "lost"}, extra=check)
     assert dashboards.find("d2") is None
     assert store._folder_still_there(_Tenant(), store.GENERAL) is None  # type: ignore[arg-type]
+
+
+def test_can_read_one_head_row_without_the_document(aws):
+    r = repo()
+    r.create("a", {"name": "one", "_f": "x", "big": "z" * 200_000})
+    head = r.summary("a")
+    assert head.partial and head.doc == {"name": "one", "_f": "x"} and head.version == 1
+    r.soft_delete("a")
+    with pytest.raises(NotFound):
+        r.summary("a")
+    assert r.summary("a", include_deleted=True).deleted
+    r.purge("a")
+    with pytest.raises(NotFound):
+        r.summary("a", include_deleted=True)

@@ -202,7 +202,7 @@ def _meta(req: Request, entity: Entity) -> dict[str, Any]:
 @router.delete(BY_UID, acl="dashboard.{uid}.delete", response=GrafanaDeleted, envelope=False)
 def delete_dashboard(req: Request) -> Reply:
     """Delete a dashboard permanently, with its versions."""
-    entity = store.load(req, req.params["uid"], modify=True)
+    entity = store.load(req, req.params["uid"], modify=True, head_only=True)
     store.dashboards(req).purge(entity.id)
     title = views.dashboard_title(entity)
     return bare(
@@ -219,7 +219,7 @@ def delete_dashboard(req: Request) -> Reply:
 )
 def list_versions(req: Request) -> Reply:
     """A dashboard's versions, newest first."""
-    entity = store.load(req, req.params["uid"])
+    entity = store.load(req, req.params["uid"], head_only=True)
     limit = _paging(req, "limit", DEFAULT_VERSIONS) or DEFAULT_VERSIONS
     start = _paging(req, "start", 0)
     found, _total = store.dashboards(req).history(entity.id, offset=start, limit=limit, heads=True)
@@ -247,7 +247,7 @@ def _paging(req: Request, name: str, default: int) -> int:
 @router.get(f"{BY_UID}/versions/{{version}}", acl="dashboard.{uid}.read", response=GrafanaVersion, envelope=False)
 def get_version(req: Request) -> Reply:
     """One version of a dashboard, with its JSON."""
-    entity = store.load(req, req.params["uid"])
+    entity = store.load(req, req.params["uid"], head_only=True)
     raw = req.params["version"]
     if not raw.isdigit() or int(raw) < 1:
         raise Invalid("version must be a positive integer")
@@ -263,7 +263,7 @@ def restore(req: Request) -> Reply:
     """Make an old version the newest one (a new version, "Restored from version N")."""
     body = req.model(RestoreBody)
     uid = req.params["uid"]
-    store.load(req, uid, modify=True)
+    store.load(req, uid, modify=True, head_only=True)
     try:
         store.dashboards(req).version(uid, body.version)
     except NotFound as exc:

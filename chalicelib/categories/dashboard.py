@@ -245,7 +245,7 @@ HANDLERS = crud.declare(router, DASHBOARD, BASE, features=crud.FEATURES - {"crea
 def create_dashboard(req: Request) -> dict[str, Any]:
     """Create a dashboard under its client-chosen id (409 when the id or the name is taken)."""
     body, doc, tags = parse(req, DashboardBody)
-    uid = store.check_uid(body.id, max_length=MAX_ID)
+    uid = store.check_uid(body.id, max_length=MAX_ID, label="id")
     repo = store.dashboards(req)
     number = store.next_number(repo.tenant)
     doc = {**doc, store.DIALECT: store.WAVEFRONT, store.FOLDER: store.GENERAL, store.NUMBER: number}

@@ -103,14 +103,14 @@ def new_uid() -> str:
     return "".join(secrets.choice(UID_ALPHABET) for _ in range(UID_LENGTH))
 
 
-def check_uid(uid: Any, *, max_length: int = MAX_GRAFANA_UID) -> str:
-    """A uid (or Wavefront id) is 1..max_length letters, digits, '-' or '_'."""
+def check_uid(uid: Any, *, max_length: int = MAX_GRAFANA_UID, label: str = "uid") -> str:
+    """A uid (or Wavefront id: label "id") is 1..max_length letters, digits, '-' or '_'."""
     if not isinstance(uid, str) or not uid:
-        raise Invalid("uid must be a non-empty string")
+        raise Invalid(f"{label} must be a non-empty string")
     if len(uid) > max_length:
-        raise Invalid(f"uid too long, max {max_length} characters")
+        raise Invalid(f"{label} too long, max {max_length} characters")
     if not UID_PATTERN.match(uid):
-        raise Invalid("uid contains illegal characters")
+        raise Invalid(f"{label} contains illegal characters (use letters, digits, '-' and '_')")
     return uid
 
 

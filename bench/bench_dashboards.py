@@ -20,7 +20,7 @@ import tracemalloc
 from typing import Any
 
 import bench_repository  # noqa: F401 - sets the environment before chalicelib is imported
-from bench_repository import Figures
+from bench_repository import Figures, installation
 
 
 def panels(count: int, text: str) -> list[dict[str, Any]]:
@@ -56,21 +56,10 @@ def main() -> int:
     args = parser.parse_args()
 
     from chalice.test import Client
-    from moto import mock_aws
 
-    with mock_aws():
+    with installation() as (_inst, token):
         from app import app
-        from chalicelib.auth import sessions
-        from chalicelib.identity.bootstrap import bootstrap
-        from chalicelib.settings import get_settings
-        from chalicelib.store import models
 
-        models.bind(get_settings())
-        models.create_tables()
-        inst = bootstrap("bench-password-1")
-        token, _ = sessions.issue(
-            sub=inst.admin_uuid, tenant=inst.root_tenant, name="admin", kind="user", method="jwt", ttl=3600
-        )
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         figures = Figures()
         rng = random.Random(11)

@@ -17,7 +17,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,23 +74,16 @@ class Figures:
             print(f"{name:<52} {n:>6} {rate:9.1f} {mean:9.2f} {p95_text}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=150, help="objects created / read / updated")
-    parser.add_argument("--pages", type=int, default=20, help="page and search requests")
-    args = parser.parse_args()
-
-    from chalice.test import Client
+@contextmanager
+def installation() -> Iterator[tuple[Any, str]]:
+    """moto in-process with the tables, a bootstrapped installation and its admin's token."""
     from moto import mock_aws
 
     with mock_aws():
-        from app import app
         from chalicelib.auth import sessions
-        from chalicelib.auth.keys import keyring
         from chalicelib.identity.bootstrap import bootstrap
         from chalicelib.settings import get_settings
         from chalicelib.store import models
-        from chalicelib.store.repository import Repository
 
         models.bind(get_settings())
         models.create_tables()
@@ -97,6 +91,22 @@ def main() -> int:
         token, _ = sessions.issue(
             sub=inst.admin_uuid, tenant=inst.root_tenant, name="admin", kind="user", method="jwt", ttl=3600
         )
+        yield inst, token
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=150, help="objects created / read / updated")
+    parser.add_argument("--pages", type=int, default=20, help="page and search requests")
+    args = parser.parse_args()
+
+    from chalice.test import Client
+
+    with installation() as (inst, token):
+        from app import app
+        from chalicelib.auth.keys import keyring
+        from chalicelib.store.repository import Repository
+
         figures = Figures()
         rng = random.Random(7)
         n = args.n

@@ -6,12 +6,16 @@ Only public HTTP routes are used here, never chalicelib: these tests see the ser
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import requests
 import wavefront_api_client
+from wavefront_api_client.rest import ApiException
 
 WAZO = "/api/auth/0.1"
 TIMEOUT = 30
@@ -104,3 +108,15 @@ def new_tenant_admin(url: str, token: str) -> Person:
     """A fresh sub-tenant and a user who may do anything in it (listings there hold only what a test made)."""
     tenant = new_tenant(url, token)["uuid"]
     return new_person(url, token, ["#"], tenant=tenant)
+
+
+def refused_status(call: Callable[[], Any]) -> int:
+    """The HTTP status of a wavefront-api-client call that must fail."""
+    with pytest.raises(ApiException) as refused:
+        call()
+    return int(refused.value.status)
+
+
+def raw_json(call: Callable[..., Any]) -> Any:
+    """The JSON the server sent, read past the client's models (which drop unknown keys)."""
+    return json.loads(call(_preload_content=False).data)

@@ -32,6 +32,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.e2e.clients import Person, new_tenant_admin
+
 ROOT = Path(__file__).resolve().parents[2]
 RUN_LOCAL = ROOT / "scripts" / "run_local.py"
 START_TIMEOUT = 60.0
@@ -246,3 +248,15 @@ def spawn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
     yield spawn
     for srv in started:
         srv.stop()
+
+
+@pytest.fixture(scope="module")
+def boss(server: LocalServer, admin_token: str) -> Person:
+    """The administrator of a sub-tenant one test module's tests share."""
+    return new_tenant_admin(server.url, admin_token)
+
+
+@pytest.fixture
+def fresh(server: LocalServer, admin_token: str) -> Person:
+    """The administrator of a tenant of this test's own (its listings hold only what it made)."""
+    return new_tenant_admin(server.url, admin_token)

@@ -12,7 +12,7 @@ import requests
 import wavefront_api_client as wf
 from wavefront_api_client.rest import ApiException
 
-from tests.e2e.clients import TIMEOUT, Person, login, new_tenant, new_tenant_admin, unique, wavefront
+from tests.e2e.clients import TIMEOUT, login, new_tenant, unique, wavefront
 
 pytestmark = pytest.mark.e2e
 
@@ -31,12 +31,6 @@ def _native_error(resp: requests.Response, status: int) -> None:
     assert body["status"]["result"] == "ERROR"
     assert body["status"]["code"] == status
     assert isinstance(body["status"]["message"], str) and body["status"]["message"]
-
-
-@pytest.fixture(scope="module")
-def boss(server, admin_token) -> Person:
-    """The administrator of a sub-tenant this module's tests share."""
-    return new_tenant_admin(server.url, admin_token)
 
 
 def _new_alert(server, token: str, **headers: str) -> str:

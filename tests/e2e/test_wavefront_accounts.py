@@ -9,19 +9,12 @@ from __future__ import annotations
 import pytest
 import requests
 import wavefront_api_client as wf
-from wavefront_api_client.rest import ApiException
 
-from tests.e2e.clients import TIMEOUT, Person, new_person, new_tenant_admin, unique, wavefront
+from tests.e2e.clients import TIMEOUT, new_person, new_tenant_admin, refused_status, unique, wavefront
 
 pytestmark = pytest.mark.e2e
 
 BROWSE = ["*.read", "*.*.read"]
-
-
-@pytest.fixture(scope="module")
-def boss(server, admin_token) -> Person:
-    """The administrator of a sub-tenant this module's tests share."""
-    return new_tenant_admin(server.url, admin_token)
 
 
 @pytest.fixture
@@ -41,12 +34,6 @@ def _role(client: wf.ApiClient, *permissions: str) -> wf.RoleDTO:
 def _group(client: wf.ApiClient, *role_ids: str) -> wf.UserGroupModel:
     body = wf.UserGroupWrite(name=unique("group"), role_ids=list(role_ids), description="e2e")
     return wf.UserGroupApi(client).create_user_group(body=body).response
-
-
-def _status(call) -> int:
-    with pytest.raises(ApiException) as refused:
-        call()
-    return refused.value.status
 
 
 def _can_create_alert(server, token: str) -> int:
@@ -117,10 +104,10 @@ def test_can_refuse_an_unknown_permission_and_an_unknown_account(client):
     email = _email()
     accounts.create_or_update_user_account(body=wf.UserToCreate(email_address=email, groups=[], user_groups=[]))
 
-    assert _status(lambda: accounts.grant_account_permission(email, "world_domination")) == 400
-    assert _status(lambda: accounts.get_user_account(_email())) == 404
+    assert refused_status(lambda: accounts.grant_account_permission(email, "world_domination")) == 400
+    assert refused_status(lambda: accounts.get_user_account(_email())) == 404
     assert (
-        _status(
+        refused_status(
             lambda: accounts.create_or_update_user_account(
                 body=wf.UserToCreate(email_address="not-an-email", groups=[], user_groups=[])
             )
@@ -175,7 +162,7 @@ def test_can_delete_accounts_one_and_many(client):
 
     assert set(deleted) == {two, three}
     for address in (one, two, three):
-        assert _status(lambda a=address: accounts.get_user_account(a)) == 404
+        assert refused_status(lambda a=address: accounts.get_user_account(a)) == 404
 
 
 def test_can_give_a_logged_in_user_the_permissions_of_its_roles(server, admin_token, boss, client):
@@ -225,20 +212,20 @@ def test_can_manage_a_service_account_and_its_active_state(server, client):
     # WHEN it is deactivated THEN its token answers 401; activated again, it works again
     assert accounts.deactivate_account(identifier).response.active is False
     assert accounts.get_service_account(identifier).response.active is False
-    assert _status(robot.get_all_alert) == 401
+    assert refused_status(robot.get_all_alert) == 401
     assert accounts.activate_account(identifier).response.active is True
     assert robot.get_all_alert().status.code == 200
 
     # WHEN it is deleted THEN it is gone and so is its token
     accounts.delete_account(identifier)
-    assert _status(lambda: accounts.get_service_account(identifier)) == 404
-    assert _status(robot.get_all_alert) == 401
+    assert refused_status(lambda: accounts.get_service_account(identifier)) == 404
+    assert refused_status(robot.get_all_alert) == 401
 
 
 def test_can_refuse_a_service_account_with_a_bad_identifier(client):
     accounts = wf.AccountUserAndServiceAccountApi(client)
 
-    status = _status(
+    status = refused_status(
         lambda: accounts.create_service_account(
             body=wf.ServiceAccountWrite(identifier="robot-without-prefix", active=True)
         )
@@ -252,7 +239,7 @@ def test_can_refuse_a_duplicate_service_account(client):
     identifier = "sa::" + unique("twin")
     accounts.create_service_account(body=wf.ServiceAccountWrite(identifier=identifier, active=True))
 
-    status = _status(
+    status = refused_status(
         lambda: accounts.create_service_account(body=wf.ServiceAccountWrite(identifier=identifier, active=True))
     )
 
@@ -278,7 +265,7 @@ def test_can_create_read_list_update_and_delete_a_user_group(client):
     assert groups.get_user_group(group.id).response.name == renamed
 
     groups.delete_user_group(group.id)
-    assert _status(lambda: groups.get_user_group(group.id)) == 404
+    assert refused_status(lambda: groups.get_user_group(group.id)) == 404
 
 
 def test_can_page_user_groups_with_offset_and_limit(server, admin_token):
@@ -333,8 +320,8 @@ def test_can_hide_a_user_group_from_another_tenant(server, admin_token, client):
     group = _group(client)
     stranger = wf.UserGroupApi(wavefront(server.url, new_tenant_admin(server.url, admin_token).token))
 
-    assert _status(lambda: stranger.get_user_group(group.id)) == 404
-    assert _status(lambda: stranger.delete_user_group(group.id)) == 404
+    assert refused_status(lambda: stranger.get_user_group(group.id)) == 404
+    assert refused_status(lambda: stranger.delete_user_group(group.id)) == 404
     assert group.id not in {g.id for g in stranger.get_all_user_groups(offset=0, limit=100).response.items}
 
 
@@ -355,7 +342,7 @@ def test_can_create_read_list_update_and_delete_a_role(client):
     assert updated.name == renamed and updated.permissions == ["dashboard_management"]
 
     roles.delete_role(role.id)
-    assert _status(lambda: roles.get_role(role.id)) == 404
+    assert refused_status(lambda: roles.get_role(role.id)) == 404
 
 
 def test_can_grant_and_revoke_a_permission_on_roles(client):
@@ -368,7 +355,7 @@ def test_can_grant_and_revoke_a_permission_on_roles(client):
 
     roles.revoke_permission_from_roles("events_management", body=[first.id, second.id])
     assert "events_management" not in (roles.get_role(first.id).response.permissions or [])
-    assert _status(lambda: roles.grant_permission_to_roles("world_domination", body=[first.id])) == 400
+    assert refused_status(lambda: roles.grant_permission_to_roles("world_domination", body=[first.id])) == 400
 
 
 def test_can_add_and_remove_assignees_of_a_role(server, admin_token, boss, client):
@@ -399,7 +386,7 @@ def test_can_refuse_a_role_that_grants_more_than_the_caller_holds(server, admin_
     roles = wf.RoleApi(wavefront(server.url, manager.token))
 
     # WHEN it creates a role with alerts_management THEN refused
-    status = _status(
+    status = refused_status(
         lambda: roles.create_role(body=wf.RoleCreateDTO(name=unique("role"), permissions=["alerts_management"]))
     )
 

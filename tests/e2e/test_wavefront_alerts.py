@@ -7,13 +7,10 @@ fresh one (`fresh`) when a test counts what a listing or a search holds."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import wavefront_api_client as wf
-from wavefront_api_client.rest import ApiException
 
-from tests.e2e.clients import Person, new_person, new_tenant_admin, unique, wavefront
+from tests.e2e.clients import Person, new_person, new_tenant_admin, raw_json, refused_status, unique, wavefront
 
 pytestmark = pytest.mark.e2e
 
@@ -21,21 +18,9 @@ CONDITION = "ts(cpu.load, env=prod) > 2"
 HOUR_MS = 3_600_000
 
 
-@pytest.fixture(scope="module")
-def boss(server, admin_token) -> Person:
-    """The administrator of a sub-tenant this module's tests share."""
-    return new_tenant_admin(server.url, admin_token)
-
-
 @pytest.fixture
 def api(server, boss) -> wf.AlertApi:
     return wf.AlertApi(wavefront(server.url, boss.token))
-
-
-@pytest.fixture
-def fresh(server, admin_token) -> Person:
-    """The administrator of a tenant of this test's own."""
-    return new_tenant_admin(server.url, admin_token)
 
 
 @pytest.fixture
@@ -59,17 +44,6 @@ def _alert(
         display_expression="ts(cpu.load)",
         tags=wf.WFTags(customer_tags=tags) if tags is not None else None,
     )
-
-
-def _status(call) -> int:
-    with pytest.raises(ApiException) as refused:
-        call()
-    return refused.value.status
-
-
-def _raw(call) -> dict:
-    """The JSON the server sent, read past the client's models (which drop unknown keys)."""
-    return json.loads(call(_preload_content=False).data)
 
 
 def _ids(page) -> list[str]:
@@ -109,13 +83,13 @@ def test_can_create_get_and_update_an_alert(api):
 def test_can_refuse_a_stale_update_with_409(api):
     # GIVEN an alert at version 1, which a first writer updates naming version 1
     alert = api.create_alert(body=_alert()).response
-    assert _raw(lambda **kw: api.get_alert(alert.id, **kw))["response"]["version"] == 1
+    assert raw_json(lambda **kw: api.get_alert(alert.id, **kw))["response"]["version"] == 1
     body = {"name": unique("first"), "condition": CONDITION, "minutes": 5, "severity": "INFO", "version": 1}
     assert api.update_alert(alert.id, body=body).response.name == body["name"]
 
     # WHEN a second writer also names version 1
     stale = {"name": unique("second"), "condition": CONDITION, "minutes": 5, "severity": "INFO", "version": 1}
-    status = _status(lambda: api.update_alert(alert.id, body=stale))
+    status = refused_status(lambda: api.update_alert(alert.id, body=stale))
 
     # THEN 409, and the first writer's change stands
     assert status == 409
@@ -124,13 +98,15 @@ def test_can_refuse_a_stale_update_with_409(api):
 
 def test_can_refuse_an_invalid_alert_and_write_nothing(fresh_api):
     # WHEN a required field is missing, the severity is unknown, the name is blank, or the body is no alert
-    no_minutes = _status(lambda: fresh_api.create_alert(body={"name": unique("x"), "condition": CONDITION}))
-    no_condition = _status(lambda: fresh_api.create_alert(body={"name": unique("x"), "minutes": 1}))
-    bad_severity = _status(
+    no_minutes = refused_status(lambda: fresh_api.create_alert(body={"name": unique("x"), "condition": CONDITION}))
+    no_condition = refused_status(lambda: fresh_api.create_alert(body={"name": unique("x"), "minutes": 1}))
+    bad_severity = refused_status(
         lambda: fresh_api.create_alert(body={"name": "x", "condition": CONDITION, "minutes": 1, "severity": "LOUD"})
     )
-    blank_name = _status(lambda: fresh_api.create_alert(body={"name": " ", "condition": CONDITION, "minutes": 1}))
-    not_an_object = _status(lambda: fresh_api.create_alert(body=["name", "condition"]))
+    blank_name = refused_status(
+        lambda: fresh_api.create_alert(body={"name": " ", "condition": CONDITION, "minutes": 1})
+    )
+    not_an_object = refused_status(lambda: fresh_api.create_alert(body=["name", "condition"]))
 
     # THEN 400 each time and the tenant still has no alert
     assert (no_minutes, no_condition, bad_severity, blank_name, not_an_object) == (400, 400, 400, 400, 400)
@@ -151,9 +127,9 @@ def test_can_keep_an_alert_whose_condition_does_not_parse_as_invalid(api):
 
 
 def test_can_answer_404_for_an_unknown_alert(api):
-    assert _status(lambda: api.get_alert("1700000000000000000")) == 404
-    assert _status(lambda: api.update_alert("1700000000000000000", body=_alert())) == 404
-    assert _status(lambda: api.delete_alert("1700000000000000000")) == 404
+    assert refused_status(lambda: api.get_alert("1700000000000000000")) == 404
+    assert refused_status(lambda: api.update_alert("1700000000000000000", body=_alert())) == 404
+    assert refused_status(lambda: api.delete_alert("1700000000000000000")) == 404
 
 
 def test_can_page_alerts_with_offset_and_limit(fresh_api):
@@ -207,7 +183,7 @@ def test_can_keep_the_history_of_an_alert(api):
     assert [e.version for e in newest.items] == [3] and newest.more_items is True
     assert api.get_alert_version(alert.id, 1).response.name == name
     assert api.get_alert_version(alert.id, 2).response.name == name + "-v2"
-    assert _status(lambda: api.get_alert_version(alert.id, 9)) == 404
+    assert refused_status(lambda: api.get_alert_version(alert.id, 9)) == 404
 
 
 # ---- tags -------------------------------------------------------------------------------------------------
@@ -226,7 +202,7 @@ def test_can_add_set_remove_and_list_tags(api):
     assert api.get_alert_tags(alert.id).response.items == ["env.prod"]
     assert api.get_alert(alert.id).response.tags.customer_tags == ["env.prod"]
 
-    assert _status(lambda: api.add_alert_tag(alert.id, "bad tag with spaces")) == 400
+    assert refused_status(lambda: api.add_alert_tag(alert.id, "bad tag with spaces")) == 400
 
 
 # ---- snooze / trash / install / summary ---------------------------------------------------------------
@@ -269,11 +245,11 @@ def test_can_move_to_trash_restore_and_delete_for_good(server, fresh):
     assert api.undelete_alert(kept.id).response.in_trash is False
     assert kept.id in _ids(api.get_all_alert(offset=0, limit=100).response)
     assert search.search_alert_deleted_entities(body=wf.SortableSearchRequest(limit=100)).response.items == []
-    assert _status(lambda: api.undelete_alert(kept.id)) == 400
+    assert refused_status(lambda: api.undelete_alert(kept.id)) == 400
 
     # WHEN the other is deleted with skip_trash THEN it is gone for good
     api.delete_alert(doomed.id, skip_trash=True)
-    assert _status(lambda: api.get_alert(doomed.id)) == 404
+    assert refused_status(lambda: api.get_alert(doomed.id)) == 404
     assert search.search_alert_deleted_entities(body=wf.SortableSearchRequest(limit=100)).response.items == []
 
 
@@ -308,7 +284,9 @@ def test_can_check_a_valid_and_an_invalid_query(api):
     assert checked.query_type == "WQL"
     assert checked.input_query == CONDITION
 
-    status = _status(lambda: api.check_query_type(body=wf.QueryTypeDTO(input_query="ts(cpu.load >", query_type="WQL")))
+    status = refused_status(
+        lambda: api.check_query_type(body=wf.QueryTypeDTO(input_query="ts(cpu.load >", query_type="WQL"))
+    )
     assert status == 400
 
 
@@ -337,7 +315,7 @@ def test_can_add_remove_set_and_get_an_alerts_acl(server, admin_token, boss, api
     as_viewer = wf.AlertApi(wavefront(server.url, viewer.token))
     as_editor = wf.AlertApi(wavefront(server.url, editor.token))
     assert as_viewer.get_alert(alert.id).response.id == alert.id
-    assert _status(lambda: as_viewer.update_alert(alert.id, body=_alert("by-viewer"))) == 403
+    assert refused_status(lambda: as_viewer.update_alert(alert.id, body=_alert("by-viewer"))) == 403
     assert as_editor.update_alert(alert.id, body=_alert("by-editor")).response.name == "by-editor"
 
     # WHEN the viewer is removed THEN only the editor is left
@@ -349,14 +327,14 @@ def test_can_add_remove_set_and_get_an_alerts_acl(server, admin_token, boss, api
     api.set_alert_acl(body=[wf.AccessControlListWriteDTO(entity_id=alert.id, view_acl=[], modify_acl=[viewer.uuid])])
     acl = api.get_alert_access_control_list(id=[alert.id]).response
     assert [e.id for e in acl[0].modify_acl] == [viewer.uuid]
-    assert _status(lambda: as_editor.update_alert(alert.id, body=_alert("again"))) == 403
-    assert _status(lambda: as_editor.get_alert(alert.id)) in (403, 404)
+    assert refused_status(lambda: as_editor.update_alert(alert.id, body=_alert("again"))) == 403
+    assert refused_status(lambda: as_editor.get_alert(alert.id)) in (403, 404)
 
 
 def test_can_refuse_an_acl_naming_an_unknown_account(api):
     alert = api.create_alert(body=_alert()).response
 
-    status = _status(
+    status = refused_status(
         lambda: api.add_alert_access(
             body=[wf.AccessControlListWriteDTO(entity_id=alert.id, view_acl=["no-such-account"], modify_acl=[])]
         )
@@ -436,8 +414,8 @@ def test_can_search_alerts_negated_sorted_and_paged(search):
 
 
 def test_can_refuse_a_malformed_search(search):
-    too_big = _status(lambda: search.search_alert_entities(body={"limit": 1001}))
-    bad_method = _status(
+    too_big = refused_status(lambda: search.search_alert_entities(body={"limit": 1001}))
+    bad_method = refused_status(
         lambda: search.search_alert_entities(body={"query": [{"key": "name", "value": "x", "matchingMethod": "LIKE"}]})
     )
 
@@ -476,7 +454,9 @@ def test_can_answer_facets_of_alerts(search):
     ).response
     assert sorted(both.facets["severity"]) == ["SEVERE", "WARN"]
     assert "team-compute" not in both.facets["tags"]
-    assert _status(lambda: search.search_alert_for_facet("nonsense", body=wf.FacetSearchRequestContainer())) == 400
+    assert (
+        refused_status(lambda: search.search_alert_for_facet("nonsense", body=wf.FacetSearchRequestContainer())) == 400
+    )
 
 
 # ---- tenants -------------------------------------------------------------------------------------------------
@@ -490,11 +470,11 @@ def test_can_hide_an_alert_from_another_tenant(server, admin_token, api):
     their_search = wf.SearchApi(wavefront(server.url, other.token))
 
     # THEN B sees nothing of it: 404 for every operation, absent from lists and searches
-    assert _status(lambda: theirs.get_alert(alert.id)) == 404
-    assert _status(lambda: theirs.update_alert(alert.id, body=_alert())) == 404
-    assert _status(lambda: theirs.snooze_alert(alert.id)) == 404
-    assert _status(lambda: theirs.get_alert_history(alert.id)) == 404
-    assert _status(lambda: theirs.delete_alert(alert.id)) == 404
+    assert refused_status(lambda: theirs.get_alert(alert.id)) == 404
+    assert refused_status(lambda: theirs.update_alert(alert.id, body=_alert())) == 404
+    assert refused_status(lambda: theirs.snooze_alert(alert.id)) == 404
+    assert refused_status(lambda: theirs.get_alert_history(alert.id)) == 404
+    assert refused_status(lambda: theirs.delete_alert(alert.id)) == 404
     assert alert.id not in _ids(theirs.get_all_alert(offset=0, limit=100).response)
     found = their_search.search_alert_entities(
         body=wf.SortableSearchRequest(query=[_query("name", alert.name, "EXACT")])
@@ -503,7 +483,7 @@ def test_can_hide_an_alert_from_another_tenant(server, admin_token, api):
 
     # ... and the other way round
     mine = theirs.create_alert(body=_alert()).response
-    assert _status(lambda: api.get_alert(mine.id)) == 404
+    assert refused_status(lambda: api.get_alert(mine.id)) == 404
     # A's alert is untouched
     assert api.get_alert(alert.id).response.name == alert.name
 

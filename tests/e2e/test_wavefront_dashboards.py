@@ -7,32 +7,17 @@ fresh one (`fresh`) when a test counts what a listing or a search holds."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import wavefront_api_client as wf
-from wavefront_api_client.rest import ApiException
 
-from tests.e2e.clients import Person, new_person, new_tenant_admin, unique, wavefront
+from tests.e2e.clients import new_person, new_tenant_admin, raw_json, refused_status, unique, wavefront
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def boss(server, admin_token) -> Person:
-    """The administrator of a sub-tenant this module's tests share."""
-    return new_tenant_admin(server.url, admin_token)
 
 
 @pytest.fixture
 def api(server, boss) -> wf.DashboardApi:
     return wf.DashboardApi(wavefront(server.url, boss.token))
-
-
-@pytest.fixture
-def fresh(server, admin_token) -> Person:
-    """The administrator of a tenant of this test's own."""
-    return new_tenant_admin(server.url, admin_token)
 
 
 def _dashboard(uid: str | None = None, name: str | None = None, *, tags: list[str] | None = None) -> wf.Dashboard:
@@ -58,17 +43,6 @@ def _dashboard(uid: str | None = None, name: str | None = None, *, tags: list[st
     )
 
 
-def _status(call) -> int:
-    with pytest.raises(ApiException) as refused:
-        call()
-    return refused.value.status
-
-
-def _raw(call) -> dict:
-    """The JSON the server sent, read past the client's models (which drop unknown keys)."""
-    return json.loads(call(_preload_content=False).data)
-
-
 def test_can_create_get_and_update_a_dashboard_with_its_own_id(api):
     # WHEN a dashboard is created under an id the client chose
     posted = _dashboard(tags=["team-a"])
@@ -89,26 +63,26 @@ def test_can_create_get_and_update_a_dashboard_with_its_own_id(api):
     assert updated.description == "changed" and updated.tags.customer_tags == ["team-a"]
     again = api.get_dashboard(posted.id).response
     assert again.sections[0].rows[0].charts[0].chart_settings.type == "line"
-    assert _raw(lambda **kw: api.get_dashboard(posted.id, **kw))["response"]["version"] == 2
+    assert raw_json(lambda **kw: api.get_dashboard(posted.id, **kw))["response"]["version"] == 2
 
 
 def test_can_refuse_a_duplicate_id_a_taken_name_and_a_bad_body(api):
     first = api.create_dashboard(body=_dashboard()).response
-    assert _status(lambda: api.create_dashboard(body=_dashboard(first.id))) == 409
-    assert _status(lambda: api.create_dashboard(body=_dashboard(name=first.name))) == 409
+    assert refused_status(lambda: api.create_dashboard(body=_dashboard(first.id))) == 409
+    assert refused_status(lambda: api.create_dashboard(body=_dashboard(name=first.name))) == 409
     bad_type = {"id": unique("bad"), "name": unique("bad"), "sections": [
         {"name": "S", "rows": [{"charts": [{"name": "c", "sources": [], "chartSettings": {"type": "bars"}}]}]}
     ]}  # fmt: skip
-    assert _status(lambda: api.create_dashboard(body=bad_type)) == 400
-    assert _status(lambda: api.create_dashboard(body={"id": unique("x"), "name": "no sections"})) == 400
-    assert _status(lambda: api.get_dashboard(bad_type["id"])) == 404
+    assert refused_status(lambda: api.create_dashboard(body=bad_type)) == 400
+    assert refused_status(lambda: api.create_dashboard(body={"id": unique("x"), "name": "no sections"})) == 400
+    assert refused_status(lambda: api.get_dashboard(bad_type["id"])) == 404
 
 
 def test_can_refuse_a_stale_update_with_409(api):
     dash = api.create_dashboard(body=_dashboard()).response
     fresh_body = {"name": dash.name, "sections": [], "version": 1}
     api.update_dashboard(dash.id, body=fresh_body)
-    assert _status(lambda: api.update_dashboard(dash.id, body={**fresh_body, "description": "stale"})) == 409
+    assert refused_status(lambda: api.update_dashboard(dash.id, body={**fresh_body, "description": "stale"})) == 409
     assert api.get_dashboard(dash.id).response.description is None
 
 
@@ -141,7 +115,7 @@ def test_can_keep_the_history_of_a_dashboard(api):
     first = api.get_dashboard_version(dash.id, 1).response
     assert first.description == "made by the e2e tests" and first.num_charts == 2
     assert api.get_dashboard_version(dash.id, 2).response.sections == []
-    assert _status(lambda: api.get_dashboard_version(dash.id, 9)) == 404
+    assert refused_status(lambda: api.get_dashboard_version(dash.id, 9)) == 404
 
 
 def test_can_set_get_and_enforce_a_dashboards_acl(server, admin_token, boss, api):
@@ -159,14 +133,14 @@ def test_can_set_get_and_enforce_a_dashboards_acl(server, admin_token, boss, api
     as_viewer = wf.DashboardApi(wavefront(server.url, viewer.token))
     as_editor = wf.DashboardApi(wavefront(server.url, editor.token))
     assert as_viewer.get_dashboard(dash.id).response.modify_acl_access is False
-    assert _status(lambda: as_viewer.update_dashboard(dash.id, body={"name": dash.name, "sections": []})) == 403
+    assert refused_status(lambda: as_viewer.update_dashboard(dash.id, body={"name": dash.name, "sections": []})) == 403
     assert as_editor.update_dashboard(dash.id, body={"name": dash.name, "sections": []}).response.num_charts == 0
     # AND add / remove adjust it
     api.remove_dashboard_access(body=[wf.AccessControlListWriteDTO(entity_id=dash.id, view_acl=[viewer.uuid])])
     api.add_dashboard_access(body=[wf.AccessControlListWriteDTO(entity_id=dash.id, modify_acl=[boss.uuid])])
     acl = api.get_dashboard_access_control_list(id=[dash.id]).response
     assert (acl[0].view_acl or []) == [] and {e.id for e in acl[0].modify_acl} == {editor.uuid, boss.uuid}
-    assert _status(lambda: as_viewer.get_dashboard(dash.id)) == 403
+    assert refused_status(lambda: as_viewer.get_dashboard(dash.id)) == 403
 
 
 def test_can_move_to_trash_search_deleted_restore_and_delete_for_good(server, fresh):
@@ -183,7 +157,7 @@ def test_can_move_to_trash_search_deleted_restore_and_delete_for_good(server, fr
     assert search.search_dashboard_deleted_entities(body=wf.SortableSearchRequest(limit=100)).response.items == []
     # WHEN the other is deleted with skip_trash THEN it is gone for good
     api.delete_dashboard(doomed.id, skip_trash=True)
-    assert _status(lambda: api.get_dashboard(doomed.id)) == 404
+    assert refused_status(lambda: api.get_dashboard(doomed.id)) == 404
     assert search.search_dashboard_deleted_entities(body=wf.SortableSearchRequest(limit=100)).response.items == []
 
 
@@ -213,5 +187,5 @@ def test_can_hide_a_dashboard_from_another_tenant(server, admin_token, api):
     dash = api.create_dashboard(body=_dashboard()).response
     outsider = new_tenant_admin(server.url, admin_token)
     theirs = wf.DashboardApi(wavefront(server.url, outsider.token))
-    assert _status(lambda: theirs.get_dashboard(dash.id)) == 404
+    assert refused_status(lambda: theirs.get_dashboard(dash.id)) == 404
     assert theirs.get_all_dashboard(offset=0, limit=100).response.items == []

@@ -40,15 +40,6 @@ def url(uid: str, title: str) -> str:
     return f"/dashboards/f/{uid}/{store.slug(title)}"
 
 
-def check_title(title: Any) -> str:
-    """A non-empty folder title of at most store.MAX_TITLE characters."""
-    if not isinstance(title, str) or not title.strip():
-        raise Invalid("Folder title cannot be empty")
-    if len(title) > store.MAX_TITLE:
-        raise Invalid(f"Folder title too long, max {store.MAX_TITLE} characters")
-    return title
-
-
 def get(req: Request, uid: str) -> Entity:
     """A folder; 404 "Folder not found"."""
     try:
@@ -103,7 +94,7 @@ def _require_parent(req: Request, parent: str) -> dict[str, Entity]:
 
 def create(req: Request, title: Any, uid: Any = None, parent: Any = None) -> Entity:
     """A new folder (uid generated when absent) inside parent (None or "" for the top)."""
-    title = check_title(title)
+    title = store.check_title(title, what="Folder")
     uid = store.check_uid(uid) if uid not in (None, "") else store.new_uid()
     parent = _parent_uid(parent)
     _require_parent(req, parent)
@@ -114,7 +105,7 @@ def create(req: Request, title: Any, uid: Any = None, parent: Any = None) -> Ent
 
 def rename(req: Request, uid: str, title: Any, *, version: int | None, overwrite: bool) -> Entity:
     """Change a folder's title; without overwrite, version must be the stored one (412)."""
-    title = check_title(title) if title is not None else None
+    title = store.check_title(title, what="Folder") if title is not None else None
     current = get(req, uid)
     if not overwrite and version != current.version:
         raise VersionMismatch(FOLDER_CHANGED)

@@ -34,7 +34,8 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.auth.principal import Principal
 from chalicelib.categories import entity_acl
-from chalicelib.errors import Conflict, Forbidden, Invalid, NameExists, NotFound, Unauthenticated, VersionMismatch
+from chalicelib.categories.entities import principal_of
+from chalicelib.errors import Conflict, Forbidden, Invalid, NameExists, NotFound, VersionMismatch
 from chalicelib.http.request import Request
 from chalicelib.store.models import EntityItem
 from chalicelib.store.repository import Entity, Repository, UniqueName, check_tag
@@ -114,12 +115,12 @@ def check_uid(uid: Any, *, max_length: int = MAX_GRAFANA_UID, label: str = "uid"
     return uid
 
 
-def check_title(title: Any) -> str:
-    """A non-empty title of at most MAX_TITLE characters."""
+def check_title(title: Any, *, what: str = "Dashboard") -> str:
+    """A non-empty title of at most MAX_TITLE characters (of a dashboard, or a folder)."""
     if not isinstance(title, str) or not title.strip():
-        raise Invalid("Dashboard title cannot be empty")
+        raise Invalid(f"{what} title cannot be empty")
     if len(title) > MAX_TITLE:
-        raise Invalid(f"Dashboard title too long, max {MAX_TITLE} characters")
+        raise Invalid(f"{what} title too long, max {MAX_TITLE} characters")
     return title
 
 
@@ -171,13 +172,6 @@ def next_number(tenant: str) -> int:
     counter = EntityItem(f"{tenant}#counter", "dashboard")
     counter.update(actions=[EntityItem.revision.add(1)], add_version_condition=False)
     return int(counter.revision)
-
-
-def principal_of(req: Request) -> Principal:
-    """The authenticated principal."""
-    if req.principal is None:
-        raise Unauthenticated()
-    return req.principal
 
 
 def require_access(principal: Principal, access: str) -> None:

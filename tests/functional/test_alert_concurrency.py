@@ -7,7 +7,6 @@ apply one request at a time, as DynamoDB applies a conditional write atomically 
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -16,26 +15,6 @@ from chalicelib.errors import VersionMismatch
 from tests.functional.test_alert import ALERT, BODY, new_alert
 
 WRITERS = 8
-
-
-def admin_request(api, method: str, params: dict[str, str], body: Any = None):
-    """A Request as the edge would hand it over, for the bootstrap admin."""
-    from chalicelib.auth.keys import keyring
-    from chalicelib.auth.principal import Principal
-    from chalicelib.http.request import Request
-
-    return Request(
-        method=method,
-        path=ALERT,
-        params=params,
-        query={},
-        headers={"content-type": "application/json"},
-        raw_body=json.dumps(body).encode() if body is not None else b"",
-        request_id="test",
-        principal=Principal(id=api.admin, name="admin", tenant=api.root, acl=["#"]),
-        tenant=api.root,
-        cursor_secret=keyring().cursor_secret,
-    )
 
 
 def race(calls: list[Callable[[], Any]]) -> list[Any]:
@@ -67,7 +46,7 @@ def test_can_let_exactly_one_of_racing_versioned_updates_win(api):
     calls = [
         (
             lambda i=i: HANDLERS["update"](
-                admin_request(api, "PUT", {"id": aid}, {**BODY, "name": f"w{i}", "version": 1})
+                api.handler_request("PUT", ALERT, {"id": aid}, {**BODY, "name": f"w{i}", "version": 1})
             )
         )
         for i in range(WRITERS)
@@ -87,7 +66,7 @@ def test_can_keep_every_tag_added_concurrently(api):
 
     aid = new_alert(api)["id"]
     calls = [
-        (lambda i=i: HANDLERS["add_tag"](admin_request(api, "PUT", {"id": aid, "tagValue": f"tag-{i}"})))
+        (lambda i=i: HANDLERS["add_tag"](api.handler_request("PUT", ALERT, {"id": aid, "tagValue": f"tag-{i}"})))
         for i in range(WRITERS)
     ]
     results = race(calls)
@@ -102,7 +81,7 @@ def test_can_apply_every_unversioned_update_to_the_latest(api):
 
     aid = new_alert(api)["id"]
     calls = [
-        (lambda i=i: HANDLERS["update"](admin_request(api, "PUT", {"id": aid}, {**BODY, "minutes": i + 1})))
+        (lambda i=i: HANDLERS["update"](api.handler_request("PUT", ALERT, {"id": aid}, {**BODY, "minutes": i + 1})))
         for i in range(WRITERS)
     ]
     results = race(calls)

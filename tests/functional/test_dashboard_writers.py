@@ -16,26 +16,6 @@ from tests.functional.test_dashboard import DASH, body, new_dashboard, reads
 MB = 1024 * 1024
 
 
-def admin_request(api, method: str, params: dict[str, str], sent: Any = None):
-    """A Request as the edge would hand it over, for the bootstrap admin."""
-    from chalicelib.auth.keys import keyring
-    from chalicelib.auth.principal import Principal
-    from chalicelib.http.request import Request
-
-    return Request(
-        method=method,
-        path=DASH,
-        params=params,
-        query={},
-        headers={"content-type": "application/json"},
-        raw_body=json.dumps(sent).encode() if sent is not None else b"",
-        request_id="test",
-        principal=Principal(id=api.admin, name="admin", tenant=api.root, acl=["#"]),
-        tenant=api.root,
-        cursor_secret=keyring().cursor_secret,
-    )
-
-
 def test_can_let_exactly_one_of_racing_versioned_updates_win(api):
     from chalicelib.categories.dashboard import update_dashboard
 
@@ -45,7 +25,7 @@ def test_can_let_exactly_one_of_racing_versioned_updates_win(api):
     calls = [
         (
             lambda i=i: update_dashboard(
-                admin_request(api, "PUT", {"id": "raced"}, body("raced", description=f"w{i}", version=1))
+                api.handler_request("PUT", DASH, {"id": "raced"}, body("raced", description=f"w{i}", version=1))
             )
         )
         for i in range(WRITERS)

@@ -8,33 +8,12 @@ one request at a time, as DynamoDB applies a conditional write atomically per it
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from chalicelib.errors import VersionMismatch
 from tests.functional.test_alert_concurrency import race
 from tests.functional.test_grafana_dashboards import DB, get, save
 
 WRITERS = 12
-
-
-def admin_request(api, body: Any):
-    """A Request as the edge would hand the save route over, for the bootstrap admin."""
-    from chalicelib.auth.keys import keyring
-    from chalicelib.auth.principal import Principal
-    from chalicelib.http.request import Request
-
-    return Request(
-        method="POST",
-        path=DB,
-        params={},
-        query={},
-        headers={"content-type": "application/json"},
-        raw_body=json.dumps(body).encode(),
-        request_id="test",
-        principal=Principal(id=api.admin, name="admin", tenant=api.root, acl=["#"]),
-        tenant=api.root,
-        cursor_secret=keyring().cursor_secret,
-    )
 
 
 def test_can_let_exactly_one_of_racing_saves_of_one_version_win(api):
@@ -46,7 +25,9 @@ def test_can_let_exactly_one_of_racing_saves_of_one_version_win(api):
     calls = [
         (
             lambda i=i: save_route(
-                admin_request(api, {"dashboard": {"uid": uid, "title": "Raced", "version": 1, "writer": i}})
+                api.handler_request(
+                    "POST", DB, {}, {"dashboard": {"uid": uid, "title": "Raced", "version": 1, "writer": i}}
+                )
             )
         )
         for i in range(WRITERS)

@@ -17,6 +17,7 @@ may not view.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
@@ -145,12 +146,26 @@ FEATURES = frozenset({"list", "create", "get", "update", "delete", "undelete", "
 PAGING = (("offset", "integer", "first item, from 0"), ("limit", "integer", "page size, 1..1000"))
 
 
+@dataclass(frozen=True)
+class Declared:
+    """One kind declared on the shared CRUD: where its routes live and which it has."""
+
+    kind: Kind
+    base: str
+    features: frozenset[str]
+
+
+# Every kind declared so far (in import order): the shared contract suite runs for each.
+DECLARED: list[Declared] = []
+
+
 def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] = FEATURES) -> dict[str, Callable]:
     """Declare the shared routes of a kind under base (e.g. /api/v2/alert); returns the
     handlers by name."""
     unknown = set(features) - FEATURES
     if unknown:
         raise ValueError(f"Unknown CRUD features: {sorted(unknown)}")
+    DECLARED.append(Declared(kind, base, frozenset(features)))
     item = f"{base}/{{id}}"
     one = kind.access("read", "{id}")
     upd = kind.access("update", "{id}")

@@ -18,7 +18,7 @@ help:
 	@echo "make run     start the API on http://127.0.0.1:$${PORT:-8000} (embedded DynamoDB, state in .local/)"
 	@echo "make test    ruff, mypy and every test (unit, functional, e2e, browser, infra)"
 	@echo "make bench   repository, edge and dashboard-size figures on moto"
-	@echo "make lint | format | typecheck | pytest    one step of make test"
+	@echo "make lint | format | typecheck | pytest    one step of make test (lint: ruff + the import layers)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

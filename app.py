@@ -6,7 +6,7 @@ from typing import Any
 
 from chalice import Chalice
 
-from chalicelib.categories import routers
+from chalicelib.api import routers
 from chalicelib.http.edge import Edge
 from chalicelib.settings import get_settings
 from chalicelib.store import models
@@ -23,6 +23,6 @@ edge.register()
 @app.lambda_function(name="authorizer")
 def authorizer(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """API Gateway REQUEST authorizer: runs authorize() and hands the principal on."""
-    from chalicelib.auth.gateway import authorizer_response
+    from chalicelib.http.gateway import authorizer_response
 
     return authorizer_response(event)

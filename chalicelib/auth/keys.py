@@ -117,6 +117,12 @@ def keyring(settings: Settings | None = None) -> KeyRing:
         return ring
 
 
+def cursor_secret() -> bytes:
+    """The key that signs listing cursors (repositories call this only when they make or
+    read a cursor)."""
+    return keyring().cursor_secret
+
+
 def _load_or_create_file(path: str) -> KeyRing:
     if os.path.exists(path):
         with open(path, encoding="utf-8") as fh:

@@ -36,10 +36,11 @@ from chalicelib.categories.identity_views import (
     require_grantable,
     require_liftable,
 )
+from chalicelib.domain.context import Context
 from chalicelib.errors import Conflict, Forbidden, Invalid
 from chalicelib.http.reply import bare
 from chalicelib.http.request import Request
-from chalicelib.http.router import Router
+from chalicelib.http.router import Category, Router
 from chalicelib.identity import accounts, directory
 from chalicelib.identity.accounts import ACCOUNT, GROUP, POLICY, SERVICE, USER
 from chalicelib.identity.directory import Directory
@@ -60,10 +61,10 @@ class Access:
     groups: list[Entity] | None = None
 
 
-def _plan(req: Request, snapshot: Directory, fields: AccessFields, current: Entity | None) -> Access:
+def _plan(ctx: Context, snapshot: Directory, fields: AccessFields, current: Entity | None) -> Access:
     """Check names and ids (400 when unknown) and that the caller may grant what is new and
     lift the negations of what goes away (403)."""
-    tenant = req.need_tenant()
+    tenant = ctx.tenant
     access = Access()
     new_acl: list[str] = []
     gone_acl: list[str] = []
@@ -84,14 +85,14 @@ def _plan(req: Request, snapshot: Directory, fields: AccessFields, current: Enti
         wanted = {g.id for g in access.groups}
         new_acl += [e for g in access.groups if g.id not in have for e in snapshot.group_acl(g)]
         gone_acl += [e for g in have_groups if g.id not in wanted for e in snapshot.group_acl(g)]
-    require_grantable(req, new_acl)
-    require_liftable(req, gone_acl)
+    require_grantable(ctx, new_acl)
+    require_liftable(ctx, gone_acl)
     return access
 
 
-def _apply(req: Request, account_id: str, access: Access, snapshot: Directory) -> None:
+def _apply(ctx: Context, account_id: str, access: Access, snapshot: Directory) -> None:
     """Write a planned Access onto an existing account."""
-    tenant, by = req.need_tenant(), req.actor
+    tenant, by = ctx.tenant, ctx.actor
     if access.permissions is not None:
         wanted = access.permissions
         directory.edit_acl(tenant, ACCOUNT, account_id, lambda acl: permissions.replace(acl, wanted), by=by)
@@ -101,17 +102,17 @@ def _apply(req: Request, account_id: str, access: Access, snapshot: Directory) -
         directory.set_memberships(tenant, account_id, [g.id for g in access.groups], directory=snapshot, by=by)
 
 
-def _create(req: Request, username: str, kind: str, access: Access, fields: dict[str, Any]) -> Entity:
+def _create(ctx: Context, username: str, kind: str, access: Access, fields: dict[str, Any]) -> Entity:
     """A new account holding the planned access."""
-    tenant = req.need_tenant()
+    tenant = ctx.tenant
     doc = {
         **fields,
         "acl": permissions.grant([], access.permissions or []),
         "policies": [r.id for r in access.roles or []],
     }
-    account = accounts.create_account(tenant, username=username, password=None, kind=kind, fields=doc, by=req.actor)
+    account = accounts.create_account(tenant, username=username, password=None, kind=kind, fields=doc, by=ctx.actor)
     if access.groups:
-        directory.add_to_groups(tenant, [account.id], [g.id for g in access.groups], by=req.actor)
+        directory.add_to_groups(tenant, [account.id], [g.id for g in access.groups], by=ctx.actor)
     return account
 
 
@@ -119,13 +120,13 @@ def _account(req: Request, kind: str | None = None) -> Entity:
     return directory.require_account(req.need_tenant(), req.params["id"], kind=kind)
 
 
-def _user_model(req: Request, account_id: str) -> Any:
-    tenant = req.need_tenant()
+def _user_model(ctx: Context, account_id: str) -> Any:
+    tenant = ctx.tenant
     return bare(Views(tenant).user(accounts.repo(tenant, ACCOUNT).get(account_id)).dump())
 
 
-def _service_view(req: Request, account_id: str) -> dict[str, Any]:
-    tenant = req.need_tenant()
+def _service_view(ctx: Context, account_id: str) -> dict[str, Any]:
+    tenant = ctx.tenant
     return Views(tenant).service_account(accounts.repo(tenant, ACCOUNT).get(account_id)).dump()
 
 
@@ -207,7 +208,7 @@ def add_account_to_roles(req: Request) -> Any:
     """Grant roles to an account."""
     account = _account(req)
     link_roles(req, ACCOUNT, account, add=True)
-    return _user_model(req, account.id)
+    return _user_model(req.ctx, account.id)
 
 
 @router.post(
@@ -217,7 +218,7 @@ def remove_account_from_roles(req: Request) -> Any:
     """Take roles away from an account."""
     account = _account(req)
     link_roles(req, ACCOUNT, account, add=False)
-    return _user_model(req, account.id)
+    return _user_model(req.ctx, account.id)
 
 
 @router.post(
@@ -245,12 +246,12 @@ def _join_groups(req: Request, *, join: bool) -> Any:
     changed = [g for g in groups if (account.id in g.doc.get("users", [])) != join]
     acl = [entry for g in changed for entry in snapshot.group_acl(g)]
     if join:
-        require_grantable(req, acl)
+        require_grantable(req.ctx, acl)
         directory.add_to_groups(tenant, [account.id], [g.id for g in groups], by=req.actor)
     else:
-        require_liftable(req, acl)
+        require_liftable(req.ctx, acl)
         directory.remove_from_groups(tenant, [account.id], [g.id for g in groups], by=req.actor)
-    return _user_model(req, account.id)
+    return _user_model(req.ctx, account.id)
 
 
 @router.post("/api/v2/account/{id}/grant/{permission}", acl="account.{id}.update", response=UserModel, envelope=False)
@@ -258,8 +259,8 @@ def grant_account_permission(req: Request) -> Any:
     """Grant a permission to an account."""
     name = permissions.canonical(req.params["permission"])
     account = _account(req)
-    edit_permission(req, ACCOUNT, [account], name, grant=True)
-    return _user_model(req, account.id)
+    edit_permission(req.ctx, ACCOUNT, [account], name, grant=True)
+    return _user_model(req.ctx, account.id)
 
 
 @router.post("/api/v2/account/{id}/revoke/{permission}", acl="account.{id}.update", response=UserModel, envelope=False)
@@ -267,8 +268,8 @@ def revoke_account_permission(req: Request) -> Any:
     """Revoke a permission from an account."""
     name = permissions.canonical(req.params["permission"])
     account = _account(req)
-    edit_permission(req, ACCOUNT, [account], name, grant=False)
-    return _user_model(req, account.id)
+    edit_permission(req.ctx, ACCOUNT, [account], name, grant=False)
+    return _user_model(req.ctx, account.id)
 
 
 @router.post("/api/v2/account/grant/{permission}", acl="account.update", body=IDS, response=UserModel, envelope=False)
@@ -286,8 +287,8 @@ def revoke_permission_from_accounts(req: Request) -> Any:
 def _edit_permission(req: Request, *, grant: bool) -> Any:
     name = permissions.canonical(req.params["permission"])
     targets = directory.resolve_accounts(req.need_tenant(), id_list(req, "account", required=True))
-    edit_permission(req, ACCOUNT, targets, name, grant=grant)
-    return _user_model(req, targets[0].id)
+    edit_permission(req.ctx, ACCOUNT, targets, name, grant=grant)
+    return _user_model(req.ctx, targets[0].id)
 
 
 # ---- users ----------------------------------------------------------------------------
@@ -331,15 +332,15 @@ def create_or_update_user_account(req: Request) -> Any:
     snapshot = Directory(tenant)
     if existing is None:
         _taken(body.emailAddress)
-        access = _plan(req, snapshot, body, None)
+        access = _plan(req.ctx, snapshot, body, None)
         fields = {"email": body.emailAddress, "purpose": "user"}
-        created = _create(req, body.emailAddress, USER, access, fields)
-        return _user_model(req, created.id)
+        created = _create(req.ctx, body.emailAddress, USER, access, fields)
+        return _user_model(req.ctx, created.id)
     if not req.principal or not req.principal.can(f"account.{body.emailAddress}.update"):
         raise Forbidden(f"Missing permission account.{body.emailAddress}.update")
-    access = _plan(req, snapshot, body, existing)
-    _apply(req, existing.id, access, snapshot)
-    return _user_model(req, existing.id)
+    access = _plan(req.ctx, snapshot, body, existing)
+    _apply(req.ctx, existing.id, access, snapshot)
+    return _user_model(req.ctx, existing.id)
 
 
 @router.post(
@@ -359,12 +360,12 @@ def invite_user_accounts(req: Request) -> Any:
     plans = []
     for body in bodies:
         _taken(body.emailAddress)
-        plans.append(_plan(req, snapshot, body, None))
+        plans.append(_plan(req.ctx, snapshot, body, None))
     created = [
-        _create(req, b.emailAddress, USER, p, {"email": b.emailAddress, "purpose": "user"})
+        _create(req.ctx, b.emailAddress, USER, p, {"email": b.emailAddress, "purpose": "user"})
         for b, p in zip(bodies, plans, strict=True)
     ]
-    return _user_model(req, created[0].id)
+    return _user_model(req.ctx, created[0].id)
 
 
 def _user_to_create(item: dict[str, Any]) -> UserToCreate:
@@ -381,7 +382,7 @@ def _user_to_create(item: dict[str, Any]) -> UserToCreate:
 @router.get("/api/v2/account/user/{id}", acl="account.{id}.read", response=UserModel, envelope=False)
 def get_user_account(req: Request) -> Any:
     """Get a specific user account."""
-    return _user_model(req, _account(req, USER).id)
+    return _user_model(req.ctx, _account(req, USER).id)
 
 
 @router.put(
@@ -397,16 +398,16 @@ def update_user_account(req: Request) -> Any:
     if problem:
         raise Invalid(f"credential: {problem}")
     snapshot = Directory(req.need_tenant())
-    access = _plan(req, snapshot, body, account)
+    access = _plan(req.ctx, snapshot, body, account)
     if body.credential is not None:
         password_hash = hash_password(body.credential)
 
         def set_password(entity: Entity) -> None:
             entity.doc["password_hash"] = password_hash
 
-        req.repo(ACCOUNT).update(account.id, set_password, by=req.actor, retries=directory.RETRIES)
-    _apply(req, account.id, access, snapshot)
-    return _user_model(req, account.id)
+        req.ctx.repo(ACCOUNT).update(account.id, set_password, by=req.actor, retries=directory.RETRIES)
+    _apply(req.ctx, account.id, access, snapshot)
+    return _user_model(req.ctx, account.id)
 
 
 # ---- service accounts -----------------------------------------------------------------
@@ -432,20 +433,20 @@ def create_service_account(req: Request) -> Any:
     if body.tokens:
         raise Invalid("A new service account has no tokens yet: create them with the apitoken API")
     _taken(body.identifier)
-    access = _plan(req, Directory(tenant), body, None)
+    access = _plan(req.ctx, Directory(tenant), body, None)
     fields = {
         "enabled": True if body.active is None else body.active,
         "description": body.description,
         "purpose": "external_api",
     }
-    created = _create(req, body.identifier, SERVICE, access, fields)
-    return _service_view(req, created.id)
+    created = _create(req.ctx, body.identifier, SERVICE, access, fields)
+    return _service_view(req.ctx, created.id)
 
 
 @router.get("/api/v2/account/serviceaccount/{id}", acl="account.{id}.read", response=ServiceAccount)
 def get_service_account(req: Request) -> Any:
     """Get a specific service account."""
-    return _service_view(req, _account(req, SERVICE).id)
+    return _service_view(req.ctx, _account(req, SERVICE).id)
 
 
 @router.put(
@@ -468,7 +469,7 @@ def update_service_account(req: Request) -> Any:
             raise Invalid(f"Unknown tokens of {account.doc['username']}: {', '.join(unknown[:20])}")
         revoke = [t.public_id for t in current_tokens if t.public_id not in set(body.tokens)]
     snapshot = Directory(tenant)
-    access = _plan(req, snapshot, body, account)
+    access = _plan(req.ctx, snapshot, body, account)
     if body.active is not None or body.description is not None:
 
         def change(entity: Entity) -> None:
@@ -477,11 +478,11 @@ def update_service_account(req: Request) -> Any:
             if body.description is not None:
                 entity.doc["description"] = body.description
 
-        req.repo(ACCOUNT).update(account.id, change, by=req.actor, retries=directory.RETRIES)
-    _apply(req, account.id, access, snapshot)
+        req.ctx.repo(ACCOUNT).update(account.id, change, by=req.actor, retries=directory.RETRIES)
+    _apply(req.ctx, account.id, access, snapshot)
     for public_id in revoke:
         apitokens.revoke(tenant, public_id, account.id)
-    return _service_view(req, account.id)
+    return _service_view(req.ctx, account.id)
 
 
 @router.post("/api/v2/account/serviceaccount/{id}/activate", acl="account.{id}.update", response=ServiceAccount)
@@ -489,7 +490,7 @@ def activate_account(req: Request) -> Any:
     """Activate a service account (its API tokens work again)."""
     account = _account(req, SERVICE)
     directory.set_enabled(req.need_tenant(), account.id, True, by=req.actor)
-    return _service_view(req, account.id)
+    return _service_view(req.ctx, account.id)
 
 
 @router.post("/api/v2/account/serviceaccount/{id}/deactivate", acl="account.{id}.update", response=ServiceAccount)
@@ -497,4 +498,7 @@ def deactivate_account(req: Request) -> Any:
     """Deactivate a service account: its API tokens stop working at once."""
     account = _account(req, SERVICE)
     directory.set_enabled(req.need_tenant(), account.id, False, by=req.actor)
-    return _service_view(req, account.id)
+    return _service_view(req.ctx, account.id)
+
+
+CATEGORY = Category(router, tables=("entities", "tokens"), permission="user_management")

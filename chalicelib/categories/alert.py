@@ -19,13 +19,17 @@ from chalicelib.categories.alert_views import (
     Alert,
     AlertBody,
     AlertsSummary,
+    PagedAlertWithStats,
     QueryType,
     QueryTypeDTO,
 )
-from chalicelib.categories.searching import Fields, path
+from chalicelib.domain import entities
+from chalicelib.domain.context import Context
+from chalicelib.domain.entities import Kind
+from chalicelib.domain.searching import Fields, path
 from chalicelib.errors import Invalid
 from chalicelib.http.request import Request
-from chalicelib.http.router import Router
+from chalicelib.http.router import Category, Router
 from chalicelib.store.repository import Entity, now_ms
 
 router = Router("alert")
@@ -91,7 +95,7 @@ def states(entity: Entity) -> list[str]:
 def to_wire(entity: Entity) -> dict[str, Any]:
     """The client's Alert model: body fields, bookkeeping, tags, state."""
     doc = {k: v for k, v in entity.doc.items() if not k.startswith("_")}
-    out: dict[str, Any] = {**doc, **crud.standard_fields(entity)}
+    out: dict[str, Any] = {**doc, **entities.standard_fields(entity)}
     out["alertType"] = doc.get("alertType", "CLASSIC")
     out["tags"] = {"customerTags": sorted(entity.tags)}
     out["hidden"] = bool(entity.doc.get("_hidden", False))
@@ -158,7 +162,7 @@ SEARCH_FIELDS = Fields.of(
     default_sort="name",
 )
 
-ALERT = crud.Kind(
+ALERT = Kind(
     name="alert",
     label="Alert",
     schema=AlertBody,
@@ -167,23 +171,45 @@ ALERT = crud.Kind(
     wire=Alert,
     search=SEARCH_FIELDS,
     search_stats=lambda wires: {"alertCounts": counts(wires)},
+    search_page=PagedAlertWithStats,
     change_labels={"_snoozed": "Snooze changed", "_hidden": "Installed or uninstalled"},
 )
 
-HANDLERS = crud.declare(router, ALERT, BASE)
+crud.declare(router, ALERT, BASE)
 
 
-# ---- routes particular to alerts ------------------------------------------------------------
+# ---- rules particular to alerts ------------------------------------------------------------
 
 
-def _set(req: Request, key: str, value: Any) -> dict[str, Any]:
+def set_managed(ctx: Context, alert_id: str, key: str, value: Any) -> Entity:
+    """Set (or, with None, clear) one server-managed key of an alert (`_snoozed`, `_hidden`)."""
+
     def edit(e: Entity) -> None:
         if value is None:
             e.doc.pop(key, None)
         else:
             e.doc[key] = value
 
-    return crud.wire(req, ALERT, crud.change(req, ALERT, req.params["id"], edit))
+    return entities.change(ctx, ALERT, alert_id, edit)
+
+
+def snooze(ctx: Context, alert_id: str, seconds: int | None) -> Entity:
+    """Snooze an alert for some seconds, or forever (None)."""
+    return set_managed(ctx, alert_id, "_snoozed", FOREVER if seconds is None else ctx.now() + seconds * 1000)
+
+
+def summary(ctx: Context) -> dict[str, int]:
+    """How many alerts the principal may view are in each state (and in the trash)."""
+    totals = counts([to_wire(e) for e in entities.visible(ctx, ALERT)])
+    totals["trash"] = sum(1 for _ in entities.visible(ctx, ALERT, deleted=True))
+    return totals
+
+
+# ---- routes particular to alerts ------------------------------------------------------------
+
+
+def _set(req: Request, key: str, value: Any) -> dict[str, Any]:
+    return entities.wire(req.ctx, ALERT, set_managed(req.ctx, req.params["id"], key, value))
 
 
 @router.post(
@@ -195,7 +221,7 @@ def _set(req: Request, key: str, value: Any) -> dict[str, Any]:
 def snooze_alert(req: Request) -> dict[str, Any]:
     """Snooze an alert for some seconds, or forever."""
     seconds = req.int_arg("seconds", 0, low=1, high=MAX_SNOOZE_SECONDS) if req.arg("seconds") else None
-    return _set(req, "_snoozed", FOREVER if seconds is None else now_ms() + seconds * 1000)
+    return entities.wire(req.ctx, ALERT, snooze(req.ctx, req.params["id"], seconds))
 
 
 @router.post(f"{BASE}/{{id}}/unsnooze", acl="alert.{id}.update", response=Alert)
@@ -219,9 +245,7 @@ def uninstall_alert(req: Request) -> dict[str, Any]:
 @router.get(f"{BASE}/summary", acl="alert.read", response=AlertsSummary)
 def alerts_summary(req: Request) -> dict[str, int]:
     """How many alerts are in each state (and in the trash)."""
-    totals = counts([to_wire(e) for e in crud.visible(req, ALERT)])
-    totals["trash"] = sum(1 for _ in crud.visible(req, ALERT, deleted=True))
-    return totals
+    return summary(req.ctx)
 
 
 class QueryCheck(BaseModel):
@@ -241,3 +265,6 @@ def check_query(req: Request) -> dict[str, Any]:
         raise Invalid(f"Only WQL queries can be checked, not {body.queryType}")
     query.parse(body.inputQuery)
     return {"inputQuery": body.inputQuery, "queryType": "WQL"}
+
+
+CATEGORY = Category(router, permission="alerts_management")

@@ -14,9 +14,10 @@ from pydantic import BaseModel, ConfigDict
 
 from chalicelib.auth import apitokens
 from chalicelib.auth.apitokens import ApiToken
+from chalicelib.domain.context import Context
 from chalicelib.errors import Invalid, Unauthenticated
 from chalicelib.http.request import Request
-from chalicelib.http.router import Router
+from chalicelib.http.router import Category, Router
 from chalicelib.identity import accounts, directory
 
 router = Router("apitoken")
@@ -177,9 +178,9 @@ def path_service_account(req: Request) -> tuple[str, str]:
     return tenant, service_account(tenant, req.params["id"])["uuid"]
 
 
-def _own(req: Request) -> tuple[str, str, str]:
+def _own(ctx: Context) -> tuple[str, str, str]:
     """(home tenant, account uuid, account type) of the caller: own tokens belong to the account."""
-    principal = req.principal
+    principal = ctx.principal
     if principal is None:
         raise Unauthenticated("No credentials")
     return principal.tenant, principal.id, principal.kind
@@ -191,14 +192,14 @@ def _own(req: Request) -> tuple[str, str, str]:
 @router.get("/api/v2/apitoken", acl="apitoken.read", response=USER_API_TOKENS)
 def get_all_tokens(req: Request) -> Any:
     """Get all api tokens for a user (public ids, never secrets)."""
-    tenant, account, _ = _own(req)
+    tenant, account, _ = _own(req.ctx)
     return _tokens_of(tenant, account)
 
 
 @router.post("/api/v2/apitoken", acl="apitoken.create", body=TokenBody, response=USER_API_TOKENS)
 def create_token(req: Request) -> Any:
     """Create a new api token: the answer's tokenID is the secret, shown this once."""
-    tenant, account, kind = _own(req)
+    tenant, account, kind = _own(req.ctx)
     secret, token = apitokens.create(tenant, account, kind, name=_optional_name(req))
     return _listing(tenant, [token], (secret, token))
 
@@ -206,14 +207,14 @@ def create_token(req: Request) -> Any:
 @router.put("/api/v2/apitoken/{id}", acl="apitoken.{id}.update", body=TokenBody, response=USER_API_TOKEN)
 def update_token_name(req: Request) -> Any:
     """Update the name of one of the caller's api tokens."""
-    tenant, account, _ = _own(req)
+    tenant, account, _ = _own(req.ctx)
     return _rename(req, tenant, account, req.params["id"])
 
 
 @router.delete("/api/v2/apitoken/{id}", acl="apitoken.{id}.delete", response=USER_API_TOKENS)
 def delete_token(req: Request) -> Any:
     """Revoke one of the caller's api tokens; answers the remaining ones."""
-    tenant, account, _ = _own(req)
+    tenant, account, _ = _own(req.ctx)
     apitokens.revoke(tenant, req.params["id"], account)
     return _tokens_of(tenant, account)
 
@@ -297,3 +298,6 @@ def delete_customer_token(req: Request) -> Any:
     if not token_id:
         raise Invalid('The body must name the token: {"id": "..."}')
     return _one(tenant, apitokens.revoke(tenant, token_id))
+
+
+CATEGORY = Category(router, tables=("entities", "tokens"), permission="token_management")

@@ -1,17 +1,14 @@
 """The routes every Wavefront-style entity shares, written once: list, create, get, update
-(409 on a stale `version`), trash / undelete / permanent delete, clone, history, tags and
-entity ACLs.
+(409 on a stale `version`), trash / undelete / permanent delete, clone, history, tags,
+entity ACLs and search (`/api/v2/search/<kind>[/deleted][/facets | /{facet}]`, for kinds
+with search fields).
 
-A category describes its entity with a `Kind` (repository kind, pydantic body schema,
-body -> document and entity -> wire functions, the wire model the document shows) and
-calls `declare(router, kind, base)`; its module then holds only the routes particular to
-it (snooze, install, ...), which reuse `change()`, `load()` and `wire()` from here. Those
-building blocks live in entities.py; this module declares the routes over them and holds
-the entity-ACL routes.
-
-Entity ACLs (see entity_acl.py) are enforced on every route of a kind with entity_acl:
-reads need view access, writes modify access; listings and search hide what a principal
-may not view.
+A category describes its entity with a `Kind` (chalicelib/domain/entities.py: repository
+kind, pydantic body schema, body -> document and entity -> wire functions, the wire model,
+search fields) and calls `declare(router, kind, base)`; its module then holds only the
+routes particular to it (snooze, install, ...). Each route here parses the request, calls
+the domain operation with the request's Context and renders the answer: the rules live in
+the domain, so workers and scripts get the same behaviour.
 """
 
 from __future__ import annotations
@@ -22,43 +19,26 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 
-from chalicelib.categories import entity_acl
-from chalicelib.categories.crud_views import NO_PAYLOAD, AccessControlListReadDTO, HistoryEntry, TagsResponse
-from chalicelib.categories.entities import (
-    Doc,
-    Kind,
-    add_tag,
-    change,
-    clone,
-    create,
-    delete,
-    history,
-    list_page,
-    load,
-    principal_of,
-    remove_tag,
-    replace,
-    set_tags,
-    standard_fields,
-    tags_page,
-    undelete,
-    version_of,
-    visible,
-    wire,
+from chalicelib.categories.crud_views import (
+    NO_PAYLOAD,
+    AccessControlListReadDTO,
+    FacetResponse,
+    FacetsResponseContainer,
+    HistoryEntry,
+    TagsResponse,
 )
-from chalicelib.errors import Forbidden, Invalid
+from chalicelib.domain import entities, searching
+from chalicelib.domain.entities import AclChange, Doc, Kind, Listing
+from chalicelib.errors import Invalid
+from chalicelib.http import dialects
 from chalicelib.http.request import Request, validation_message
 from chalicelib.http.router import Router
-from chalicelib.identity.accounts import ACCOUNT, GROUP
-from chalicelib.store.repository import Entity
 
-# What categories use from here besides declare (kept as one surface: see the docstring).
-__all__ = ["Doc", "Kind", "change", "declare", "load", "standard_fields", "visible", "wire"]
+# What categories use from here besides declare (one surface for the routes they add).
+__all__ = ["Doc", "Kind", "declare", "page"]
 
 MAX_ACL_ENTRIES = 200
-
-
-# ---- entity ACL routes --------------------------------------------------------------------
+SEARCH_BASE = "/api/v2/search"
 
 
 class AclWrite(BaseModel):
@@ -71,78 +51,46 @@ class AclWrite(BaseModel):
     modifyAcl: list[StrictStr] = Field(default_factory=list, max_length=MAX_ACL_ENTRIES)
 
 
-def _principal_names(req: Request, ids: list[str]) -> dict[str, str]:
-    """Account ids -> username and group ids -> group name, for ids of the acting tenant."""
-    unique = list(dict.fromkeys(ids))
-    if not unique:
-        return {}
-    names = {a.id: str(a.doc.get("username") or a.id) for a in req.repo(ACCOUNT).get_many(unique)}
-    rest = [i for i in unique if i not in names]
-    if rest:
-        names.update({g.id: str(g.doc.get("name") or g.id) for g in req.repo(GROUP).get_many(rest)})
-    return names
-
-
-def acl_read(req: Request, kind: Kind, entity: Entity, names: dict[str, str] | None = None) -> Doc:
-    """The AccessControlListReadDTO of one entity."""
-    view, modify = entity_acl.lists(entity)
-    names = names if names is not None else _principal_names(req, view + modify)
-
-    def element(pid: str) -> Doc:
-        return {"id": pid, "name": names.get(pid, pid)}
-
-    return {"entityId": entity.id, "viewAcl": [element(i) for i in view], "modifyAcl": [element(i) for i in modify]}
-
-
-def acl_get(req: Request, kind: Kind) -> list[Doc]:
-    """ACLs of the entities named by ?id=..&id=.. (each must be viewable)."""
-    ids = req.args("id")
-    if not ids:
-        raise Invalid("Name at least one entity with ?id=")
-    entities = [load(req, kind, i) for i in dict.fromkeys(ids)]
-    names = _principal_names(req, [p for e in entities for p in entity_acl.principals(e)])
-    return [acl_read(req, kind, e, names) for e in entities]
-
-
-def acl_write(req: Request, kind: Kind, mode: str) -> list[Doc]:
-    """add / remove / set entity ACLs from a list of AccessControlListWriteDTO. Everything
-    is checked (entities modifiable, principals known) before anything is written."""
+def acl_changes(req: Request) -> list[AclChange]:
+    """The body of the ACL routes: a non-empty JSON array of AccessControlListWriteDTO."""
     raw = req.json(default=None)
     if not isinstance(raw, list) or not raw:
         raise Invalid("The body must be a non-empty JSON array of {entityId, viewAcl, modifyAcl}")
-    writes = [req_model(AclWrite, item) for item in raw]
-    principal = principal_of(req)
-    for w in writes:
-        if not principal.can(kind.access("update", w.entityId)):
-            raise Forbidden(f"Missing permission {kind.access('update', w.entityId)}")
-        load(req, kind, w.entityId, modify=True)
-    named = [p for w in writes for p in w.viewAcl + w.modifyAcl]
-    known = _principal_names(req, named)
-    unknown = sorted(set(named) - set(known))
-    if unknown:
-        raise Invalid(f"Unknown accounts or groups: {', '.join(unknown)}")
-    results = []
-    for w in writes:
-
-        def edit(e: Entity, w: AclWrite = w) -> None:
-            entity_acl.edit(e, mode, w.viewAcl, w.modifyAcl)
-
-        results.append(change(req, kind, w.entityId, edit))
-    names = _principal_names(req, [p for e in results for p in entity_acl.principals(e)])
-    return [acl_read(req, kind, e, names) for e in results]
+    changes = []
+    for item in raw:
+        try:
+            w = AclWrite.model_validate(item)
+        except ValidationError as exc:
+            raise Invalid(validation_message(exc)) from exc
+        changes.append(AclChange(w.entityId, w.viewAcl, w.modifyAcl))
+    return changes
 
 
-def req_model(schema: type[BaseModel], data: Any) -> Any:
-    """Validate one item of a JSON body with a schema (400 with the reasons)."""
+def page(listing: Listing, **extra: Any) -> Doc:
+    """A domain listing as the native paged payload."""
+    return dialects.paged(
+        listing.items, offset=listing.offset, limit=listing.limit, total=listing.total, more=listing.more, **extra
+    )
+
+
+def clone_version(req: Request) -> int | None:
+    """The `v` query parameter of a clone (None: the current version)."""
+    return req.int_arg("v", 0, low=1) if req.arg("v") else None
+
+
+def path_version(req: Request) -> int:
+    """The `{version}` path parameter of a history route."""
     try:
-        return schema.model_validate(data)
-    except ValidationError as exc:
-        raise Invalid(validation_message(exc)) from exc
+        return int(req.params["version"])
+    except ValueError as exc:
+        raise Invalid("version must be an integer") from exc
 
 
 # ---- route declarations -------------------------------------------------------------------
 
-FEATURES = frozenset({"list", "create", "get", "update", "delete", "undelete", "clone", "history", "tags", "acl"})
+FEATURES = frozenset(
+    {"list", "create", "get", "update", "delete", "undelete", "clone", "history", "tags", "acl", "search"}
+)
 PAGING = (("offset", "integer", "first item, from 0"), ("limit", "integer", "page size, 1..1000"))
 
 
@@ -159,9 +107,8 @@ class Declared:
 DECLARED: list[Declared] = []
 
 
-def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] = FEATURES) -> dict[str, Callable]:
-    """Declare the shared routes of a kind under base (e.g. /api/v2/alert); returns the
-    handlers by name."""
+def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] = FEATURES) -> None:
+    """Declare the shared routes of a kind under base (e.g. /api/v2/alert)."""
     unknown = set(features) - FEATURES
     if unknown:
         raise ValueError(f"Unknown CRUD features: {sorted(unknown)}")
@@ -170,10 +117,9 @@ def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] =
     one = kind.access("read", "{id}")
     upd = kind.access("update", "{id}")
     label = kind.label.lower()
-    handlers: dict[str, Callable] = {}
 
-    def entity_answer(req: Request, entity: Entity) -> Doc:
-        return wire(req, kind, entity)
+    def answer(req: Request, entity: Any) -> Doc:
+        return entities.wire(req.ctx, kind, entity)
 
     def entity_route(method: str, path: str, **options: Any) -> Callable[[Callable], Callable]:
         """A route answering the kind's wire object (one page of them when paged)."""
@@ -182,36 +128,33 @@ def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] =
     if "list" in features:
 
         def list_all(req: Request) -> Doc:
-            return list_page(req, kind)
+            offset, limit = req.paging()
+            return page(entities.list_page(req.ctx, kind, offset=offset, limit=limit))
 
         entity_route("GET", base, acl=kind.access("read"), query=PAGING, paged=True, summary=f"List {label}s")(list_all)
-        handlers["list"] = list_all
     if "create" in features:
 
         def create_one(req: Request) -> Doc:
-            return entity_answer(req, create(req, kind))
+            return answer(req, entities.create(req.ctx, kind, req.model(kind.schema)))
 
         entity_route("POST", base, acl=kind.access("create"), body=kind.schema, summary=f"Create a {label}")(create_one)
-        handlers["create"] = create_one
     if "get" in features:
 
         def get_one(req: Request) -> Doc:
-            return entity_answer(req, load(req, kind, req.params["id"], include_deleted=True))
+            return answer(req, entities.load(req.ctx, kind, req.params["id"], include_deleted=True))
 
         entity_route("GET", item, acl=one, summary=f"Get a {label}")(get_one)
-        handlers["get"] = get_one
     if "update" in features:
 
         def update_one(req: Request) -> Doc:
-            return entity_answer(req, replace(req, kind, req.params["id"]))
+            return answer(req, entities.replace(req.ctx, kind, req.params["id"], req.model(kind.schema)))
 
         summary = f"Update a {label} (409 on a stale version)"
         entity_route("PUT", item, acl=upd, body=kind.schema, summary=summary)(update_one)
-        handlers["update"] = update_one
     if "delete" in features:
 
         def delete_one(req: Request) -> Doc:
-            return entity_answer(req, delete(req, kind, req.params["id"]))
+            return answer(req, entities.delete(req.ctx, kind, req.params["id"], skip_trash=req.flag("skipTrash")))
 
         entity_route(
             "DELETE",
@@ -220,18 +163,17 @@ def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] =
             query=(("skipTrash", "boolean", "delete permanently"),),
             summary=f"Move a {label} to the trash, or delete it permanently",
         )(delete_one)
-        handlers["delete"] = delete_one
     if "undelete" in features:
 
         def undelete_one(req: Request) -> Doc:
-            return entity_answer(req, undelete(req, kind, req.params["id"]))
+            return answer(req, entities.undelete(req.ctx, kind, req.params["id"]))
 
         entity_route("POST", f"{item}/undelete", acl=upd, summary=f"Restore a {label} from the trash")(undelete_one)
-        handlers["undelete"] = undelete_one
     if "clone" in features:
 
         def clone_one(req: Request) -> Doc:
-            return entity_answer(req, clone(req, kind, req.params["id"]))
+            copy = entities.clone(req.ctx, kind, req.params["id"], name=req.arg("name"), version=clone_version(req))
+            return answer(req, copy)
 
         entity_route(
             "POST",
@@ -240,70 +182,167 @@ def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] =
             query=(("name", "string", "name of the copy"), ("v", "integer", "version to copy")),
             summary=f"Clone a {label} (also needs {kind.access('create')})",
         )(clone_one)
-        handlers["clone"] = clone_one
     if "history" in features:
 
         def history_of(req: Request) -> Doc:
-            return history(req, kind, req.params["id"])
+            offset, limit = req.paging()
+            return page(entities.history(req.ctx, kind, req.params["id"], offset=offset, limit=limit))
 
         def version_one(req: Request) -> Doc:
-            return entity_answer(req, version_of(req, kind, req.params["id"], req.params["version"]))
+            return answer(req, entities.version_of(req.ctx, kind, req.params["id"], path_version(req)))
 
         versions = f"Versions of a {label}"
         router.get(f"{item}/history", acl=one, query=PAGING, paged=True, response=HistoryEntry, summary=versions)(
             history_of
         )
         entity_route("GET", f"{item}/history/{{version}}", acl=one, summary=f"One version of a {label}")(version_one)
-        handlers["history"], handlers["version"] = history_of, version_one
     if "tags" in features:
-
-        def tags_of(req: Request) -> Doc:
-            return tags_page(load(req, kind, req.params["id"]).tags)
-
-        def tags_set(req: Request) -> None:
-            set_tags(req, kind, req.params["id"])
-
-        def tag_add(req: Request) -> None:
-            add_tag(req, kind, req.params["id"], req.params["tagValue"])
-
-        def tag_remove(req: Request) -> None:
-            remove_tag(req, kind, req.params["id"], req.params["tagValue"])
-
-        tag = f"{item}/tag/{{tagValue}}"
-        tags = {"type": "array", "items": {"type": "string"}}
-        router.get(f"{item}/tag", acl=one, response=TagsResponse, summary=f"Tags of a {label}")(tags_of)
-        router.post(f"{item}/tag", acl=upd, body=tags, response=NO_PAYLOAD, summary="Set tags")(tags_set)
-        router.put(tag, acl=upd, response=NO_PAYLOAD, summary=f"Add a tag to a {label}")(tag_add)
-        router.delete(tag, acl=upd, response=NO_PAYLOAD, summary=f"Remove a tag from a {label}")(tag_remove)
-        handlers.update(tags=tags_of, set_tags=tags_set, add_tag=tag_add, remove_tag=tag_remove)
+        _declare_tags(router, kind, item)
     if "acl" in features:
+        _declare_acls(router, kind, base)
+    if "search" in features and kind.search is not None:
+        _declare_search(router, kind)
 
-        def acl_of(req: Request) -> list[Doc]:
-            return acl_get(req, kind)
 
-        def acl_add(req: Request) -> list[Doc]:
-            return acl_write(req, kind, "add")
+def _declare_tags(router: Router, kind: Kind, item: str) -> None:
+    one, upd, label = kind.access("read", "{id}"), kind.access("update", "{id}"), kind.label.lower()
 
-        def acl_remove(req: Request) -> list[Doc]:
-            return acl_write(req, kind, "remove")
+    def tags_of(req: Request) -> Doc:
+        tags = entities.tags_of(req.ctx, kind, req.params["id"])
+        return dialects.paged(tags, offset=0, limit=max(len(tags), 1), total=len(tags), more=False)
 
-        def acl_set(req: Request) -> list[Doc]:
-            return acl_write(req, kind, "set")
+    def tags_set(req: Request) -> None:
+        entities.set_tags(req.ctx, kind, req.params["id"], req.json_list(of=str))
 
-        read = kind.access("read")
-        ids = (("id", "string", "entity id (repeat the key for several)"),)
-        acls = list[AccessControlListReadDTO]
-        writes = {"type": "array", "items": AclWrite.model_json_schema()}
-        needs = f"(each entity needs {upd})"
-        router.get(f"{base}/acl", acl=read, query=ids, response=acls, summary=f"Access control lists of {label}s")(
-            acl_of
-        )
-        router.post(f"{base}/acl/add", acl=read, body=writes, response=acls, summary=f"Add principals to ACLs {needs}")(
-            acl_add
-        )
+    def tag_add(req: Request) -> None:
+        entities.add_tag(req.ctx, kind, req.params["id"], req.params["tagValue"])
+
+    def tag_remove(req: Request) -> None:
+        entities.remove_tag(req.ctx, kind, req.params["id"], req.params["tagValue"])
+
+    tag = f"{item}/tag/{{tagValue}}"
+    tags = {"type": "array", "items": {"type": "string"}}
+    router.get(f"{item}/tag", acl=one, response=TagsResponse, summary=f"Tags of a {label}")(tags_of)
+    router.post(f"{item}/tag", acl=upd, body=tags, response=NO_PAYLOAD, summary="Set tags")(tags_set)
+    router.put(tag, acl=upd, response=NO_PAYLOAD, summary=f"Add a tag to a {label}")(tag_add)
+    router.delete(tag, acl=upd, response=NO_PAYLOAD, summary=f"Remove a tag from a {label}")(tag_remove)
+
+
+def _declare_acls(router: Router, kind: Kind, base: str) -> None:
+    upd, label = kind.access("update", "{id}"), kind.label.lower()
+
+    def acl_of(req: Request) -> list[Doc]:
+        return entities.acls_of(req.ctx, kind, req.args("id"))
+
+    def acl_add(req: Request) -> list[Doc]:
+        return entities.change_acls(req.ctx, kind, "add", acl_changes(req))
+
+    def acl_remove(req: Request) -> list[Doc]:
+        return entities.change_acls(req.ctx, kind, "remove", acl_changes(req))
+
+    def acl_set(req: Request) -> list[Doc]:
+        return entities.change_acls(req.ctx, kind, "set", acl_changes(req))
+
+    read = kind.access("read")
+    ids = (("id", "string", "entity id (repeat the key for several)"),)
+    acls = list[AccessControlListReadDTO]
+    writes = {"type": "array", "items": AclWrite.model_json_schema()}
+    needs = f"(each entity needs {upd})"
+    router.get(f"{base}/acl", acl=read, query=ids, response=acls, summary=f"Access control lists of {label}s")(acl_of)
+    router.post(f"{base}/acl/add", acl=read, body=writes, response=acls, summary=f"Add principals to ACLs {needs}")(
+        acl_add
+    )
+    router.post(
+        f"{base}/acl/remove", acl=read, body=writes, response=acls, summary=f"Remove principals from ACLs {needs}"
+    )(acl_remove)
+    router.put(f"{base}/acl/set", acl=read, body=writes, response=acls, summary=f"Set ACLs {needs}")(acl_set)
+
+
+# ---- search -------------------------------------------------------------------------------
+
+
+def _records(req: Request, kind: Kind, deleted: bool) -> list[Doc]:
+    return [entities.wire(req.ctx, kind, e) for e in entities.visible(req.ctx, kind, deleted=deleted)]
+
+
+def _declare_search(router: Router, kind: Kind) -> None:
+    """POST /api/v2/search/<kind>[/deleted][/facets | /{facet}], guarded by `<kind>.read`;
+    results hide what the principal may not view (entity ACLs)."""
+    fields = kind.search
+    assert fields is not None
+    acl = kind.access("read")
+    for base, deleted in ((f"{SEARCH_BASE}/{kind.name}", False), (f"{SEARCH_BASE}/{kind.name}/deleted", True)):
+        where = " in the trash" if deleted else ""
+
+        def search_all(req: Request, deleted: bool = deleted) -> Doc:
+            body = req.model(searching.SearchRequest, default={})
+            result = searching.search(_records(req, kind, deleted), body, fields)
+            payload = dialects.paged(
+                list(result.items),
+                offset=result.offset,
+                limit=result.limit,
+                total=result.total,
+                more=result.more,
+                sort={"field": result.sort.field, "ascending": result.sort.ascending},
+            )
+            if kind.search_stats is not None and not deleted:
+                payload.update(kind.search_stats([dict(r) for r in result.matched]))
+            return payload
+
+        def search_facets(req: Request, deleted: bool = deleted) -> Doc:
+            body = req.model(searching.FacetsRequest)
+            found = searching.facets(
+                _records(req, kind, deleted),
+                body.facets,
+                fields,
+                query=body.query,
+                facet_query=body.facetQuery,
+                method=body.facetQueryMatchingMethod,
+            )
+            return {
+                "facets": {f.name: f.values[: body.limit] for f in found},
+                "limit": body.limit,
+                "counts": {f.name: dict(f.counts[: body.limit]) for f in found},
+            }
+
+        def search_facet(req: Request, deleted: bool = deleted) -> Doc:
+            body = req.model(searching.FacetRequest, default={})
+            found = searching.facet(
+                _records(req, kind, deleted),
+                req.params["facet"],
+                fields,
+                query=body.query,
+                facet_query=body.facetQuery,
+                method=body.facetQueryMatchingMethod,
+            )
+            chosen = found.counts[body.offset : body.offset + body.limit]
+            payload = dialects.paged(
+                [v for v, _ in chosen],
+                offset=body.offset,
+                limit=body.limit,
+                total=len(found.counts),
+                more=body.offset + len(chosen) < len(found.counts),
+            )
+            payload["counts"] = dict(chosen)
+            return payload
+
+        answer = kind.search_page if kind.search_page is not None and not deleted else kind.wire
+        plural = f"{kind.label.lower()}s{where}"
         router.post(
-            f"{base}/acl/remove", acl=read, body=writes, response=acls, summary=f"Remove principals from ACLs {needs}"
-        )(acl_remove)
-        router.put(f"{base}/acl/set", acl=read, body=writes, response=acls, summary=f"Set ACLs {needs}")(acl_set)
-        handlers.update(acl=acl_of, acl_add=acl_add, acl_remove=acl_remove, acl_set=acl_set)
-    return handlers
+            base, acl=acl, body=searching.SearchRequest, response=answer, paged=True, summary=f"Search {plural}"
+        )(search_all)
+        router.post(
+            f"{base}/facets",
+            acl=acl,
+            body=searching.FacetsRequest,
+            response=FacetsResponseContainer,
+            summary=f"Facets of {plural}",
+        )(search_facets)
+        router.post(
+            f"{base}/{{facet}}",
+            acl=acl,
+            body=searching.FacetRequest,
+            response=FacetResponse,
+            paged=True,
+            summary=f"Values of one facet of {plural}",
+        )(search_facet)

@@ -1,6 +1,6 @@
 """Wire shapes of what the shared CRUD and search routes answer (the client's models), for
 the OpenAPI document. Handlers build plain dicts (crud.py, search.py); these models only
-describe them, so each entity kind declares its own wire model once (`crud.Kind.wire`).
+describe them, so each entity kind declares its own wire model once (`Kind.wire`, chalicelib/domain/entities.py).
 
 This module imports pydantic only: search.py declares its routes from it without loading
 every category at cold start.
@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from chalicelib.categories.searching import Sorting
+from chalicelib.domain.searching import Sorting
 
 # The payload of routes answering nothing (the client's ResponseContainerVoid): `response: null`.
 NO_PAYLOAD: dict[str, Any] = {"type": "null", "description": "No payload"}

@@ -16,12 +16,14 @@ from typing import Any
 from chalicelib.categories import crud
 from chalicelib.categories.crud_views import NO_PAYLOAD
 from chalicelib.categories.dashboard_views import MAX_ID, Dashboard, DashboardBody, DashboardUpdate
-from chalicelib.categories.entities import valid_tag
-from chalicelib.categories.searching import Fields, path
 from chalicelib.dashboards import store
+from chalicelib.domain import entities
+from chalicelib.domain.context import Context
+from chalicelib.domain.entities import Kind, valid_tag
+from chalicelib.domain.searching import Fields, path
 from chalicelib.errors import Invalid
 from chalicelib.http.request import Request
-from chalicelib.http.router import Router
+from chalicelib.http.router import Category, Router
 from chalicelib.store.repository import Entity
 
 router = Router("dashboard")
@@ -68,7 +70,7 @@ def parse(req: Request, schema: type[DashboardUpdate]) -> tuple[DashboardUpdate,
     raw = req.json(default=None)
     if not isinstance(raw, dict):
         raise Invalid("The body must be a JSON object (the client's Dashboard)")
-    body = crud.req_model(schema, raw)
+    body = req.model(schema)
     doc = {k: v for k, v in raw.items() if k not in BOOKKEEPING and not k.startswith("_")}
     named = body.tags.customerTags if body.tags is not None else None
     tags = None if named is None else sorted({valid_tag(t) for t in named})
@@ -186,15 +188,15 @@ def to_wire(entity: Entity) -> dict[str, Any]:
     else:
         out = {k: v for k, v in store.content(entity.doc).items() if k not in BOOKKEEPING}
         out.setdefault("url", entity.id)
-    out.update(crud.standard_fields(entity))
+    out.update(entities.standard_fields(entity))
     out["tags"] = {"customerTags": sorted(entity.tags)}
     out["numCharts"] = chart_count(out.get("sections"))
     return out
 
 
-def favorite_flag(req: Request, entity: Entity, out: dict[str, Any]) -> None:
+def favorite_flag(ctx: Context, entity: Entity, out: dict[str, Any]) -> None:
     """Has the caller made this dashboard a favorite (a Grafana star)?"""
-    out["favorite"] = store.is_starred(req, entity)
+    out["favorite"] = store.is_starred(ctx, entity)
 
 
 SEARCH_FIELDS = Fields.of(
@@ -221,7 +223,7 @@ SEARCH_FIELDS = Fields.of(
     default_sort="name",
 )
 
-DASHBOARD = crud.Kind(
+DASHBOARD = Kind(
     name=store.KIND,
     label="Dashboard",
     schema=DashboardBody,
@@ -235,7 +237,7 @@ DASHBOARD = crud.Kind(
     personal=favorite_flag,
 )
 
-HANDLERS = crud.declare(router, DASHBOARD, BASE, features=crud.FEATURES - {"create", "update", "clone"})
+crud.declare(router, DASHBOARD, BASE, features=crud.FEATURES - {"create", "update", "clone"})
 
 
 # ---- create and update ------------------------------------------------------------------------
@@ -246,11 +248,7 @@ def create_dashboard(req: Request) -> dict[str, Any]:
     """Create a dashboard under its client-chosen id (409 when the id or the name is taken)."""
     body, doc, tags = parse(req, DashboardBody)
     uid = store.check_uid(body.id, max_length=MAX_ID, label="id")
-    repo = store.dashboards(req)
-    number = store.next_number(repo.tenant)
-    doc = {**doc, store.DIALECT: store.WAVEFRONT, store.FOLDER: store.GENERAL, store.NUMBER: number}
-    entity = repo.create(uid, doc, by=req.actor, tags=tags or [])
-    return crud.wire(req, DASHBOARD, entity)
+    return entities.wire(req.ctx, DASHBOARD, store.create_wavefront(req.ctx, uid, doc, tags))
 
 
 @router.put(
@@ -267,14 +265,8 @@ def update_dashboard(req: Request) -> dict[str, Any]:
     body, doc, tags = parse(req, DashboardUpdate)
     if body.id is not None and body.id != uid:
         raise Invalid(f"The body's id {body.id!r} is not the path's {uid!r}")
-
-    def edit(entity: Entity) -> None:
-        kept = {k: entity.doc[k] for k in (*store.KEPT_ON_SAVE, store.FOLDER) if k in entity.doc}
-        entity.doc = {**doc, store.DIALECT: store.WAVEFRONT, **kept}
-        if tags is not None:
-            entity.tags = tags
-
-    return crud.wire(req, DASHBOARD, crud.change(req, DASHBOARD, uid, edit, expected_version=body.version))
+    entity = store.update_wavefront(req.ctx, uid, doc, tags, expected_version=body.version)
+    return entities.wire(req.ctx, DASHBOARD, entity)
 
 
 # ---- favorites (Grafana stars) -------------------------------------------------------------
@@ -283,10 +275,13 @@ def update_dashboard(req: Request) -> dict[str, Any]:
 @router.post(f"{BASE}/{{id}}/favorite", acl="dashboard.{id}.read", response=NO_PAYLOAD)
 def favorite_dashboard(req: Request) -> None:
     """Make a dashboard one of the caller's favorites (idempotent)."""
-    store.star(req, req.params["id"])
+    store.star(req.ctx, req.params["id"])
 
 
 @router.post(f"{BASE}/{{id}}/unfavorite", acl="dashboard.{id}.read", response=NO_PAYLOAD)
 def unfavorite_dashboard(req: Request) -> None:
     """Remove a dashboard from the caller's favorites (idempotent)."""
-    store.unstar(req, req.params["id"])
+    store.unstar(req.ctx, req.params["id"])
+
+
+CATEGORY = Category(router, permission="dashboard_management")

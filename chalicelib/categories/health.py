@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from chalicelib.http.reply import bare
 from chalicelib.http.request import Request
-from chalicelib.http.router import PUBLIC, Router
+from chalicelib.http.router import PUBLIC, Category, Router
 from chalicelib.settings import get_settings
 
 router = Router("health")
@@ -22,7 +22,7 @@ class Health(BaseModel):
     opsplaneVersion: str = Field(description="The deployed opsplane version")
 
 
-@router.get("/api/health", acl=PUBLIC, envelope=False, response=Health)
+@router.get("/api/health", acl=PUBLIC, response=Health)
 def health(req: Request) -> object:
     """Service health (also Grafana's version probe)."""
     settings = get_settings()
@@ -35,3 +35,6 @@ def health(req: Request) -> object:
             "opsplaneVersion": settings.version,
         }
     )
+
+
+CATEGORY = Category(router, tables=())

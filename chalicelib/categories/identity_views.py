@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
 from chalicelib.auth import apitokens, permissions
+from chalicelib.domain.context import Context
 from chalicelib.errors import Invalid
 from chalicelib.http import dialects
 from chalicelib.http.request import Request
@@ -242,19 +243,19 @@ def id_list(req: Request, what: str, *, required: bool = False) -> list[str]:
 # ---- the grant rule -------------------------------------------------------------------
 
 
-def held(req: Request) -> list[str]:
+def held(ctx: Context) -> list[str]:
     """The caller's own ACL."""
-    return list(req.principal.acl) if req.principal else []
+    return list(ctx.principal.acl) if ctx.principal else []
 
 
-def require_grantable(req: Request, acl: Iterable[str]) -> None:
+def require_grantable(ctx: Context, acl: Iterable[str]) -> None:
     """A principal can only hand out ACL it holds itself (403 otherwise)."""
-    policies.require_grantable(held(req), list(dict.fromkeys(acl)))
+    policies.require_grantable(held(ctx), list(dict.fromkeys(acl)))
 
 
-def require_liftable(req: Request, acl: Iterable[str]) -> None:
+def require_liftable(ctx: Context, acl: Iterable[str]) -> None:
     """Taking ACL away lifts its negations, which is a grant (403 unless held)."""
-    policies.require_grantable(held(req), policies.lifted(acl))
+    policies.require_grantable(held(ctx), policies.lifted(acl))
 
 
 def policies_acl(policies: Iterable[Entity]) -> list[str]:
@@ -273,18 +274,18 @@ def link_roles(req: Request, kind: str, record: Entity, *, add: bool) -> None:
     have = record.doc.get("policies", [])
     ids = [r.id for r in roles]
     if add:
-        require_grantable(req, policies_acl(r for r in roles if r.id not in have))
+        require_grantable(req.ctx, policies_acl(r for r in roles if r.id not in have))
         directory.edit_links(tenant, kind, record.id, "policies", add=ids, by=req.actor)
     else:
-        require_liftable(req, policies_acl(r for r in roles if r.id in have))
+        require_liftable(req.ctx, policies_acl(r for r in roles if r.id in have))
         directory.edit_links(tenant, kind, record.id, "policies", remove=ids, by=req.actor)
 
 
-def edit_permission(req: Request, kind: str, targets: Iterable[Entity], name: str, *, grant: bool) -> None:
+def edit_permission(ctx: Context, kind: str, targets: Iterable[Entity], name: str, *, grant: bool) -> None:
     """Grant or revoke one permission on accounts or policies (granting follows the grant rule)."""
     change: Callable[[list[str]], list[str]]
     if grant:
-        require_grantable(req, permissions.patterns(name))
+        require_grantable(ctx, permissions.patterns(name))
 
         def change(acl: list[str]) -> list[str]:
             return permissions.grant(acl, [name])
@@ -293,9 +294,9 @@ def edit_permission(req: Request, kind: str, targets: Iterable[Entity], name: st
         def change(acl: list[str]) -> list[str]:
             return permissions.revoke(acl, [name])
 
-    tenant = req.need_tenant()
+    tenant = ctx.tenant
     for target in targets:
-        directory.edit_acl(tenant, kind, target.id, change, by=req.actor)
+        directory.edit_acl(tenant, kind, target.id, change, by=ctx.actor)
 
 
 # ---- views ----------------------------------------------------------------------------
@@ -399,7 +400,7 @@ def paged_views(req: Request, kind: str, view: Callable[[Views, Entity], Wire]) 
     """One page (offset / limit query) of the tenant's records of a kind, each as view answers it."""
     offset = req.int_arg("offset", 0, low=0)
     limit = req.int_arg("limit", 100, low=1, high=1000)
-    page = req.repo(kind).page(limit=limit, offset=offset)
+    page = req.ctx.repo(kind).page(limit=limit, offset=offset)
     views = Views(req.need_tenant())
     items = [view(views, e).dump() for e in page.items]
     return dialects.paged(items, offset=offset, limit=limit, total=page.total, more=page.more)

@@ -27,9 +27,10 @@ from chalicelib.categories.identity_views import (
     require_grantable,
     require_liftable,
 )
+from chalicelib.domain.context import Context
 from chalicelib.errors import Invalid
 from chalicelib.http.request import Request
-from chalicelib.http.router import Router
+from chalicelib.http.router import Category, Router
 from chalicelib.identity import directory, policies
 from chalicelib.identity.accounts import ACCOUNT, GROUP, POLICY
 from chalicelib.store.repository import Entity
@@ -66,8 +67,8 @@ def _role(req: Request) -> Entity:
     return directory.require(req.need_tenant(), POLICY, req.params["id"], "Role")
 
 
-def _view(req: Request, role_id: str) -> dict[str, Any]:
-    tenant = req.need_tenant()
+def _view(ctx: Context, role_id: str) -> dict[str, Any]:
+    tenant = ctx.tenant
     return Views(tenant).role(policies.get_policy(tenant, role_id)).dump()
 
 
@@ -89,10 +90,10 @@ def create_role(req: Request) -> Any:
         slug=None,
         description=body.description,
         acl=permissions.patterns_of(body.permissions or []),
-        held=held(req),
+        held=held(req.ctx),
         by=req.actor,
     )
-    return _view(req, role.id)
+    return _view(req.ctx, role.id)
 
 
 @router.get("/api/v2/role/{id}", acl="role.{id}.read", response=RoleDTO)
@@ -108,7 +109,7 @@ def update_role(req: Request) -> Any:
     body = req.model(RoleWrite)
     if body.id is not None and body.id != role.id:
         raise Invalid("The id in the body does not match the path")
-    mine = held(req)
+    mine = held(req.ctx)
 
     def change(entity: Entity) -> None:
         if body.name is not None:
@@ -121,8 +122,8 @@ def update_role(req: Request) -> Any:
             policies.require_change_grantable(mine, old, new)
             entity.doc["acl"] = new
 
-    req.repo(POLICY).update(role.id, change, by=req.actor, retries=directory.RETRIES)
-    return _view(req, role.id)
+    req.ctx.repo(POLICY).update(role.id, change, by=req.actor, retries=directory.RETRIES)
+    return _view(req.ctx, role.id)
 
 
 @router.delete("/api/v2/role/{id}", acl="role.{id}.delete", response=RoleDTO)
@@ -130,15 +131,15 @@ def delete_role(req: Request) -> Any:
     """Delete a role; its accounts and user groups lose it."""
     role = _role(req)
     view = Views(req.need_tenant()).role(role).dump()
-    policies.delete_policy(req.need_tenant(), role.id, held=held(req), by=req.actor)
+    policies.delete_policy(req.need_tenant(), role.id, held=held(req.ctx), by=req.actor)
     return view
 
 
 def _edit_permission(req: Request, *, grant: bool) -> Any:
     name = permissions.canonical(req.params["permission"])
     roles = directory.resolve(req.need_tenant(), POLICY, id_list(req, "role", required=True), "role")
-    edit_permission(req, POLICY, roles, name, grant=grant)
-    return _view(req, roles[0].id)
+    edit_permission(req.ctx, POLICY, roles, name, grant=grant)
+    return _view(req.ctx, roles[0].id)
 
 
 @router.post("/api/v2/role/grant/{permission}", acl="role.update", body=IDS, response=RoleDTO)
@@ -167,15 +168,15 @@ def _assign(req: Request, *, add: bool) -> Any:
     role = _role(req)
     holders, groups = _assignees(req)
     if add and any(role.id not in e.doc.get("policies", []) for e in [*holders, *groups]):
-        require_grantable(req, role.doc.get("acl", []))
+        require_grantable(req.ctx, role.doc.get("acl", []))
     if not add and any(role.id in e.doc.get("policies", []) for e in [*holders, *groups]):
-        require_liftable(req, role.doc.get("acl", []))
+        require_liftable(req.ctx, role.doc.get("acl", []))
     tenant = req.need_tenant()
     added, removed = ([role.id], []) if add else ([], [role.id])
     for kind, records in ((ACCOUNT, holders), (GROUP, groups)):
         for record in records:
             directory.edit_links(tenant, kind, record.id, "policies", add=added, remove=removed, by=req.actor)
-    return _view(req, role.id)
+    return _view(req.ctx, role.id)
 
 
 @router.post("/api/v2/role/{id}/addAssignees", acl="role.{id}.update", body=IDS, response=RoleDTO)
@@ -188,3 +189,6 @@ def add_assignees(req: Request) -> Any:
 def remove_assignees(req: Request) -> Any:
     """Take the role away from accounts and user groups."""
     return _assign(req, add=False)
+
+
+CATEGORY = Category(router, permission="user_management")

@@ -26,9 +26,10 @@ from chalicelib.categories.identity_views import (
     require_grantable,
     require_liftable,
 )
+from chalicelib.domain.context import Context
 from chalicelib.errors import Invalid
 from chalicelib.http.request import Request
-from chalicelib.http.router import Router
+from chalicelib.http.router import Category, Router
 from chalicelib.identity import directory, groups
 from chalicelib.identity.accounts import GROUP, POLICY
 from chalicelib.store.repository import Entity
@@ -59,13 +60,13 @@ def _group(req: Request) -> Entity:
     return directory.require(req.need_tenant(), GROUP, req.params["id"], "User group")
 
 
-def _view(req: Request, group_id: str) -> dict[str, Any]:
-    tenant = req.need_tenant()
+def _view(ctx: Context, group_id: str) -> dict[str, Any]:
+    tenant = ctx.tenant
     return Views(tenant).group(groups.get_group(tenant, group_id)).dump()
 
 
-def _roles(req: Request, ids: list[str]) -> list[Entity]:
-    return directory.resolve(req.need_tenant(), POLICY, ids, "role")
+def _roles(ctx: Context, ids: list[str]) -> list[Entity]:
+    return directory.resolve(ctx.tenant, POLICY, ids, "role")
 
 
 @router.get("/api/v2/usergroup", acl="usergroup.read", query=PAGING, paged=True, response=UserGroupModel)
@@ -78,13 +79,13 @@ def get_all_user_groups(req: Request) -> Any:
 def create_user_group(req: Request) -> Any:
     """Create a user group with roles."""
     body = req.model(UserGroupWrite)
-    roles = _roles(req, body.roleIDs or [])
-    require_grantable(req, policies_acl(roles))
+    roles = _roles(req.ctx, body.roleIDs or [])
+    require_grantable(req.ctx, policies_acl(roles))
     tenant = req.need_tenant()
     group = groups.create_group(tenant, name=body.name, slug=None, description=body.description, by=req.actor)
     if roles:
         directory.edit_links(tenant, GROUP, group.id, "policies", add=[r.id for r in roles], by=req.actor)
-    return _view(req, group.id)
+    return _view(req.ctx, group.id)
 
 
 @router.get("/api/v2/usergroup/{id}", acl="usergroup.{id}.read", response=UserGroupModel)
@@ -102,12 +103,12 @@ def update_user_group(req: Request) -> Any:
         raise Invalid("The id in the body does not match the path")
     wanted: list[str] | None = None
     if body.roleIDs is not None:
-        roles = _roles(req, body.roleIDs)
+        roles = _roles(req.ctx, body.roleIDs)
         wanted = [r.id for r in roles]
         have = group.doc.get("policies", [])
-        require_grantable(req, policies_acl(r for r in roles if r.id not in have))
+        require_grantable(req.ctx, policies_acl(r for r in roles if r.id not in have))
         snapshot = Views(req.need_tenant()).directory
-        require_liftable(req, policies_acl(snapshot.policies_in(p for p in have if p not in wanted)))
+        require_liftable(req.ctx, policies_acl(snapshot.policies_in(p for p in have if p not in wanted)))
 
     def change(entity: Entity) -> None:
         entity.doc["name"] = body.name
@@ -116,8 +117,8 @@ def update_user_group(req: Request) -> Any:
         if wanted is not None:
             entity.doc["policies"] = list(wanted)
 
-    req.repo(GROUP).update(group.id, change, by=req.actor, retries=directory.RETRIES)
-    return _view(req, group.id)
+    req.ctx.repo(GROUP).update(group.id, change, by=req.actor, retries=directory.RETRIES)
+    return _view(req.ctx, group.id)
 
 
 @router.delete("/api/v2/usergroup/{id}", acl="usergroup.{id}.delete", response=UserGroupModel)
@@ -125,7 +126,7 @@ def delete_user_group(req: Request) -> Any:
     """Delete a user group (its members lose its roles)."""
     group = _group(req)
     view = Views(req.need_tenant()).group(group).dump()
-    groups.delete_group(req.need_tenant(), group.id, held=held(req))
+    groups.delete_group(req.need_tenant(), group.id, held=held(req.ctx))
     return view
 
 
@@ -137,13 +138,13 @@ def _members(req: Request, *, add: bool) -> Any:
     ids = [m.id for m in members]
     if add:
         if any(m not in group.doc.get("users", []) for m in ids):
-            require_grantable(req, Views(tenant).directory.group_acl(group))
+            require_grantable(req.ctx, Views(tenant).directory.group_acl(group))
         directory.edit_links(tenant, GROUP, group.id, "users", add=ids, by=req.actor)
     else:
         if any(m in group.doc.get("users", []) for m in ids):
-            require_liftable(req, Views(tenant).directory.group_acl(group))
+            require_liftable(req.ctx, Views(tenant).directory.group_acl(group))
         directory.edit_links(tenant, GROUP, group.id, "users", remove=ids, by=req.actor)
-    return _view(req, group.id)
+    return _view(req.ctx, group.id)
 
 
 @router.post("/api/v2/usergroup/{id}/addUsers", acl="usergroup.{id}.update", body=IDS, response=UserGroupModel)
@@ -163,7 +164,7 @@ def add_roles_to_user_group(req: Request) -> Any:
     """Give roles to a user group (and so to its members)."""
     group = _group(req)
     link_roles(req, GROUP, group, add=True)
-    return _view(req, group.id)
+    return _view(req.ctx, group.id)
 
 
 @router.post("/api/v2/usergroup/{id}/removeRoles", acl="usergroup.{id}.update", body=IDS, response=UserGroupModel)
@@ -171,4 +172,7 @@ def remove_roles_from_user_group(req: Request) -> Any:
     """Take roles away from a user group."""
     group = _group(req)
     link_roles(req, GROUP, group, add=False)
-    return _view(req, group.id)
+    return _view(req.ctx, group.id)
+
+
+CATEGORY = Category(router, permission="user_management")

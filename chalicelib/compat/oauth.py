@@ -13,14 +13,14 @@ from urllib.parse import unquote_plus
 
 from chalicelib.auth import oauthclients, sessions
 from chalicelib.auth.acl import may_grant
-from chalicelib.auth.authorize import split_basic
 from chalicelib.auth.oauthclients import OAuthClient
 from chalicelib.categories.apitoken import path_service_account
 from chalicelib.errors import Invalid, NotFound, OpsplaneError, Unauthenticated
 from chalicelib.http.reply import Reply
 from chalicelib.http.request import Request
-from chalicelib.http.router import PUBLIC, Router
+from chalicelib.http.router import PUBLIC, Category, Router
 from chalicelib.identity import accounts, tenants
+from chalicelib.identity.authorize import split_basic
 from chalicelib.settings import get_settings
 
 router = Router("oauth")
@@ -162,7 +162,7 @@ def _issue(req: Request) -> Reply:
     return Reply(answer, raw=True, headers=dict(NO_STORE))
 
 
-@router.post("/auth/oauth/token", acl=PUBLIC, envelope=False, body=TOKEN_REQUEST, response=TOKEN_ANSWER)
+@router.post("/auth/oauth/token", acl=PUBLIC, body=TOKEN_REQUEST, response=TOKEN_ANSWER)
 def token(req: Request) -> Reply:
     """Issue an access token for a client's credentials (client_credentials grant)."""
     try:
@@ -227,3 +227,6 @@ def revoke_credentials(req: Request) -> Any:
     tenant, account = path_service_account(req)
     oauthclients.revoke(tenant, account, req.params["clientId"])
     return _clients_of(tenant, account)
+
+
+CATEGORY = Category(router, tables=("entities", "tokens"))

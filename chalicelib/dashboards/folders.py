@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.dashboards import store
+from chalicelib.domain.context import Context
 from chalicelib.errors import Invalid, NotFound, VersionMismatch
-from chalicelib.http.request import Request
 from chalicelib.store.repository import Entity
 
 FOLDER_NOT_FOUND = "Folder not found"
@@ -40,17 +40,17 @@ def url(uid: str, title: str) -> str:
     return f"/dashboards/f/{uid}/{store.slug(title)}"
 
 
-def get(req: Request, uid: str) -> Entity:
+def get(ctx: Context, uid: str) -> Entity:
     """A folder; 404 "Folder not found"."""
     try:
-        return store.folders(req).get(uid)
+        return store.folders(ctx).get(uid)
     except (NotFound, Invalid) as exc:
         raise NotFound(FOLDER_NOT_FOUND) from exc
 
 
-def every(req: Request) -> dict[str, Entity]:
+def every(ctx: Context) -> dict[str, Entity]:
     """Every folder of the tenant by uid (summaries: title, parent and number only)."""
-    return {f.id: f for f in store.folders(req).summaries()}
+    return {f.id: f for f in store.folders(ctx).summaries()}
 
 
 def chain(uid: str, known: dict[str, Entity]) -> list[Entity]:
@@ -73,15 +73,15 @@ def subtree(uid: str, known: dict[str, Entity]) -> list[str]:
     return found
 
 
-def children(req: Request, parent: str) -> list[Entity]:
+def children(ctx: Context, parent: str) -> list[Entity]:
     """The folders directly inside parent ("" for the top level), by title."""
-    inside = [f for f in store.folders(req).summaries() if parent_of(f) == parent]
+    inside = [f for f in store.folders(ctx).summaries() if parent_of(f) == parent]
     return sorted(inside, key=lambda f: (title_of(f).casefold(), f.id))
 
 
-def _require_parent(req: Request, parent: str) -> dict[str, Entity]:
+def _require_parent(ctx: Context, parent: str) -> dict[str, Entity]:
     """Every folder by uid, once parent ("" for the top) is known to exist and has room below."""
-    known = every(req)
+    known = every(ctx)
     if parent == store.GENERAL:
         return known
     store.check_uid(parent)
@@ -92,21 +92,21 @@ def _require_parent(req: Request, parent: str) -> dict[str, Entity]:
     return known
 
 
-def create(req: Request, title: Any, uid: Any = None, parent: Any = None) -> Entity:
+def create(ctx: Context, title: Any, uid: Any = None, parent: Any = None) -> Entity:
     """A new folder (uid generated when absent) inside parent (None or "" for the top)."""
     title = store.check_title(title, what="Folder")
     uid = store.check_uid(uid) if uid not in (None, "") else store.new_uid()
     parent = _parent_uid(parent)
-    _require_parent(req, parent)
-    repo = store.folders(req)
+    _require_parent(ctx, parent)
+    repo = store.folders(ctx)
     doc = {"title": title, store.PARENT: parent, store.NUMBER: store.next_number(repo.tenant)}
-    return repo.create(uid, doc, by=req.actor)
+    return repo.create(uid, doc, by=ctx.actor)
 
 
-def rename(req: Request, uid: str, title: Any, *, version: int | None, overwrite: bool) -> Entity:
+def rename(ctx: Context, uid: str, title: Any, *, version: int | None, overwrite: bool) -> Entity:
     """Change a folder's title; without overwrite, version must be the stored one (412)."""
     title = store.check_title(title, what="Folder") if title is not None else None
-    current = get(req, uid)
+    current = get(ctx, uid)
     if not overwrite and version != current.version:
         raise VersionMismatch(FOLDER_CHANGED)
 
@@ -115,10 +115,10 @@ def rename(req: Request, uid: str, title: Any, *, version: int | None, overwrite
             folder.doc["title"] = title
 
     try:
-        return store.folders(req).update(
+        return store.folders(ctx).update(
             uid,
             edit,
-            by=req.actor,
+            by=ctx.actor,
             expected_version=None if overwrite else current.version,
             retries=3 if overwrite else 0,
         )
@@ -126,11 +126,11 @@ def rename(req: Request, uid: str, title: Any, *, version: int | None, overwrite
         raise VersionMismatch(FOLDER_CHANGED) from exc
 
 
-def move(req: Request, uid: str, parent: Any) -> Entity:
+def move(ctx: Context, uid: str, parent: Any) -> Entity:
     """Put a folder under another one (None or "" for the top); a cycle is refused (400)."""
     parent = _parent_uid(parent)
-    get(req, uid)
-    known = _require_parent(req, parent)
+    get(ctx, uid)
+    known = _require_parent(ctx, parent)
     if parent == uid or uid in {f.id for f in chain(parent, known)}:
         raise Invalid("A folder cannot be moved into itself or one of its subfolders")
     depth_below = max(len(chain(f, known)) for f in subtree(uid, known)) - len(chain(uid, known))
@@ -140,41 +140,41 @@ def move(req: Request, uid: str, parent: Any) -> Entity:
     def edit(folder: Entity) -> None:
         folder.doc[store.PARENT] = parent
 
-    return store.folders(req).update(uid, edit, by=req.actor, retries=3)
+    return store.folders(ctx).update(uid, edit, by=ctx.actor, retries=3)
 
 
-def contents(req: Request, uids: Iterable[str], *, deleted: bool = False) -> list[Entity]:
+def contents(ctx: Context, uids: Iterable[str], *, deleted: bool = False) -> list[Entity]:
     """Dashboards (summaries) whose folder is one of uids."""
     inside = set(uids)
-    return [d for d in store.dashboards(req).summaries(deleted=deleted) if store.folder_of(d) in inside]
+    return [d for d in store.dashboards(ctx).summaries(deleted=deleted) if store.folder_of(d) in inside]
 
 
-def remove(req: Request, uid: str, *, cascade: bool) -> Entity:
+def remove(ctx: Context, uid: str, *, cascade: bool) -> Entity:
     """Delete a folder. One holding dashboards or folders is refused (400) unless cascade,
     which purges them all (subfolders recursively) first; every one must be deletable by
     the caller, or nothing is deleted. Trashed dashboards of a folder deleted without
     cascade go back to the General folder."""
-    folder = get(req, uid)
-    known = every(req)
+    folder = get(ctx, uid)
+    known = every(ctx)
     below = subtree(uid, known)
-    live = contents(req, below)
+    live = contents(ctx, below)
     if (live or len(below) > 1) and not cascade:
         raise Invalid(NOT_EMPTY)
-    principal = store.principal_of(req)
+    principal = ctx.principal
     for sub in below[1:]:
         store.require_access(principal, f"folder.{sub}.delete")
     for dash in live:
         store.require_access(principal, f"dashboard.{dash.id}.delete")
         store.require_entity(principal, dash, modify=True)
-    dashboards = store.dashboards(req)
+    dashboards = store.dashboards(ctx)
     for dash in live:
         dashboards.purge(dash.id)
-    for dash in contents(req, below, deleted=True):
+    for dash in contents(ctx, below, deleted=True):
         if cascade:
             dashboards.purge(dash.id)
         else:
-            dashboards.update(dash.id, _to_general, by=req.actor, include_deleted=True, retries=3)
-    repo = store.folders(req)
+            dashboards.update(dash.id, _to_general, by=ctx.actor, include_deleted=True, retries=3)
+    repo = store.folders(ctx)
     for sub in reversed(below):
         repo.purge(sub)
     return folder

@@ -10,7 +10,7 @@ included) so that it loads byte-for-byte, plus server-managed keys:
   document.
 - `_folder`: the Grafana folder uid ("" is the General folder; Wavefront writes keep it).
 - `_number`: Grafana's numeric id, drawn from a per-tenant counter at creation.
-- `_acl`: the Wavefront entity ACL (chalicelib/categories/entity_acl.py), enforced by both
+- `_acl`: the Wavefront entity ACL (chalicelib/domain/entity_acl.py), enforced by both
   dialects.
 
 The entity's tags are the dashboard's tags in both dialects (Wavefront customerTags,
@@ -33,10 +33,9 @@ from typing import Any
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.auth.principal import Principal
-from chalicelib.categories import entity_acl
-from chalicelib.categories.entities import principal_of
+from chalicelib.domain import entity_acl
+from chalicelib.domain.context import Context
 from chalicelib.errors import Conflict, Forbidden, Invalid, NameExists, NotFound, VersionMismatch
-from chalicelib.http.request import Request
 from chalicelib.store.models import EntityItem
 from chalicelib.store.repository import Entity, Repository, UniqueName, check_tag
 
@@ -156,14 +155,14 @@ FOLDER_NAME = UniqueName(_folder_name, FOLDER_NAME_EXISTS, error=Conflict)
 # ---- repositories, numbers, permissions -------------------------------------------------------
 
 
-def dashboards(req: Request) -> Repository:
+def dashboards(ctx: Context) -> Repository:
     """The tenant's dashboards."""
-    return req.repo(KIND, history=True, unique=DASHBOARD_NAME, head_keys=HEAD_KEYS)
+    return ctx.repo(KIND, history=True, unique=DASHBOARD_NAME, head_keys=HEAD_KEYS)
 
 
-def folders(req: Request) -> Repository:
+def folders(ctx: Context) -> Repository:
     """The tenant's folders."""
-    return req.repo(FOLDER_KIND, unique=FOLDER_NAME, head_keys=FOLDER_HEAD_KEYS)
+    return ctx.repo(FOLDER_KIND, unique=FOLDER_NAME, head_keys=FOLDER_HEAD_KEYS)
 
 
 def next_number(tenant: str) -> int:
@@ -188,24 +187,50 @@ def require_entity(principal: Principal, entity: Entity, *, modify: bool = False
         raise Forbidden(f"Dashboard {entity.id}: you are not allowed to modify it")
 
 
-def load(req: Request, uid: str, *, modify: bool = False, head_only: bool = False) -> Entity:
+def load(ctx: Context, uid: str, *, modify: bool = False, head_only: bool = False) -> Entity:
     """A live dashboard the principal may view (and modify); 404 "Dashboard not found".
     head_only: its head row (title, folder, numeric id, ACL, version), not the document."""
-    repo = dashboards(req)
+    repo = dashboards(ctx)
     try:
         entity = repo.summary(uid) if head_only else repo.get(uid)
     except (NotFound, Invalid) as exc:
         raise NotFound("Dashboard not found") from exc
-    require_entity(principal_of(req), entity, modify=modify)
+    require_entity(ctx.principal, entity, modify=modify)
     return entity
 
 
-def require_folder(req: Request, uid: str) -> Entity | None:
+def create_wavefront(ctx: Context, uid: str, doc: dict[str, Any], tags: list[str] | None) -> Entity:
+    """A dashboard saved through the Wavefront dialect under its client-chosen id."""
+    repo = dashboards(ctx)
+    number = next_number(repo.tenant)
+    doc = {**doc, DIALECT: WAVEFRONT, FOLDER: GENERAL, NUMBER: number}
+    return repo.create(uid, doc, by=ctx.actor, tags=tags or [])
+
+
+def update_wavefront(
+    ctx: Context, uid: str, doc: dict[str, Any], tags: list[str] | None, *, expected_version: int | None
+) -> Entity:
+    """Replace a dashboard's document with a Wavefront one (server-managed keys and folder
+    kept; tags only when given); a stale expected_version is a 409."""
+    principal = ctx.principal
+
+    def edit(entity: Entity) -> None:
+        require_entity(principal, entity, modify=True)
+        kept = {k: entity.doc[k] for k in (*KEPT_ON_SAVE, FOLDER) if k in entity.doc}
+        entity.doc = {**doc, DIALECT: WAVEFRONT, **kept}
+        if tags is not None:
+            entity.tags = tags
+
+    retries = 0 if expected_version is not None else 10
+    return dashboards(ctx).update(uid, edit, by=ctx.actor, expected_version=expected_version, retries=retries)
+
+
+def require_folder(ctx: Context, uid: str) -> Entity | None:
     """The folder a dashboard is saved into (None for General); 400 when it does not exist."""
     if uid == GENERAL:
         return None
     try:
-        return folders(req).get(uid)
+        return folders(ctx).get(uid)
     except (NotFound, Invalid) as exc:
         raise Invalid("Folder not found") from exc
 
@@ -226,7 +251,7 @@ class Save:
 SAVE_RETRIES = 5
 
 
-def save_grafana(req: Request, save: Save) -> Entity:
+def save_grafana(ctx: Context, save: Save) -> Entity:
     """Create or update a dashboard as Grafana does.
 
     Without overwrite: 412 version-mismatch when the posted version is not the stored one
@@ -243,10 +268,10 @@ def save_grafana(req: Request, save: Save) -> Entity:
     folder = save.folder_uid or GENERAL
     if folder != GENERAL:
         check_uid(folder)
-    require_folder(req, folder)
-    in_folder = _folder_still_there(req, folder)
-    principal = principal_of(req)
-    repo = dashboards(req)
+    require_folder(ctx, folder)
+    in_folder = _folder_still_there(ctx, folder)
+    principal = ctx.principal
+    repo = dashboards(ctx)
     holder = repo.name_holder(_title_key(folder, title))
     if holder is not None and holder != uid:
         if not save.overwrite:
@@ -260,11 +285,11 @@ def save_grafana(req: Request, save: Save) -> Entity:
         require_access(principal, "dashboard.create")
         doc = {**dash, DIALECT: GRAFANA, FOLDER: folder, NUMBER: next_number(repo.tenant)}
         try:
-            return repo.create(uid, doc, by=req.actor, tags=tags, note=save.message, extra=in_folder)
+            return repo.create(uid, doc, by=ctx.actor, tags=tags, note=save.message, extra=in_folder)
         except NameExists:
             raise
         except Conflict as exc:  # someone created this uid meanwhile, or deleted the folder
-            require_folder(req, folder)
+            require_folder(ctx, folder)
             if not save.overwrite:
                 raise VersionMismatch(CHANGED) from exc
             existing = repo.get(uid, include_deleted=True)
@@ -283,7 +308,7 @@ def save_grafana(req: Request, save: Save) -> Entity:
         return repo.update(
             uid,
             edit,
-            by=req.actor,
+            by=ctx.actor,
             expected_version=None if save.overwrite else existing.version,
             include_deleted=True,
             retries=SAVE_RETRIES if save.overwrite else 0,
@@ -291,16 +316,16 @@ def save_grafana(req: Request, save: Save) -> Entity:
             extra=in_folder,
         )
     except VersionMismatch as exc:
-        require_folder(req, folder)
+        require_folder(ctx, folder)
         raise VersionMismatch(CHANGED) from exc
 
 
-def _folder_still_there(req: Request, folder: str) -> Callable[[TransactWrite], None] | None:
+def _folder_still_there(ctx: Context, folder: str) -> Callable[[TransactWrite], None] | None:
     """A check, in the save's own transaction, that the folder was not deleted meanwhile (a
     dashboard never lands in a folder that is gone)."""
     if folder == GENERAL:
         return None
-    partition = f"{req.need_tenant()}#{FOLDER_KIND}"
+    partition = f"{ctx.tenant}#{FOLDER_KIND}"
 
     def check(tx: TransactWrite) -> None:
         tx.condition_check(EntityItem, partition, folder, condition=EntityItem.deleted == False)  # noqa: E712
@@ -308,12 +333,12 @@ def _folder_still_there(req: Request, folder: str) -> Callable[[TransactWrite], 
     return check
 
 
-def restore(req: Request, uid: str, version: int) -> Entity:
+def restore(ctx: Context, uid: str, version: int) -> Entity:
     """Make an old version the newest one (a restore is a new version)."""
-    repo = dashboards(req)
-    current = load(req, uid, modify=True, head_only=True)
+    repo = dashboards(ctx)
+    current = load(ctx, uid, modify=True, head_only=True)
     old = repo.version(uid, version)
-    principal = principal_of(req)
+    principal = ctx.principal
 
     def edit(entity: Entity) -> None:
         require_entity(principal, entity, modify=True)
@@ -325,7 +350,7 @@ def restore(req: Request, uid: str, version: int) -> Entity:
         return repo.update(
             uid,
             edit,
-            by=req.actor,
+            by=ctx.actor,
             expected_version=current.version,
             note=f"Restored from version {version}",
         )
@@ -336,41 +361,41 @@ def restore(req: Request, uid: str, version: int) -> Entity:
 # ---- stars (Grafana) = favorites (Wavefront) ------------------------------------------------
 
 
-STARRED = "starred"  # Request.memo key: the caller's stars, read once per request
+STARRED = "starred"  # Context.memo key: the caller's stars, read once per request
 
 
-def _stars(req: Request) -> Repository:
-    req.memo.pop(STARRED, None)  # about to change, or to be read afresh
-    return req.repo(f"star#{principal_of(req).id}")
+def _stars(ctx: Context) -> Repository:
+    ctx.memo.pop(STARRED, None)  # about to change, or to be read afresh
+    return ctx.repo(f"star#{ctx.principal.id}")
 
 
-def star(req: Request, uid: str) -> None:
+def star(ctx: Context, uid: str) -> None:
     """Star a dashboard for the calling account (idempotent). The star names the dashboard's
     creation time, so a dashboard deleted and made again under the same uid is not starred."""
-    mark = {"created": load(req, uid, head_only=True).created}
-    stars = _stars(req)
+    mark = {"created": load(ctx, uid, head_only=True).created}
+    stars = _stars(ctx)
     try:
         stars.create(uid, mark)
     except Conflict:
         stars.update(uid, lambda e: e.doc.update(mark), retries=3)
 
 
-def unstar(req: Request, uid: str) -> None:
+def unstar(ctx: Context, uid: str) -> None:
     """Remove the calling account's star (idempotent)."""
-    load(req, uid, head_only=True)
+    load(ctx, uid, head_only=True)
     try:
-        _stars(req).purge(uid)
+        _stars(ctx).purge(uid)
     except NotFound:
         pass
 
 
-def _starred(req: Request) -> dict[str, Any]:
-    found = req.memo.get(STARRED)
+def _starred(ctx: Context) -> dict[str, Any]:
+    found = ctx.memo.get(STARRED)
     if found is None:
-        found = req.memo[STARRED] = {e.id: e.doc.get("created") for e in _stars(req).iterate()}
+        found = ctx.memo[STARRED] = {e.id: e.doc.get("created") for e in _stars(ctx).iterate()}
     return found
 
 
-def is_starred(req: Request, dashboard: Entity) -> bool:
+def is_starred(ctx: Context, dashboard: Entity) -> bool:
     """Has the calling account starred this dashboard (not an earlier one of the same uid)?"""
-    return _starred(req).get(dashboard.id, -1) == dashboard.created
+    return _starred(ctx).get(dashboard.id, -1) == dashboard.created

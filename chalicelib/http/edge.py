@@ -15,8 +15,6 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 
-from chalicelib.auth.authorize import authorize
-from chalicelib.auth.keys import keyring
 from chalicelib.auth.principal import Principal
 from chalicelib.errors import (
     Forbidden,
@@ -30,6 +28,7 @@ from chalicelib.http.reply import Reply
 from chalicelib.http.request import Request, decode_params
 from chalicelib.http.router import Route, Router, required_access
 from chalicelib.identity import tenants
+from chalicelib.identity.authorize import authorize
 from chalicelib.settings import Settings, get_settings
 
 logger = Logger(service="opsplane")
@@ -199,7 +198,6 @@ class Edge:
         tenant = tenants.enter_tenant(principal.tenant, requested)
         request.principal = principal
         request.tenant = tenant
-        request.cursor_secret = keyring().cursor_secret
         logger.append_keys(tenant=tenant, principal=principal.id)
         access = required_access(route, request.params)
         acting_on_self = bool(route.self_param) and request.params.get(route.self_param) == principal.id

@@ -10,11 +10,12 @@ from urllib.parse import parse_qs, unquote
 
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.errors import Invalid, UnsupportedMedia
+from chalicelib.domain.context import Context
+from chalicelib.errors import Invalid, Unauthenticated, UnsupportedMedia
+from chalicelib.settings import get_settings
 
 if TYPE_CHECKING:
     from chalicelib.auth.principal import Principal
-    from chalicelib.store.repository import Repository
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -61,11 +62,9 @@ class Request:
     request_id: str
     principal: Principal | None = None
     tenant: str | None = None
-    cursor_secret: bytes = b""
     _json: Any = field(default=None, repr=False)
     _json_parsed: bool = field(default=False, repr=False)
-    # Values a request reads once and uses many times (the caller's dashboard stars).
-    memo: dict[str, Any] = field(default_factory=dict, repr=False)
+    _ctx: Context | None = field(default=None, repr=False)
 
     # ---- query -------------------------------------------------------------
 
@@ -152,6 +151,15 @@ class Request:
     # ---- authorization -----------------------------------------------------
 
     @property
+    def ctx(self) -> Context:
+        """The domain context of this authorized request: what handlers hand to the domain."""
+        if self._ctx is None:
+            if self.principal is None or not self.tenant:
+                raise Unauthenticated()
+            self._ctx = Context(self.tenant, self.principal, get_settings())
+        return self._ctx
+
+    @property
     def actor(self) -> str:
         """Who is acting, for created_by / updated_by."""
         return self.principal.name if self.principal else "anonymous"
@@ -161,8 +169,8 @@ class Request:
             raise Invalid("No tenant")
         return self.tenant
 
-    def repo(self, kind: str, *, history: bool = False, **options: Any) -> Repository:
-        """The tenant-scoped repository of one kind (options: Repository's unique, head_keys)."""
-        from chalicelib.store.repository import Repository
+    # ---- shared query parameters ---------------------------------------------
 
-        return Repository(self.need_tenant(), kind, cursor_secret=self.cursor_secret, history=history, **options)
+    def paging(self, *, default_limit: int = 100, max_limit: int = 1000) -> tuple[int, int]:
+        """offset (>= 0) and limit (1..max_limit) from the query string."""
+        return self.int_arg("offset", 0, low=0), self.int_arg("limit", default_limit, low=1, high=max_limit)

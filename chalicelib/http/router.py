@@ -34,7 +34,10 @@ class Route:
     response: Any = None  # pydantic model (or JSON schema dict) of the answer payload
     query: tuple[tuple[str, str, str], ...] = ()  # (name, type, description)
     paged: bool = False
-    envelope: bool = True  # native dialect: wrap the payload in {status, response}
+    # Only the native (Wavefront) dialect wraps answers in {status, response}: other dialects
+    # never do, whatever this says. False marks a native operation that answers bare (the
+    # client's UserModel operations, the health check, the docs).
+    envelope: bool = True
     status: int = 200  # the success status, for the document (204: an empty answer)
     # A principal whose id is this path parameter acts on itself and needs no ACL; the
     # handler applies its own rule (changing one's own password needs the old one).
@@ -92,6 +95,26 @@ class Router:
 
     def head(self, path: str, *, acl: str, **options: Any) -> Callable[[Handler], Handler]:
         return self.route("HEAD", path, acl=acl, **options)
+
+
+@dataclass(frozen=True)
+class Category:
+    """One REST category, declared once, at the end of its module, as `CATEGORY`.
+
+    router: its routes (their ACLs, schemas and operationIds); the category's name is the
+    router's tag and its module's name. tables: the tables its function may touch (infra/
+    grants exactly these). permission: the Wavefront permission whose grant gives its ACLs
+    (chalicelib/auth/permissions.py; None for categories every account may use).
+    """
+
+    router: Router
+    tables: tuple[str, ...] = ("entities",)
+    permission: str | None = None
+    memory_mb: int = 512
+
+    @property
+    def name(self) -> str:
+        return self.router.tag
 
 
 def required_access(route: Route, params: dict[str, str]) -> str:

@@ -11,7 +11,7 @@ import json
 import uuid
 from typing import Any
 
-from chalicelib.auth.keys import keyring
+from chalicelib.auth.keys import cursor_secret
 from chalicelib.auth.passwords import hash_password
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store.models import EntityItem
@@ -32,7 +32,7 @@ SECRET_FIELDS = ("password_hash",)
 
 def repo(tenant: str, kind: str) -> Repository:
     """A repository for identity kinds (accounts, policies, groups)."""
-    return Repository(tenant, kind, cursor_secret=keyring().cursor_secret)
+    return Repository(tenant, kind, cursor_secret=cursor_secret)
 
 
 def _username_key(username: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.auth.keys import keyring
+from chalicelib.auth.keys import cursor_secret
 from chalicelib.errors import Conflict, Invalid
 from chalicelib.store.models import EntityItem
 from chalicelib.store.repository import Entity, Repository, chain
@@ -46,7 +46,7 @@ def _key(name: str) -> str:
 
 def holder(owner: str, space: str, name: str) -> str | None:
     """Id of the object holding name in owner's space, or None."""
-    found = Repository(owner, space, cursor_secret=keyring().cursor_secret).find(_key(name))
+    found = Repository(owner, space, cursor_secret=cursor_secret).find(_key(name))
     return found.doc["id"] if found else None
 
 

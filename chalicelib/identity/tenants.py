@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Any
 
-from chalicelib.auth.keys import keyring
+from chalicelib.auth.keys import cursor_secret
 from chalicelib.errors import Forbidden, Invalid, NotFound, TenantGone
 from chalicelib.identity import accounts, directory, names
 from chalicelib.identity.names import slugify
@@ -20,7 +20,7 @@ SLUGS = "tenantslug"  # slugs are unique among siblings: reserved in the parent'
 
 
 def _repo(owner: str, kind: str) -> Repository:
-    return Repository(owner, kind, cursor_secret=keyring().cursor_secret)
+    return Repository(owner, kind, cursor_secret=cursor_secret)
 
 
 def get_tenant(tenant_uuid: str) -> dict[str, Any]:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from chalicelib.auth import authorize
 from chalicelib.auth.passwords import hash_password, password_problem
 from chalicelib.errors import Conflict, Invalid, VersionMismatch
-from chalicelib.identity import accounts, directory, policies
+from chalicelib.identity import accounts, authorize, directory, policies
 from chalicelib.store.repository import Entity
 
 PURPOSES = ("user", "internal", "external_api")

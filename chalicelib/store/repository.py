@@ -159,7 +159,7 @@ class Repository:
         tenant: str,
         kind: str,
         *,
-        cursor_secret: bytes,
+        cursor_secret: bytes | Callable[[], bytes] = b"",
         history: bool = False,
         alt_prefix: str | None = None,
         unique: UniqueName | None = None,
@@ -170,11 +170,16 @@ class Repository:
         self.tenant = tenant
         self.kind = kind
         self.history_enabled = history
-        self._secret = cursor_secret
+        # The cursor key, or how to read it: read only when a cursor is made or decoded.
+        self._cursor_secret = cursor_secret
         self._pk = f"{tenant}#{kind}"
         self._alt_prefix = alt_prefix
         self._unique = unique
         self._head_keys = head_keys
+
+    def _secret(self) -> bytes:
+        secret = self._cursor_secret
+        return secret() if callable(secret) else secret
 
     # ---- reading -------------------------------------------------------------
 
@@ -253,7 +258,7 @@ class Repository:
         fingerprint = {"kind": self.kind, "deleted": deleted, "q": query}
         start_key = None
         if cursor:
-            start_key = decode_cursor(self._secret, self.tenant, fingerprint, cursor).get("k")
+            start_key = decode_cursor(self._secret(), self.tenant, fingerprint, cursor).get("k")
         cond = EntityItem.deleted == deleted
         if cursor is not None or offset == 0:
             results = EntityItem.query(
@@ -272,7 +277,7 @@ class Repository:
                     break
             more = last_key is not None and self._has_after(last_key, deleted)
             next_cursor = (
-                encode_cursor(self._secret, self.tenant, fingerprint, {"k": last_key}) if more and last_key else None
+                encode_cursor(self._secret(), self.tenant, fingerprint, {"k": last_key}) if more and last_key else None
             )
             total = self.count(deleted=deleted) if not cursor else len(items) + (1 if more else 0)
             return Page(items=items, cursor=next_cursor, offset=offset, limit=limit, total=total)

@@ -13,8 +13,8 @@ from functools import cache
 from types import ModuleType
 from typing import Any
 
-from chalicelib.categories import CATEGORIES, Category, routers
-from chalicelib.http.router import Route
+from chalicelib import api
+from chalicelib.http.router import Category, Route
 from chalicelib.store.models import MODELS, EntityItem, TokenItem, UsageItem
 
 from . import REPO_ROOT
@@ -147,17 +147,16 @@ def _ordered(actions: Iterable[str]) -> tuple[str, ...]:
 
 @cache
 def served() -> tuple[Served, ...]:
-    """Every category of the registry with the routes of its own router (a category whose
-    module is not written yet serves no route). Routes belong to the category whose router
+    """Every category of the registry with the routes of its own router. Routes belong to the category whose router
     declares them: that is the router its function registers."""
     known = set(TABLE_MODELS)
     result = []
     seen: dict[tuple[str, str], str] = {}
-    for category in CATEGORIES:
+    for category in api.every():
         unknown = set(category.tables) - known
         if unknown:
             raise ValueError(f"Category {category.name} names unknown tables {sorted(unknown)}")
-        routes = tuple(r for router in routers((category.name,)) for r in router.routes)
+        routes = tuple(category.router.routes)
         for route in routes:
             key = (route.method, route.path)
             if key in seen:
@@ -176,7 +175,7 @@ def edge_only_categories() -> tuple[str, ...]:
     """What the authorizer and the default (unknown path) function register: the first
     category that touches no table, so their cold start imports one small module rather
     than every category (an empty OPSPLANE_CATEGORIES means all)."""
-    light = next((c.name for c in CATEGORIES if not c.tables), None)
+    light = next((c.name for c in api.every() if not c.tables), None)
     return (light,) if light else ()
 
 

@@ -50,25 +50,13 @@ class Api:
         except ValueError:
             return resp.status_code, resp.body
 
-    def handler_request(self, method: str, path: str, params: dict[str, str] | None = None, body: Any = None) -> Any:
-        """A Request as the edge hands it to a route handler, for the bootstrap admin (tests
-        that call handlers from threads: chalice.test.Client cannot serve threads)."""
-        from chalicelib.auth.keys import keyring
+    def context(self) -> Any:
+        """The domain Context of the bootstrap admin: what a worker or a thread hands to the
+        domain operations (chalice.test.Client cannot serve threads)."""
         from chalicelib.auth.principal import Principal
-        from chalicelib.http.request import Request
+        from chalicelib.domain.context import Context
 
-        return Request(
-            method=method,
-            path=path,
-            params=dict(params or {}),
-            query={},
-            headers={"content-type": "application/json"},
-            raw_body=json.dumps(body).encode() if body is not None else b"",
-            request_id="test",
-            principal=Principal(id=self.admin, name="admin", tenant=self.root, acl=["#"]),
-            tenant=self.root,
-            cursor_secret=keyring().cursor_secret,
-        )
+        return Context(self.root, Principal(id=self.admin, name="admin", tenant=self.root, acl=["#"]))
 
 
 def mint(account_uuid: str, tenant: str, name: str = "admin", ttl: int = 3600) -> str:

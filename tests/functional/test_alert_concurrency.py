@@ -1,7 +1,8 @@
 """Alerts under concurrent writers: conditional writes never lose an update.
 
-The handlers are called directly from threads (chalice.test.Client keeps the current
-request on the app object, so it cannot serve threads). The `aws` fixture makes moto
+The domain operations are called directly from threads with a Context, as a worker would
+(chalice.test.Client keeps the current request on the app object, so it cannot serve
+threads). The `aws` fixture makes moto
 apply one request at a time, as DynamoDB applies a conditional write atomically per item.
 """
 
@@ -11,6 +12,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.categories.alert import ALERT as KIND
+from chalicelib.categories.alert_views import AlertBody
+from chalicelib.domain import entities
 from chalicelib.errors import VersionMismatch
 from tests.functional.test_alert import ALERT, BODY, new_alert
 
@@ -37,20 +41,17 @@ def race(calls: list[Callable[[], Any]]) -> list[Any]:
     return results
 
 
-def test_can_let_exactly_one_of_racing_versioned_updates_win(api):
-    from chalicelib.categories.alert import HANDLERS
+def update(api: Any, aid: str, body: dict[str, Any]) -> dict[str, Any]:
+    """One PUT of an alert, as the domain operation (the wire object back)."""
+    ctx = api.context()
+    return entities.wire(ctx, KIND, entities.replace(ctx, KIND, aid, AlertBody.model_validate(body)))
 
+
+def test_can_let_exactly_one_of_racing_versioned_updates_win(api):
     # GIVEN an alert at version 1
     aid = new_alert(api)["id"]
     # WHEN 8 writers PUT at once, each naming version 1
-    calls = [
-        (
-            lambda i=i: HANDLERS["update"](
-                api.handler_request("PUT", ALERT, {"id": aid}, {**BODY, "name": f"w{i}", "version": 1})
-            )
-        )
-        for i in range(WRITERS)
-    ]
+    calls = [(lambda i=i: update(api, aid, {**BODY, "name": f"w{i}", "version": 1})) for i in range(WRITERS)]
     results = race(calls)
     # THEN one wins and the others get VersionMismatch (409)
     winners = [r for r in results if isinstance(r, dict)]
@@ -62,13 +63,8 @@ def test_can_let_exactly_one_of_racing_versioned_updates_win(api):
 
 
 def test_can_keep_every_tag_added_concurrently(api):
-    from chalicelib.categories.alert import HANDLERS
-
     aid = new_alert(api)["id"]
-    calls = [
-        (lambda i=i: HANDLERS["add_tag"](api.handler_request("PUT", ALERT, {"id": aid, "tagValue": f"tag-{i}"})))
-        for i in range(WRITERS)
-    ]
+    calls = [(lambda i=i: entities.add_tag(api.context(), KIND, aid, f"tag-{i}")) for i in range(WRITERS)]
     results = race(calls)
     assert not [r for r in results if isinstance(r, Exception)], results
     tags = api.json("GET", f"{ALERT}/{aid}/tag")[1]["response"]["items"]
@@ -77,13 +73,8 @@ def test_can_keep_every_tag_added_concurrently(api):
 
 
 def test_can_apply_every_unversioned_update_to_the_latest(api):
-    from chalicelib.categories.alert import HANDLERS
-
     aid = new_alert(api)["id"]
-    calls = [
-        (lambda i=i: HANDLERS["update"](api.handler_request("PUT", ALERT, {"id": aid}, {**BODY, "minutes": i + 1})))
-        for i in range(WRITERS)
-    ]
+    calls = [(lambda i=i: update(api, aid, {**BODY, "minutes": i + 1})) for i in range(WRITERS)]
     results = race(calls)
     assert all(isinstance(r, dict) for r in results), results
     assert sorted(r["version"] for r in results) == list(range(2, WRITERS + 2))

@@ -7,10 +7,10 @@ import base64
 import pytest
 
 from chalicelib.auth import apitokens, records, sessions
-from chalicelib.auth.authorize import authorize
-from chalicelib.auth.gateway import authorizer_response
 from chalicelib.errors import CsrfRefused, Forbidden, TenantGone, Throttled, TokenExpired, Unauthenticated
+from chalicelib.http.gateway import authorizer_response
 from chalicelib.identity import tenants
+from chalicelib.identity.authorize import authorize
 from tests.functional.conftest import ADMIN_PASSWORD
 
 

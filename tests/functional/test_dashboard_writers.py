@@ -1,7 +1,7 @@
 """Wavefront dashboards under concurrent writers and at size: conditional writes never lose
 an update, a multi-MB dashboard round-trips equal, bodies past the documented maximum get 413.
 
-The handlers are called directly from threads, as in test_alert_concurrency.py."""
+The domain operations are called directly from threads, as in test_alert_concurrency.py."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import os
 from typing import Any
 
+from chalicelib.dashboards import store
 from chalicelib.errors import VersionMismatch
 from tests.functional.test_alert_concurrency import WRITERS, race
 from tests.functional.test_dashboard import DASH, body, new_dashboard, reads
@@ -17,22 +18,21 @@ MB = 1024 * 1024
 
 
 def test_can_let_exactly_one_of_racing_versioned_updates_win(api):
-    from chalicelib.categories.dashboard import update_dashboard
-
     # GIVEN a dashboard at version 1
     new_dashboard(api, "raced")
     # WHEN 8 writers PUT at once, each naming version 1
+    doc = {k: v for k, v in body("raced").items() if k not in ("id", "version")}
     calls = [
         (
-            lambda i=i: update_dashboard(
-                api.handler_request("PUT", DASH, {"id": "raced"}, body("raced", description=f"w{i}", version=1))
+            lambda i=i: store.update_wavefront(
+                api.context(), "raced", {**doc, "description": f"w{i}"}, None, expected_version=1
             )
         )
         for i in range(WRITERS)
     ]
     results = race(calls)
     # THEN one wins and the others get VersionMismatch (409)
-    winners = [r for r in results if isinstance(r, dict)]
+    winners = [r.doc for r in results if not isinstance(r, Exception)]
     losers = [r for r in results if isinstance(r, VersionMismatch)]
     assert len(winners) == 1 and len(losers) == WRITERS - 1, results
     stored = api.json("GET", f"{DASH}/raced")[1]["response"]

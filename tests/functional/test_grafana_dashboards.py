@@ -289,7 +289,7 @@ def test_can_star_and_unstar_a_dashboard(api):
 
 def _restrict(api, uid: str, only: str) -> None:
     """Give a dashboard an entity ACL naming only one principal."""
-    from chalicelib.categories import entity_acl
+    from chalicelib.domain import entity_acl
 
     store_repository(api).update(uid, lambda e: entity_acl.edit(e, "set", [only], [only]))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from chalicelib.categories import routers
+from chalicelib.api import routers
 from chalicelib.http.router import PUBLIC
 
 # Public by design: health, the token endpoints (they authenticate themselves), JWKS, docs.

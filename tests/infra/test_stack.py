@@ -13,7 +13,8 @@ import aws_cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from chalicelib.categories import CATEGORIES, routers
+from chalicelib import api
+from chalicelib.api import routers
 from chalicelib.settings import get_settings, reset_settings
 from infra.opsplane_infra import openapi, registry
 from infra.opsplane_infra.config import BASE
@@ -246,15 +247,15 @@ def test_can_grant_blobs_to_the_functions_that_use_entities(synth: Synth) -> Non
     # AND the authorizer reads blobs only; the unknown-path function touches none
     assert _blob_grants(synth, "authorizer") == ({"s3:GetObject"}, {"s3:ListBucket"})
     assert _blob_grants(synth, "default") == (set(), set())
-    assert any(_blob_grants(synth, c.name)[0] >= {"s3:PutObject"} for c in CATEGORIES if "entities" in c.tables)
+    assert any(_blob_grants(synth, c.name)[0] >= {"s3:PutObject"} for c in api.every() if "entities" in c.tables)
 
 
 def test_can_run_one_function_per_category_of_the_registry(synth: Synth) -> None:
     # GIVEN the category registry WHEN the stack is synthesized
     functions = synth.functions()
     # THEN each category has its own function registering only that category
-    assert set(functions) == {c.name for c in CATEGORIES} | {"default", "authorizer"}
-    for category in CATEGORIES:
+    assert set(functions) == {c.name for c in api.every()} | {"default", "authorizer"}
+    for category in api.every():
         _, props = functions[category.name]
         env = props["Environment"]["Variables"]
         assert env["OPSPLANE_CATEGORIES"] == category.name
@@ -321,7 +322,7 @@ def test_can_grant_dynamodb_without_scan_wildcards_or_star_resources(synth: Synt
 
 def test_can_limit_each_function_to_its_category_tables(synth: Synth) -> None:
     # GIVEN each category's declared tables and whether it has authenticated routes
-    for category in CATEGORIES:
+    for category in api.every():
         routes = [r for router in routers((category.name,)) for r in router.routes]
         authenticated = any(not r.public for r in routes)
         # WHEN its function's grants are read
@@ -360,7 +361,7 @@ def test_can_read_the_signing_keys_only_from_functions_that_authenticate(synth: 
                 readers.add(name)
     # AND it goes to the authorizer, to categories with authenticated routes and to token issuers
     expected = {"authorizer"}
-    for category in CATEGORIES:
+    for category in api.every():
         routes = [r for router in routers((category.name,)) for r in router.routes]
         if any(not r.public for r in routes) or "tokens" in category.tables:
             expected.add(category.name)
@@ -373,7 +374,7 @@ def test_can_serve_every_route_of_the_app_on_its_category_function(synth: Synth)
     body = synth.api_body()
     functions = {name: logical for name, (logical, _) in synth.functions().items()}
     declared = 0
-    for category in CATEGORIES:
+    for category in api.every():
         for router in routers((category.name,)):
             for route in router.routes:
                 # THEN each route is a method of its path, on its category's function

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from chalicelib.categories.searching import (
+from chalicelib.domain.searching import (
     Condition,
     FacetsRequest,
     Fields,

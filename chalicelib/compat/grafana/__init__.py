@@ -9,6 +9,9 @@ conflicts), rendered at the edge (chalicelib/http/dialects.py).
 from __future__ import annotations
 
 from chalicelib.compat.grafana import dashboards, folders, search
-from chalicelib.http.router import Router
+from chalicelib.http.router import Category, Router
 
 router = Router("grafana", routes=[r for part in (dashboards, folders, search) for r in part.router.routes])
+
+
+CATEGORY = Category(router, permission="dashboard_management")

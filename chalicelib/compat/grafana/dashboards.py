@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from chalicelib.categories import entity_acl
 from chalicelib.compat.grafana import views
 from chalicelib.dashboards import store
+from chalicelib.domain import entity_acl
 from chalicelib.errors import Invalid, NotFound
 from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
@@ -140,7 +140,6 @@ class GrafanaMessage(BaseModel):
     acl="dashboard.read",
     body=SaveBody,
     response=GrafanaSaved,
-    envelope=False,
     max_body=store.DOCUMENT_LIMIT,
     summary="Create or update a dashboard (needs dashboard.create or dashboard.{uid}.update)",
 )
@@ -153,7 +152,7 @@ def save(req: Request) -> Reply:
         if folder is not None and not isinstance(folder, str):
             raise Invalid("meta.folderUid must be a string")
     entity = store.save_grafana(
-        req,
+        req.ctx,
         store.Save(
             dashboard=body.dashboard, folder_uid=folder or store.GENERAL, message=body.message, overwrite=body.overwrite
         ),
@@ -161,20 +160,20 @@ def save(req: Request) -> Reply:
     return bare(views.saved(entity))
 
 
-@router.get(BY_UID, acl="dashboard.{uid}.read", response=GrafanaDashboard, envelope=False)
+@router.get(BY_UID, acl="dashboard.{uid}.read", response=GrafanaDashboard)
 def get_dashboard(req: Request) -> Reply:
     """A dashboard and its meta."""
-    entity = store.load(req, req.params["uid"])
+    entity = store.load(req.ctx, req.params["uid"])
     return bare({"dashboard": views.dashboard_json(entity), "meta": _meta(req, entity)})
 
 
 def _meta(req: Request, entity: Entity) -> dict[str, Any]:
-    principal = store.principal_of(req)
+    principal = req.ctx.principal
     modify = entity_acl.may_modify(principal, entity)
     can_save = modify and principal.can(f"dashboard.{entity.id}.update")
     title = views.dashboard_title(entity)
     folder_uid = store.folder_of(entity)
-    folder = store.folders(req).find(folder_uid) if folder_uid else None
+    folder = store.folders(req.ctx).find(folder_uid) if folder_uid else None
     return {
         "type": "db",
         "canSave": can_save,
@@ -195,15 +194,15 @@ def _meta(req: Request, entity: Entity) -> dict[str, Any]:
         **views.folder_keys(folder),
         "provisioned": False,
         "provisionedExternalId": "",
-        "isStarred": store.is_starred(req, entity),
+        "isStarred": store.is_starred(req.ctx, entity),
     }
 
 
-@router.delete(BY_UID, acl="dashboard.{uid}.delete", response=GrafanaDeleted, envelope=False)
+@router.delete(BY_UID, acl="dashboard.{uid}.delete", response=GrafanaDeleted)
 def delete_dashboard(req: Request) -> Reply:
     """Delete a dashboard permanently, with its versions."""
-    entity = store.load(req, req.params["uid"], modify=True, head_only=True)
-    store.dashboards(req).purge(entity.id)
+    entity = store.load(req.ctx, req.params["uid"], modify=True, head_only=True)
+    store.dashboards(req.ctx).purge(entity.id)
     title = views.dashboard_title(entity)
     return bare(
         {"title": title, "message": f"Dashboard {title} deleted", "id": store.number_of(entity), "uid": entity.id}
@@ -215,14 +214,13 @@ def delete_dashboard(req: Request) -> Reply:
     acl="dashboard.{uid}.read",
     query=VERSIONS_QUERY,
     response=list[GrafanaVersion],
-    envelope=False,
 )
 def list_versions(req: Request) -> Reply:
     """A dashboard's versions, newest first."""
-    entity = store.load(req, req.params["uid"], head_only=True)
+    entity = store.load(req.ctx, req.params["uid"], head_only=True)
     limit = _paging(req, "limit", DEFAULT_VERSIONS) or DEFAULT_VERSIONS
     start = _paging(req, "start", 0)
-    found, _total = store.dashboards(req).history(entity.id, offset=start, limit=limit, heads=True)
+    found, _total = store.dashboards(req.ctx).history(entity.id, offset=start, limit=limit, heads=True)
     return bare([views.version_item(v, entity) for v in found])
 
 
@@ -244,39 +242,39 @@ def _paging(req: Request, name: str, default: int) -> int:
     return value
 
 
-@router.get(f"{BY_UID}/versions/{{version}}", acl="dashboard.{uid}.read", response=GrafanaVersion, envelope=False)
+@router.get(f"{BY_UID}/versions/{{version}}", acl="dashboard.{uid}.read", response=GrafanaVersion)
 def get_version(req: Request) -> Reply:
     """One version of a dashboard, with its JSON."""
-    entity = store.load(req, req.params["uid"], head_only=True)
+    entity = store.load(req.ctx, req.params["uid"], head_only=True)
     raw = req.params["version"]
     if not raw.isdigit() or int(raw) < 1:
         raise Invalid("version must be a positive integer")
     try:
-        old = store.dashboards(req).version(entity.id, int(raw))
+        old = store.dashboards(req.ctx).version(entity.id, int(raw))
     except NotFound as exc:
         raise NotFound("Dashboard version not found") from exc
     return bare({**views.version_item(old, entity), "data": views.dashboard_json(old)})
 
 
-@router.post(f"{BY_UID}/restore", acl="dashboard.{uid}.update", body=RestoreBody, response=GrafanaSaved, envelope=False)
+@router.post(f"{BY_UID}/restore", acl="dashboard.{uid}.update", body=RestoreBody, response=GrafanaSaved)
 def restore(req: Request) -> Reply:
     """Make an old version the newest one (a new version, "Restored from version N")."""
     body = req.model(RestoreBody)
     uid = req.params["uid"]
-    store.load(req, uid, modify=True, head_only=True)
+    store.load(req.ctx, uid, modify=True, head_only=True)
     try:
-        store.dashboards(req).version(uid, body.version)
+        store.dashboards(req.ctx).version(uid, body.version)
     except NotFound as exc:
         raise NotFound("Dashboard version not found") from exc
-    return bare(views.saved(store.restore(req, uid, body.version)))
+    return bare(views.saved(store.restore(req.ctx, uid, body.version)))
 
 
-@router.get(f"{DASHBOARDS}/tags", acl="dashboard.read", response=list[GrafanaTag], envelope=False)
+@router.get(f"{DASHBOARDS}/tags", acl="dashboard.read", response=list[GrafanaTag])
 def tags(req: Request) -> Reply:
     """Every tag of the dashboards the caller may view, with how many carry it."""
-    principal = store.principal_of(req)
+    principal = req.ctx.principal
     counts: Counter[str] = Counter()
-    for entity in store.dashboards(req).summaries():
+    for entity in store.dashboards(req.ctx).summaries():
         if entity_acl.may_view(principal, entity):
             counts.update(set(entity.tags))
     return bare([{"term": term, "count": counts[term]} for term in sorted(counts)])
@@ -285,15 +283,15 @@ def tags(req: Request) -> Reply:
 STARS = "/api/user/stars/dashboard/uid/{uid}"
 
 
-@router.post(STARS, acl="dashboard.{uid}.read", response=GrafanaMessage, envelope=False)
+@router.post(STARS, acl="dashboard.{uid}.read", response=GrafanaMessage)
 def star(req: Request) -> Reply:
     """Star a dashboard for the caller."""
-    store.star(req, req.params["uid"])
+    store.star(req.ctx, req.params["uid"])
     return bare({"message": "Dashboard starred!"})
 
 
-@router.delete(STARS, acl="dashboard.{uid}.read", response=GrafanaMessage, envelope=False)
+@router.delete(STARS, acl="dashboard.{uid}.read", response=GrafanaMessage)
 def unstar(req: Request) -> Reply:
     """Remove the caller's star from a dashboard."""
-    store.unstar(req, req.params["uid"])
+    store.unstar(req.ctx, req.params["uid"])
     return bare({"message": "Dashboard unstarred"})

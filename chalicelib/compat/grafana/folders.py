@@ -96,44 +96,44 @@ class GrafanaFolderDeleted(BaseModel):
     title: str
 
 
-@router.get(FOLDERS, acl="folder.read", query=LIST_QUERY, response=list[GrafanaFolderItem], envelope=False)
+@router.get(FOLDERS, acl="folder.read", query=LIST_QUERY, response=list[GrafanaFolderItem])
 def list_folders(req: Request) -> Reply:
     """The folders inside parentUid (the top level when absent), by title."""
     limit = req.int_arg("limit", DEFAULT_LIMIT, low=1, high=5000)
     page = req.int_arg("page", 1, low=1, high=1_000_000)
-    found = folders.children(req, req.arg("parentUid") or store.GENERAL)
+    found = folders.children(req.ctx, req.arg("parentUid") or store.GENERAL)
     return bare([views.folder_item(f) for f in found[(page - 1) * limit : page * limit]])
 
 
-@router.get(BY_UID, acl="folder.read", response=GrafanaFolder, envelope=False)
+@router.get(BY_UID, acl="folder.read", response=GrafanaFolder)
 def get_folder(req: Request) -> Reply:
     """One folder, with its ancestors."""
-    return bare(_folder_view(req, folders.get(req, req.params["uid"])))
+    return bare(_folder_view(req, folders.get(req.ctx, req.params["uid"])))
 
 
-@router.post(FOLDERS, acl="folder.create", body=FolderBody, response=GrafanaFolder, envelope=False)
+@router.post(FOLDERS, acl="folder.create", body=FolderBody, response=GrafanaFolder)
 def create_folder(req: Request) -> Reply:
     """Create a folder (409 when a sibling has the title)."""
     body = req.model(FolderBody, default={})
-    return bare(_folder_view(req, folders.create(req, body.title, body.uid, body.parentUid)))
+    return bare(_folder_view(req, folders.create(req.ctx, body.title, body.uid, body.parentUid)))
 
 
-@router.put(BY_UID, acl="folder.{uid}.update", body=FolderChange, response=GrafanaFolder, envelope=False)
+@router.put(BY_UID, acl="folder.{uid}.update", body=FolderChange, response=GrafanaFolder)
 def update_folder(req: Request) -> Reply:
     """Rename a folder (412 version-mismatch when version is stale and overwrite is false)."""
     uid = req.params["uid"]
     body = req.model(FolderChange, default={})
     if body.uid not in (None, "", uid):
         raise Invalid("A folder's uid cannot be changed")
-    entity = folders.rename(req, uid, body.title, version=body.version, overwrite=body.overwrite)
+    entity = folders.rename(req.ctx, uid, body.title, version=body.version, overwrite=body.overwrite)
     return bare(_folder_view(req, entity))
 
 
-@router.post(f"{BY_UID}/move", acl="folder.{uid}.update", body=FolderMove, response=GrafanaFolder, envelope=False)
+@router.post(f"{BY_UID}/move", acl="folder.{uid}.update", body=FolderMove, response=GrafanaFolder)
 def move_folder(req: Request) -> Reply:
     """Move a folder under another one (or to the top level)."""
     body = req.model(FolderMove, default={})
-    return bare(_folder_view(req, folders.move(req, req.params["uid"], body.parentUid)))
+    return bare(_folder_view(req, folders.move(req.ctx, req.params["uid"], body.parentUid)))
 
 
 @router.delete(
@@ -141,11 +141,10 @@ def move_folder(req: Request) -> Reply:
     acl="folder.{uid}.delete",
     query=(("forceDeleteRules", "boolean", "Also delete the dashboards and folders inside (recursively)"),),
     response=GrafanaFolderDeleted,
-    envelope=False,
 )
 def delete_folder(req: Request) -> Reply:
     """Delete a folder; one with contents only with forceDeleteRules=true, which deletes them too."""
-    folder = folders.remove(req, req.params["uid"], cascade=req.flag("forceDeleteRules"))
+    folder = folders.remove(req.ctx, req.params["uid"], cascade=req.flag("forceDeleteRules"))
     return bare(
         {
             "message": "Folder deleted",
@@ -157,10 +156,10 @@ def delete_folder(req: Request) -> Reply:
 
 
 def _folder_view(req: Request, folder: Entity) -> dict[str, Any]:
-    principal = store.principal_of(req)
+    principal = req.ctx.principal
     can_save = principal.can(f"folder.{folder.id}.update")
     title = folders.title_of(folder)
-    parents = folders.chain(folder.id, folders.every(req)) if folders.parent_of(folder) else []
+    parents = folders.chain(folder.id, folders.every(req.ctx)) if folders.parent_of(folder) else []
     return {
         "id": store.number_of(folder),
         "uid": folder.id,

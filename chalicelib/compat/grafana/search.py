@@ -10,9 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from chalicelib.categories import entity_acl
 from chalicelib.compat.grafana import views
 from chalicelib.dashboards import folders, store
+from chalicelib.domain import entity_acl
 from chalicelib.errors import Invalid, Unprocessable
 from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
@@ -95,7 +95,7 @@ def _limit(req: Request) -> int:
     return limit
 
 
-@router.get("/api/search", acl="dashboard.read", query=SEARCH_QUERY, response=list[GrafanaHit], envelope=False)
+@router.get("/api/search", acl="dashboard.read", query=SEARCH_QUERY, response=list[GrafanaHit])
 def search(req: Request) -> Reply:
     """Dashboards and folders by title, tags, uid, folder and star."""
     limit = _limit(req)
@@ -105,7 +105,7 @@ def search(req: Request) -> Reply:
     kind = req.arg("type")
     if kind not in (None, "", DASH_DB, DASH_FOLDER):
         raise Invalid(f"type must be {DASH_DB} or {DASH_FOLDER}")
-    principal = store.principal_of(req)
+    principal = req.ctx.principal
     query = (req.arg("query") or "").casefold()
     tags = set(req.args("tag"))
     uids = set(_listed(req, "dashboardUIDs")) - {""}
@@ -113,7 +113,7 @@ def search(req: Request) -> Reply:
     in_folders = {store.GENERAL if u.lower() in GENERAL_NAMES else u for u in _listed(req, "folderUIDs")}
     folder_numbers = _numbers(req, "folderIds")
     only_starred = req.flag("starred")
-    known = folders.every(req)
+    known = folders.every(req.ctx)
     by_number = {store.number_of(f): f.id for f in known.values()}
     in_folders |= {by_number.get(n, f"#{n}") if n else store.GENERAL for n in folder_numbers}
     wanted_folders = req.args("folderUIDs") or folder_numbers
@@ -133,18 +133,18 @@ def search(req: Request) -> Reply:
     if kind in (None, "", DASH_DB):
         found = [
             d
-            for d in store.dashboards(req).summaries()
+            for d in store.dashboards(req.ctx).summaries()
             if keep(d, views.dashboard_title(d), store.folder_of(d))
             and tags <= set(d.tags)
-            and (not only_starred or store.is_starred(req, d))
+            and (not only_starred or store.is_starred(req.ctx, d))
             and entity_acl.may_view(principal, d)
         ]
         found.sort(key=lambda d: (views.dashboard_title(d).casefold(), d.id))
-        hits += [views.dashboard_hit(d, known.get(store.folder_of(d)), store.is_starred(req, d)) for d in found]
+        hits += [views.dashboard_hit(d, known.get(store.folder_of(d)), store.is_starred(req.ctx, d)) for d in found]
     return bare(hits[(page - 1) * limit : page * limit])
 
 
-@router.get("/api/frontend/settings", acl=PUBLIC, response=GrafanaFrontendSettings, envelope=False)
+@router.get("/api/frontend/settings", acl=PUBLIC, response=GrafanaFrontendSettings)
 def frontend_settings(req: Request) -> Reply:
     """Build information (grafana-client reads buildInfo.version)."""
     settings = get_settings()

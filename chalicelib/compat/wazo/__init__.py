@@ -7,9 +7,12 @@ Answers are bare (Wazo has no envelope); errors take Wazo's shape at the edge.
 from __future__ import annotations
 
 from chalicelib.compat.wazo import groups, policies, tenants, tokens, users
-from chalicelib.http.router import Router
+from chalicelib.http.router import Category, Router
 
 router = Router(
     "wazo",
     routes=[r for part in (tokens, tenants, users, policies, groups) for r in part.router.routes],
 )
+
+
+CATEGORY = Category(router, tables=("entities", "tokens"), permission="user_management")

@@ -54,7 +54,7 @@ class Policy(Named):
     acl: list[str]
 
 
-@router.post(f"{PREFIX}/policies", acl="policy.create", body=PolicyBody, response=Policy, envelope=False)
+@router.post(f"{PREFIX}/policies", acl="policy.create", body=PolicyBody, response=Policy)
 def create_policy(req: Request) -> Reply:
     """Create a policy in the acting tenant (its ACL must be held by the caller)."""
     body = req.model(PolicyBody)
@@ -71,13 +71,13 @@ def create_policy(req: Request) -> Reply:
     return bare(policy_view(policy))
 
 
-@router.get(f"{PREFIX}/policies", acl="policy.read", query=LIST_QUERY, response=WazoList, envelope=False)
+@router.get(f"{PREFIX}/policies", acl="policy.read", query=LIST_QUERY, response=WazoList)
 def list_policies(req: Request) -> Reply:
     """Policies of the acting tenant (and its sub-tenants with recurse=true)."""
     return listed(req, in_scope(req, policies.POLICY), policy_view, sort=POLICY_SORT, search=POLICY_SEARCH)
 
 
-@router.get(f"{PREFIX}/policies/{{policy_uuid}}", acl="policy.{policy_uuid}.read", response=Policy, envelope=False)
+@router.get(f"{PREFIX}/policies/{{policy_uuid}}", acl="policy.{policy_uuid}.read", response=Policy)
 def get_policy(req: Request) -> Reply:
     """One policy of the acting tenant."""
     return bare(policy_view(policies.get_policy(req.need_tenant(), req.params["policy_uuid"])))
@@ -88,7 +88,6 @@ def get_policy(req: Request) -> Reply:
     acl="policy.{policy_uuid}.update",
     body=PolicyChange,
     response=Policy,
-    envelope=False,
 )
 def update_policy(req: Request) -> Reply:
     """Change a policy's name, description or ACL (the slug never changes)."""
@@ -103,24 +102,20 @@ def update_policy(req: Request) -> Reply:
     return bare(policy_view(policy))
 
 
-@router.delete(f"{PREFIX}/policies/{{policy_uuid}}", acl="policy.{policy_uuid}.delete", envelope=False, status=204)
+@router.delete(f"{PREFIX}/policies/{{policy_uuid}}", acl="policy.{policy_uuid}.delete", status=204)
 def delete_policy(req: Request) -> Reply:
     """Delete a policy; users and groups that had it lose its ACL."""
     policies.delete_policy(req.need_tenant(), req.params["policy_uuid"], held=acting(req).acl, by=req.actor)
     return no_content()
 
 
-@router.put(
-    f"{PREFIX}/policies/{{policy_uuid}}/acl/{{access}}", acl="policy.{policy_uuid}.update", envelope=False, status=204
-)
+@router.put(f"{PREFIX}/policies/{{policy_uuid}}/acl/{{access}}", acl="policy.{policy_uuid}.update", status=204)
 def add_access(req: Request) -> Reply:
     """Add one ACL entry to a policy (percent-encode it: `#` is `%23`)."""
     return relink(req, policies.add_access, "policy_uuid", "access")
 
 
-@router.delete(
-    f"{PREFIX}/policies/{{policy_uuid}}/acl/{{access}}", acl="policy.{policy_uuid}.update", envelope=False, status=204
-)
+@router.delete(f"{PREFIX}/policies/{{policy_uuid}}/acl/{{access}}", acl="policy.{policy_uuid}.update", status=204)
 def remove_access(req: Request) -> Reply:
     """Remove one ACL entry from a policy."""
     return relink(req, policies.remove_access, "policy_uuid", "access")

@@ -46,7 +46,7 @@ class Tenant(BaseModel):
     active: bool
 
 
-@router.post(f"{PREFIX}/tenants", acl="tenant.create", body=TenantBody, response=Tenant, envelope=False)
+@router.post(f"{PREFIX}/tenants", acl="tenant.create", body=TenantBody, response=Tenant)
 def create_tenant(req: Request) -> Reply:
     """Create a sub-tenant of the acting tenant."""
     body = req.model(TenantBody)
@@ -60,14 +60,14 @@ def create_tenant(req: Request) -> Reply:
     return bare(tenant_view(doc))
 
 
-@router.get(f"{PREFIX}/tenants", acl="tenant.read", query=LIST_QUERY[:5], response=WazoList, envelope=False)
+@router.get(f"{PREFIX}/tenants", acl="tenant.read", query=LIST_QUERY[:5], response=WazoList)
 def list_tenants(req: Request) -> Reply:
     """The acting tenant and all its descendants (as wazo-auth lists them; recurse is implied)."""
     found = tenants.tenant_tree(req.need_tenant())
     return listed(req, found, tenant_view, sort=("name", "slug"), search=("uuid", "name", "slug", "parent_uuid"))
 
 
-@router.get(f"{PREFIX}/tenants/{{tenant_uuid}}", acl="tenant.{tenant_uuid}.read", response=Tenant, envelope=False)
+@router.get(f"{PREFIX}/tenants/{{tenant_uuid}}", acl="tenant.{tenant_uuid}.read", response=Tenant)
 def get_tenant(req: Request) -> Reply:
     """One tenant: the acting one or a descendant."""
     return bare(tenant_view(tenants.visible_tenant(req.need_tenant(), req.params["tenant_uuid"])))
@@ -78,7 +78,6 @@ def get_tenant(req: Request) -> Reply:
     acl="tenant.{tenant_uuid}.update",
     body=TenantChange,
     response=Tenant,
-    envelope=False,
 )
 def update_tenant(req: Request) -> Reply:
     """Rename, deactivate or reactivate a tenant (never one's own home tenant)."""
@@ -87,7 +86,7 @@ def update_tenant(req: Request) -> Reply:
     return bare(tenant_view(doc))
 
 
-@router.delete(f"{PREFIX}/tenants/{{tenant_uuid}}", acl="tenant.{tenant_uuid}.delete", envelope=False, status=204)
+@router.delete(f"{PREFIX}/tenants/{{tenant_uuid}}", acl="tenant.{tenant_uuid}.delete", status=204)
 def delete_tenant(req: Request) -> Reply:
     """Delete a leaf tenant and its users (never one's own home tenant)."""
     tenants.remove_tenant(req.need_tenant(), acting(req).tenant, req.params["tenant_uuid"])

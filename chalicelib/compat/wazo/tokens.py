@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from chalicelib.auth import authorize, records, sessions
+from chalicelib.auth import records, sessions
 from chalicelib.auth.keys import keyring
 from chalicelib.auth.principal import Principal
 from chalicelib.auth.sessions import SessionClaims
@@ -20,7 +20,7 @@ from chalicelib.errors import Forbidden, NotFound, TenantGone, TokenExpired, Una
 from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
 from chalicelib.http.router import PUBLIC, Router
-from chalicelib.identity import accounts, tenants
+from chalicelib.identity import accounts, authorize, tenants
 from chalicelib.settings import get_settings
 
 router = Router("wazo")
@@ -134,7 +134,7 @@ def _remote_addr(req: Request) -> str:
     return req.headers.get("x-forwarded-for", "").split(",")[0].strip()
 
 
-@router.post(f"{PREFIX}/token", acl=PUBLIC, body=TokenRequest, response=TokenAnswer, envelope=False)
+@router.post(f"{PREFIX}/token", acl=PUBLIC, body=TokenRequest, response=TokenAnswer)
 def create_token(req: Request) -> Reply:
     """Log in with Basic credentials and get a session token (expiration in seconds)."""
     body = req.model(TokenRequest)
@@ -188,21 +188,21 @@ CHECK_QUERY = (
 )
 
 
-@router.get(TOKEN, acl=PUBLIC, query=CHECK_QUERY, response=TokenAnswer, envelope=False)
+@router.get(TOKEN, acl=PUBLIC, query=CHECK_QUERY, response=TokenAnswer)
 def get_token(req: Request) -> Reply:
     """Validate a token: 404 when unknown, expired or revoked; 403 when scope is not granted."""
     principal, claims = _checked(req)
     return bare({"data": token_data(req.params["token"], claims, principal, user_agent=None, remote_addr=None)})
 
 
-@router.head(TOKEN, acl=PUBLIC, query=CHECK_QUERY, envelope=False, status=204)
+@router.head(TOKEN, acl=PUBLIC, query=CHECK_QUERY, status=204)
 def check_token(req: Request) -> Reply:
     """Validate a token without a body: 204, or 404 / 403 as GET."""
     _checked(req)
     return no_content()
 
 
-@router.delete(TOKEN, acl=PUBLIC, envelope=False, response=Revoked)
+@router.delete(TOKEN, acl=PUBLIC, response=Revoked)
 def revoke_token(req: Request) -> Reply:
     """Revoke a token (an expired one needs nothing more)."""
     token = req.params["token"]
@@ -218,7 +218,7 @@ def revoke_token(req: Request) -> Reply:
     return bare({"data": {"message": "success"}})
 
 
-@router.get("/.well-known/jwks.json", acl=PUBLIC, tag="jwks", envelope=False, response=Jwks)
+@router.get("/.well-known/jwks.json", acl=PUBLIC, tag="jwks", response=Jwks)
 def jwks(req: Request) -> Reply:
     """The public keys that verify session tokens (every key still accepted, by kid)."""
     return Reply(keyring().jwks(), raw=True, headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"})

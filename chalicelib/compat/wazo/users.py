@@ -102,7 +102,7 @@ def _profile(body: UserBody | UserChange) -> dict[str, Any]:
     return fields
 
 
-@router.post(f"{PREFIX}/users", acl="user.create", body=UserBody, response=User, envelope=False)
+@router.post(f"{PREFIX}/users", acl="user.create", body=UserBody, response=User)
 def create_user(req: Request) -> Reply:
     """Create a user in the acting tenant (usernames are unique installation-wide)."""
     body = req.model(UserBody)
@@ -112,21 +112,19 @@ def create_user(req: Request) -> Reply:
     return bare(user_view(user))
 
 
-@router.get(f"{PREFIX}/users", acl="user.read", query=LIST_QUERY, response=WazoList, envelope=False)
+@router.get(f"{PREFIX}/users", acl="user.read", query=LIST_QUERY, response=WazoList)
 def list_users(req: Request) -> Reply:
     """Users of the acting tenant (and its sub-tenants with recurse=true)."""
     return listed(req, in_scope(req, accounts.ACCOUNT), user_view, sort=USER_SORT, search=USER_SEARCH)
 
 
-@router.get(f"{PREFIX}/users/{{user_uuid}}", acl="user.{user_uuid}.read", response=User, envelope=False)
+@router.get(f"{PREFIX}/users/{{user_uuid}}", acl="user.{user_uuid}.read", response=User)
 def get_user(req: Request) -> Reply:
     """One user of the acting tenant."""
     return bare(user_view(accounts.require_account(req.need_tenant(), req.params["user_uuid"])))
 
 
-@router.put(
-    f"{PREFIX}/users/{{user_uuid}}", acl="user.{user_uuid}.update", body=UserChange, response=User, envelope=False
-)
+@router.put(f"{PREFIX}/users/{{user_uuid}}", acl="user.{user_uuid}.update", body=UserChange, response=User)
 def update_user(req: Request) -> Reply:
     """Change a user's profile or username."""
     body = req.model(UserChange)
@@ -137,7 +135,7 @@ def update_user(req: Request) -> Reply:
     return bare(user_view(user))
 
 
-@router.delete(f"{PREFIX}/users/{{user_uuid}}", acl="user.{user_uuid}.delete", envelope=False, status=204)
+@router.delete(f"{PREFIX}/users/{{user_uuid}}", acl="user.{user_uuid}.delete", status=204)
 def delete_user(req: Request) -> Reply:
     """Delete a user: its username is freed and its credentials stop working."""
     users.delete_user(req.need_tenant(), req.params["user_uuid"])
@@ -149,7 +147,6 @@ def delete_user(req: Request) -> Reply:
     acl="user.{user_uuid}.update",
     self_param="user_uuid",
     body=PasswordChange,
-    envelope=False,
     status=204,
 )
 def change_password(req: Request) -> Reply:
@@ -172,7 +169,6 @@ def change_password(req: Request) -> Reply:
     acl="user.{user_uuid}.read",
     query=LIST_QUERY[:5],
     response=WazoList,
-    envelope=False,
 )
 def list_user_policies(req: Request) -> Reply:
     """The policies attached directly to a user."""
@@ -180,17 +176,13 @@ def list_user_policies(req: Request) -> Reply:
     return listed(req, found, policy_view, sort=POLICY_SORT, search=POLICY_SEARCH)
 
 
-@router.put(
-    f"{PREFIX}/users/{{user_uuid}}/policies/{{policy_uuid}}", acl="user.{user_uuid}.update", envelope=False, status=204
-)
+@router.put(f"{PREFIX}/users/{{user_uuid}}/policies/{{policy_uuid}}", acl="user.{user_uuid}.update", status=204)
 def attach_policy(req: Request) -> Reply:
     """Attach a policy to a user (the caller must hold all of its ACL)."""
     return relink(req, users.attach_policy, "user_uuid", "policy_uuid")
 
 
-@router.delete(
-    f"{PREFIX}/users/{{user_uuid}}/policies/{{policy_uuid}}", acl="user.{user_uuid}.update", envelope=False, status=204
-)
+@router.delete(f"{PREFIX}/users/{{user_uuid}}/policies/{{policy_uuid}}", acl="user.{user_uuid}.update", status=204)
 def detach_policy(req: Request) -> Reply:
     """Detach a policy from a user."""
     return relink(req, users.detach_policy, "user_uuid", "policy_uuid")

@@ -1,7 +1,7 @@
-"""The building blocks of the routes every Wavefront-style entity shares (crud.py declares
-the routes): `Kind`, the description of one entity type, and the operations on its
-entities: load / wire / list, create / change / replace, trash / undelete / clone,
-history and tags.
+"""The operations every Wavefront-style entity shares, over a Context (categories/crud.py
+declares the HTTP routes over them): `Kind`, the description of one entity type, and the
+operations on its entities: load / wire / list, create / change / replace, trash /
+undelete / clone, history, tags and entity ACLs.
 
 Stored documents: keys that start with "_" are managed by the server (`_acl`, and the
 category's own such as `_snoozed`); a PUT body never sets them and never erases them.
@@ -22,18 +22,17 @@ from typing import Any
 from pydantic import BaseModel
 
 from chalicelib.auth.principal import Principal
-from chalicelib.categories import entity_acl
-from chalicelib.categories.searching import Fields
-from chalicelib.errors import Conflict, Forbidden, Invalid, Unauthenticated
-from chalicelib.http import dialects
-from chalicelib.http.request import Request
+from chalicelib.domain import entity_acl
+from chalicelib.domain.context import Context
+from chalicelib.domain.searching import Fields
+from chalicelib.errors import Conflict, Forbidden, Invalid
+from chalicelib.identity.accounts import ACCOUNT, GROUP
 from chalicelib.store.repository import (
     Entity,
     Repository,
     UniqueName,
     add_tags,
     check_tag,
-    now_ms,
     remove_tags,
 )
 
@@ -61,6 +60,8 @@ class Kind:
     search: Fields | None = None
     # Extra payload of a search answer computed over every match (PagedAlertWithStats).
     search_stats: Callable[[list[Doc]], Doc] | None = None
+    # The model of a whole live search answer when search_stats adds to the page.
+    search_page: type[BaseModel] | None = None
     # History wording for document keys ("_snoozed": "Snoozed or unsnoozed").
     change_labels: dict[str, str] = field(default_factory=dict)
     # A name no two live entities may share (reserved with each write), and the document
@@ -68,28 +69,32 @@ class Kind:
     unique: UniqueName | None = None
     head_keys: tuple[str, ...] = ()
     # The caller-dependent part of the wire object (a dashboard's `favorite`), added in place.
-    personal: Callable[[Request, Entity, Doc], None] | None = None
+    personal: Callable[[Context, Entity, Doc], None] | None = None
 
     def access(self, action: str, entity_id: str | None = None) -> str:
         """The ACL string of an action ("alert.create", "alert.<id>.update")."""
         return f"{self.name}.{entity_id}.{action}" if entity_id is not None else f"{self.name}.{action}"
 
 
-def new_id() -> str:
+@dataclass(frozen=True)
+class Listing:
+    """One offset/limit page of a listing (the dialect renders it)."""
+
+    items: list[Any]
+    offset: int
+    limit: int
+    total: int
+    more: bool
+
+
+def new_id(ctx: Context) -> str:
     """A unique numeric id, epoch-milliseconds first like Wavefront's (so ids sort by age)."""
-    return f"{now_ms()}{secrets.randbelow(10**6):06d}"
+    return f"{ctx.now()}{secrets.randbelow(10**6):06d}"
 
 
-def principal_of(req: Request) -> Principal:
-    """The authenticated principal (every non-public route has one)."""
-    if req.principal is None:
-        raise Unauthenticated()
-    return req.principal
-
-
-def repo(req: Request, kind: Kind) -> Repository:
+def repo(ctx: Context, kind: Kind) -> Repository:
     """The tenant-scoped repository of the kind."""
-    return req.repo(kind.name, history=kind.history, unique=kind.unique, head_keys=kind.head_keys)
+    return ctx.repo(kind.name, history=kind.history, unique=kind.unique, head_keys=kind.head_keys)
 
 
 def valid_tag(tag: Any) -> str:
@@ -124,22 +129,22 @@ def require(principal: Principal, kind: Kind, entity: Entity, *, modify: bool = 
 # ---- reading ----------------------------------------------------------------------------
 
 
-def load(req: Request, kind: Kind, entity_id: str, *, include_deleted: bool = False, modify: bool = False) -> Entity:
+def load(ctx: Context, kind: Kind, entity_id: str, *, include_deleted: bool = False, modify: bool = False) -> Entity:
     """An entity the principal may view (and modify); 404 when absent."""
-    entity = repo(req, kind).get(entity_id, include_deleted=include_deleted)
-    require(principal_of(req), kind, entity, modify=modify)
+    entity = repo(ctx, kind).get(entity_id, include_deleted=include_deleted)
+    require(ctx.principal, kind, entity, modify=modify)
     return entity
 
 
-def wire(req: Request, kind: Kind, entity: Entity) -> Doc:
+def wire(ctx: Context, kind: Kind, entity: Entity) -> Doc:
     """The wire object, with the principal-dependent fields (entity ACL, the kind's own)."""
     out = kind.to_wire(entity)
     if kind.entity_acl:
         view, modify = entity_acl.lists(entity)
         out["acl"] = {"canView": view, "canModify": modify}
-        out["modifyAclAccess"] = may_modify(principal_of(req), kind, entity)
+        out["modifyAclAccess"] = may_modify(ctx.principal, kind, entity)
     if kind.personal is not None:
-        kind.personal(req, entity, out)
+        kind.personal(ctx, entity, out)
     return out
 
 
@@ -162,36 +167,29 @@ def standard_fields(entity: Entity) -> Doc:
     return out
 
 
-def visible(req: Request, kind: Kind, *, deleted: bool = False) -> Iterator[Entity]:
+def visible(ctx: Context, kind: Kind, *, deleted: bool = False) -> Iterator[Entity]:
     """Every entity of the kind in the tenant that the principal may view (Query only)."""
-    principal = principal_of(req)
-    for entity in repo(req, kind).iterate(deleted=deleted):
-        if may_view(principal, kind, entity):
+    for entity in repo(ctx, kind).iterate(deleted=deleted):
+        if may_view(ctx.principal, kind, entity):
             yield entity
 
 
-def paging(req: Request) -> tuple[int, int]:
-    """offset (>= 0) and limit (1..1000) from the query string."""
-    return req.int_arg("offset", 0, low=0), req.int_arg("limit", 100, low=1, high=1000)
-
-
-def list_page(req: Request, kind: Kind) -> Doc:
-    """One offset/limit page of the entities the principal may view."""
-    offset, limit = paging(req)
-    principal = principal_of(req)
+def list_page(ctx: Context, kind: Kind, *, offset: int, limit: int) -> Listing:
+    """One offset/limit page of the entities the principal may view, as wire objects."""
+    principal = ctx.principal
     if kind.head_keys and (entity_acl.ACL_KEY in kind.head_keys or not kind.entity_acl):
         # Large documents: filter and page over the heads, load only the page's documents.
-        heads = [e for e in repo(req, kind).summaries() if may_view(principal, kind, e)]
-        items = repo(req, kind).get_many([e.id for e in heads[offset : offset + limit]])
+        heads = [e for e in repo(ctx, kind).summaries() if may_view(principal, kind, e)]
+        items = repo(ctx, kind).get_many([e.id for e in heads[offset : offset + limit]])
         total, more = len(heads), offset + limit < len(heads)
     elif not kind.entity_acl or entity_acl.bypasses(principal):
-        page = repo(req, kind).page(limit=limit, offset=offset)
+        page = repo(ctx, kind).page(limit=limit, offset=offset)
         items, total, more = page.items, page.total, page.more
     else:
-        every = list(visible(req, kind))
+        every = list(visible(ctx, kind))
         items, total = every[offset : offset + limit], len(every)
         more = offset + len(items) < total
-    return dialects.paged([wire(req, kind, e) for e in items], offset=offset, limit=limit, total=total, more=more)
+    return Listing([wire(ctx, kind, e) for e in items], offset, limit, total, more)
 
 
 # ---- writing ------------------------------------------------------------------------------
@@ -201,25 +199,25 @@ def _tags(tags: list[str] | None) -> list[str] | None:
     return None if tags is None else sorted({valid_tag(t) for t in tags})
 
 
-def create_from(req: Request, kind: Kind, doc: Doc, tags: list[str] | None) -> Entity:
+def create_from(ctx: Context, kind: Kind, doc: Doc, tags: list[str] | None) -> Entity:
     """Store a new entity under a fresh id."""
     for attempt in range(ID_ATTEMPTS):
         try:
-            return repo(req, kind).create(new_id(), doc, by=req.actor, tags=_tags(tags) or [])
+            return repo(ctx, kind).create(new_id(ctx), doc, by=ctx.actor, tags=_tags(tags) or [])
         except Conflict:  # two ids drawn in the same millisecond collided
             if attempt == ID_ATTEMPTS - 1:
                 raise
     raise Conflict(f"Could not allocate an id for the {kind.label.lower()}")
 
 
-def create(req: Request, kind: Kind) -> Entity:
-    """A new entity from the request body."""
-    doc, tags = kind.to_doc(req.model(kind.schema))
-    return create_from(req, kind, doc, tags)
+def create(ctx: Context, kind: Kind, body: BaseModel) -> Entity:
+    """A new entity from a validated body (the kind's schema)."""
+    doc, tags = kind.to_doc(body)
+    return create_from(ctx, kind, doc, tags)
 
 
 def change(
-    req: Request,
+    ctx: Context,
     kind: Kind,
     entity_id: str,
     edit: Callable[[Entity], None],
@@ -231,26 +229,24 @@ def change(
     """Apply edit to the latest version, conditionally. The entity ACL is checked on the
     version being written, and a lost race is re-read and re-applied unless the caller
     named the version it expects (then it is a 409)."""
-    principal = principal_of(req)
 
     def guarded(entity: Entity) -> None:
-        require(principal, kind, entity, modify=modify)
+        require(ctx.principal, kind, entity, modify=modify)
         edit(entity)
 
     retries = 0 if expected_version is not None else 10
-    return repo(req, kind).update(
+    return repo(ctx, kind).update(
         entity_id,
         guarded,
-        by=req.actor,
+        by=ctx.actor,
         expected_version=expected_version,
         include_deleted=include_deleted,
         retries=retries,
     )
 
 
-def replace(req: Request, kind: Kind, entity_id: str) -> Entity:
+def replace(ctx: Context, kind: Kind, entity_id: str, body: BaseModel) -> Entity:
     """PUT: the body replaces the document (server-managed keys stay; tags only when sent)."""
-    body = req.model(kind.schema)
     doc, tags = kind.to_doc(body)
     checked = _tags(tags)
     expected = getattr(body, "version", None)
@@ -261,25 +257,24 @@ def replace(req: Request, kind: Kind, entity_id: str) -> Entity:
         if checked is not None:
             entity.tags = checked
 
-    return change(req, kind, entity_id, edit, expected_version=expected)
+    return change(ctx, kind, entity_id, edit, expected_version=expected)
 
 
-def delete(req: Request, kind: Kind, entity_id: str) -> Entity:
-    """Move to trash; an entity already in the trash, or skipTrash=true, goes for good."""
-    skip = req.flag("skipTrash")
-    entity = load(req, kind, entity_id, include_deleted=True, modify=True)
-    if entity.deleted or skip:
-        gone = repo(req, kind).purge(entity_id)
+def delete(ctx: Context, kind: Kind, entity_id: str, *, skip_trash: bool = False) -> Entity:
+    """Move to trash; an entity already in the trash, or skip_trash, goes for good."""
+    entity = load(ctx, kind, entity_id, include_deleted=True, modify=True)
+    if entity.deleted or skip_trash:
+        gone = repo(ctx, kind).purge(entity_id)
         gone.deleted = True
         return gone
 
     def trash(e: Entity) -> None:
         e.deleted = True
 
-    return change(req, kind, entity_id, trash)
+    return change(ctx, kind, entity_id, trash)
 
 
-def undelete(req: Request, kind: Kind, entity_id: str) -> Entity:
+def undelete(ctx: Context, kind: Kind, entity_id: str) -> Entity:
     """Bring back from the trash (400 when it is not there)."""
 
     def restore(e: Entity) -> None:
@@ -287,22 +282,20 @@ def undelete(req: Request, kind: Kind, entity_id: str) -> Entity:
             raise Invalid(f"{kind.label} {entity_id} is not in the trash")
         e.deleted = False
 
-    return change(req, kind, entity_id, restore, include_deleted=True)
+    return change(ctx, kind, entity_id, restore, include_deleted=True)
 
 
-def clone(req: Request, kind: Kind, entity_id: str) -> Entity:
-    """A copy (of version v when given) under a new id, named `name` or '<name> (clone)'."""
-    if not principal_of(req).can(kind.access("create")):
+def clone(ctx: Context, kind: Kind, entity_id: str, *, name: str | None = None, version: int | None = None) -> Entity:
+    """A copy (of version when given) under a new id, named `name` or '<name> (clone)'."""
+    if not ctx.can(kind.access("create")):
         raise Forbidden(f"Missing permission {kind.access('create')}")
-    current = load(req, kind, entity_id)
-    version = req.int_arg("v", 0, low=1) if req.arg("v") else None
-    source = repo(req, kind).version(entity_id, version) if version else current
+    current = load(ctx, kind, entity_id)
+    source = repo(ctx, kind).version(entity_id, version) if version else current
     doc = {k: v for k, v in source.doc.items() if not k.startswith("_")}
-    name = req.arg("name")
     if name is not None and not name.strip():
         raise Invalid("name must not be empty")
     doc[kind.name_key] = name or f"{doc.get(kind.name_key, '')} (clone)".strip()
-    return create_from(req, kind, doc, source.tags)
+    return create_from(ctx, kind, doc, source.tags)
 
 
 # ---- history ------------------------------------------------------------------------------
@@ -327,12 +320,11 @@ def describe(kind: Kind, before: Entity | None, after: Entity) -> list[str]:
     return changes or ["Saved without changes"]
 
 
-def history(req: Request, kind: Kind, entity_id: str) -> Doc:
-    """The HistoryResponse payload: versions newest first, offset/limit paged."""
-    load(req, kind, entity_id, include_deleted=True)
-    offset, limit = paging(req)
+def history(ctx: Context, kind: Kind, entity_id: str, *, offset: int, limit: int) -> Listing:
+    """The versions of an entity newest first (HistoryResponse items), offset/limit paged."""
+    load(ctx, kind, entity_id, include_deleted=True)
     # Read whole: each change is described against the version before it.
-    versions, total = repo(req, kind).history(entity_id, offset=0, limit=HISTORY_READ_ALL)
+    versions, total = repo(ctx, kind).history(entity_id, offset=0, limit=HISTORY_READ_ALL)
     entries = []
     for i, v in enumerate(versions[offset : offset + limit], start=offset):
         before = versions[i + 1] if i + 1 < len(versions) else None
@@ -346,46 +338,108 @@ def history(req: Request, kind: Kind, entity_id: str) -> Doc:
         if v.updated_by:
             entry["updateUser"] = v.updated_by
         entries.append(entry)
-    return dialects.paged(entries, offset=offset, limit=limit, total=total, more=offset + len(entries) < total)
+    return Listing(entries, offset, limit, total, offset + len(entries) < total)
 
 
-def version_of(req: Request, kind: Kind, entity_id: str, raw_version: str) -> Entity:
+def version_of(ctx: Context, kind: Kind, entity_id: str, version: int) -> Entity:
     """One past version of an entity the principal may view."""
-    try:
-        version = int(raw_version)
-    except ValueError as exc:
-        raise Invalid("version must be an integer") from exc
     if version < 1:
         raise Invalid("version must be positive")
-    load(req, kind, entity_id, include_deleted=True)
-    return repo(req, kind).version(entity_id, version)
+    load(ctx, kind, entity_id, include_deleted=True)
+    return repo(ctx, kind).version(entity_id, version)
 
 
 # ---- tags -------------------------------------------------------------------------------
 
 
-def tags_page(tags: list[str]) -> Doc:
-    """The TagsResponse payload."""
-    ordered = sorted(tags)
-    return dialects.paged(ordered, offset=0, limit=max(len(ordered), 1), total=len(ordered), more=False)
+def tags_of(ctx: Context, kind: Kind, entity_id: str) -> list[str]:
+    """The tags of an entity the principal may view, sorted."""
+    return sorted(load(ctx, kind, entity_id).tags)
 
 
-def set_tags(req: Request, kind: Kind, entity_id: str) -> Entity:
-    """Replace the tags with the JSON array body."""
-    tags = _tags(req.json_list(of=str)) or []
+def set_tags(ctx: Context, kind: Kind, entity_id: str, tags: list[str]) -> Entity:
+    """Replace the tags."""
+    checked = _tags(tags) or []
 
     def edit(e: Entity) -> None:
-        e.tags = tags
+        e.tags = checked
 
-    return change(req, kind, entity_id, edit)
+    return change(ctx, kind, entity_id, edit)
 
 
-def add_tag(req: Request, kind: Kind, entity_id: str, tag: str) -> Entity:
+def add_tag(ctx: Context, kind: Kind, entity_id: str, tag: str) -> Entity:
     """Add one tag (concurrent additions all survive)."""
     valid_tag(tag)
-    return change(req, kind, entity_id, lambda e: add_tags(e, [tag]))
+    return change(ctx, kind, entity_id, lambda e: add_tags(e, [tag]))
 
 
-def remove_tag(req: Request, kind: Kind, entity_id: str, tag: str) -> Entity:
+def remove_tag(ctx: Context, kind: Kind, entity_id: str, tag: str) -> Entity:
     """Remove one tag (absent tags are ignored)."""
-    return change(req, kind, entity_id, lambda e: remove_tags(e, [tag]))
+    return change(ctx, kind, entity_id, lambda e: remove_tags(e, [tag]))
+
+
+# ---- entity ACLs ------------------------------------------------------------------------
+
+
+def principal_names(ctx: Context, ids: list[str]) -> dict[str, str]:
+    """Account ids -> username and group ids -> group name, for ids of the acting tenant."""
+    unique = list(dict.fromkeys(ids))
+    if not unique:
+        return {}
+    names = {a.id: str(a.doc.get("username") or a.id) for a in ctx.repo(ACCOUNT).get_many(unique)}
+    rest = [i for i in unique if i not in names]
+    if rest:
+        names.update({g.id: str(g.doc.get("name") or g.id) for g in ctx.repo(GROUP).get_many(rest)})
+    return names
+
+
+def acl_view(ctx: Context, entity: Entity, names: dict[str, str] | None = None) -> Doc:
+    """The AccessControlListReadDTO of one entity."""
+    view, modify = entity_acl.lists(entity)
+    names = names if names is not None else principal_names(ctx, view + modify)
+
+    def element(pid: str) -> Doc:
+        return {"id": pid, "name": names.get(pid, pid)}
+
+    return {"entityId": entity.id, "viewAcl": [element(i) for i in view], "modifyAcl": [element(i) for i in modify]}
+
+
+def acls_of(ctx: Context, kind: Kind, ids: list[str]) -> list[Doc]:
+    """The ACLs of the named entities (each must be viewable)."""
+    if not ids:
+        raise Invalid("Name at least one entity with ?id=")
+    entities = [load(ctx, kind, i) for i in dict.fromkeys(ids)]
+    names = principal_names(ctx, [p for e in entities for p in entity_acl.principals(e)])
+    return [acl_view(ctx, e, names) for e in entities]
+
+
+@dataclass(frozen=True)
+class AclChange:
+    """Principals to add to / remove from / set as one entity's view and modify lists."""
+
+    entity_id: str
+    view: list[str]
+    modify: list[str]
+
+
+def change_acls(ctx: Context, kind: Kind, mode: str, changes: list[AclChange]) -> list[Doc]:
+    """add / remove / set entity ACLs. Everything is checked (entities modifiable,
+    principals known) before anything is written."""
+    for c in changes:
+        if not ctx.can(kind.access("update", c.entity_id)):
+            raise Forbidden(f"Missing permission {kind.access('update', c.entity_id)}")
+        load(ctx, kind, c.entity_id, modify=True)
+    named = [p for c in changes for p in c.view + c.modify]
+    known = principal_names(ctx, named)
+    unknown = sorted(set(named) - set(known))
+    if unknown:
+        raise Invalid(f"Unknown accounts or groups: {', '.join(unknown)}")
+    results = []
+    for c in changes:
+
+        def edit(e: Entity, c: AclChange = c) -> None:
+            entity_acl.edit(e, mode, c.view, c.modify)
+
+        results.append(change(ctx, kind, c.entity_id, edit))
+    names = principal_names(ctx, [p for e in results for p in entity_acl.principals(e)])
+    return [acl_view(ctx, e, names) for e in results]

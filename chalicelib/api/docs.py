@@ -14,7 +14,7 @@ from typing import Any
 from chalicelib.errors import NotFound
 from chalicelib.http.reply import Reply
 from chalicelib.http.request import Request
-from chalicelib.http.router import PUBLIC, Router
+from chalicelib.http.router import PUBLIC, Category, Router
 from chalicelib.settings import get_settings
 
 router = Router("docs")
@@ -118,7 +118,7 @@ def asset_names() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of every category (built once per process)."""
-    from chalicelib.categories import routers
+    from chalicelib.api import routers
     from chalicelib.http.openapi import document
 
     routes = [route for r in routers() for route in r.routes]
@@ -165,3 +165,6 @@ def swagger_ui_asset(req: Request) -> Reply:
     # Binary types go out as bytes (API Gateway base64-encodes them); text as str.
     body: str | bytes = path.read_bytes() if media == "image/png" else path.read_text(encoding="utf-8")
     return Reply(body, raw=True, content_type=media, headers={"Cache-Control": ASSET_CACHE})
+
+
+CATEGORY = Category(router, tables=())

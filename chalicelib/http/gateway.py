@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.auth.authorize import authorize
 from chalicelib.errors import OpsplaneError
 from chalicelib.identity import tenants
+from chalicelib.identity.authorize import authorize
 
 
 def authorizer_response(event: dict[str, Any]) -> dict[str, Any]:

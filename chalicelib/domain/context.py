@@ -1,0 +1,70 @@
+"""The context every domain operation takes: which tenant, who acts, with which settings,
+at what time. The edge builds one per authorized request; a worker or a script builds one
+with `Context.service(...)`, with no request at all."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib.auth.principal import Principal
+from chalicelib.errors import Invalid
+from chalicelib.settings import Settings, get_settings
+from chalicelib.store.repository import Repository, now_ms
+
+Clock = Callable[[], int]  # epoch milliseconds
+
+
+def _cursor_secret() -> bytes:
+    """The key that signs listing cursors, read only when a cursor is made or read."""
+    from chalicelib.auth.keys import keyring  # crypto is imported only where it is used
+
+    return keyring().cursor_secret
+
+
+@dataclass
+class Context:
+    """Tenant, acting principal, settings and clock of one unit of work."""
+
+    tenant: str
+    principal: Principal
+    settings: Settings = field(default_factory=get_settings)
+    clock: Clock = now_ms
+    # Values one unit of work reads once and uses many times (the caller's dashboard stars).
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.tenant or "#" in self.tenant:
+            raise Invalid("Invalid tenant")
+
+    @property
+    def actor(self) -> str:
+        """Who is acting, for created_by / updated_by."""
+        return self.principal.name
+
+    def now(self) -> int:
+        """The current time of this unit of work, epoch milliseconds."""
+        return self.clock()
+
+    def repo(self, kind: str, *, history: bool = False, **options: Any) -> Repository:
+        """The tenant-scoped repository of one kind (options: Repository's unique, head_keys)."""
+        return Repository(self.tenant, kind, cursor_secret=_cursor_secret, history=history, **options)
+
+    def can(self, access: str) -> bool:
+        """Does the acting principal's ACL grant access?"""
+        return self.principal.can(access)
+
+    @classmethod
+    def service(
+        cls,
+        tenant: str,
+        name: str = "opsplane-worker",
+        *,
+        acl: Iterable[str] = ("#",),
+        settings: Settings | None = None,
+        clock: Clock = now_ms,
+    ) -> Context:
+        """A context acting as a service principal of a tenant (workers, scripts)."""
+        principal = Principal(id=f"service:{name}", name=name, tenant=tenant, kind="service", acl=list(acl))
+        return cls(tenant, principal, settings or get_settings(), clock)

@@ -11,6 +11,7 @@ from chalicelib.http.edge import Edge
 from chalicelib.settings import get_settings
 from chalicelib.store import models
 
+# A bad variable raises SettingsError here, naming it: Lambda reports that as the init error.
 settings = get_settings()
 models.bind(settings)
 

@@ -1,92 +1,107 @@
-"""Environment -> typed settings. Read once per process, cheap (no I/O)."""
+"""Environment -> typed settings. Read once per process, cheap (no I/O).
+
+A bad value fails at start: get_settings() raises SettingsError naming every bad variable
+and why (docs/configuration.md lists the variables).
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
+class SettingsError(ValueError):
+    """The environment holds values the service cannot run with; one line per bad variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("invalid settings:\n" + "\n".join(self.problems))
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError) -> SettingsError:
+        """The problems of a pydantic ValidationError, each under its variable's name."""
+        return cls([f"{'.'.join(map(str, e['loc']))}: {e['msg']} (got {e['input']!r})" for e in exc.errors()])
 
 
-def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
-    return raw.strip().lower() in ("1", "true", "yes", "on")
+def _env(name: str, default: Any, **bounds: Any) -> Any:
+    """A field read from the variable `name` (keyword construction uses the field's name)."""
+    return Field(default, validation_alias=name, **bounds)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything the service reads from its environment."""
+def _derived(name: str, suffix: str) -> Any:
+    """A field whose default is derived from the stage: opsplane-<stage>-<suffix>."""
+    return Field(default_factory=lambda data: f"opsplane-{data['stage']}-{suffix}", validation_alias=name)
 
-    stage: str = "dev"
-    region: str = "us-east-1"
-    entities_table: str = "opsplane-dev-entities"
-    tokens_table: str = "opsplane-dev-tokens"
-    usage_table: str = "opsplane-dev-usage"
-    dynamodb_endpoint: str | None = None
-    blobs_bucket: str = "opsplane-dev-blobs"
-    s3_endpoint: str | None = None
-    state_dir: str = ".local"
-    signing_keys_file: str | None = None
-    signing_keys_secret: str | None = None
-    session_ttl_seconds: int = 7200
-    oauth_token_ttl_seconds: int = 3600
-    max_body_bytes: int = 1024 * 1024
-    max_document_bytes: int = 5 * 1024 * 1024
-    max_api_tokens_per_account: int = 20
-    login_failures_before_throttle: int = 5
-    login_throttle_seconds: int = 300
-    csrf_strict: bool = False
-    rate_limit_get: int = 500
-    rate_limit_get_paged: int = 50
-    rate_limit_write: int = 50
-    rate_limit_enabled: bool = True
-    categories: tuple[str, ...] = field(default_factory=tuple)
-    version: str = "0.1.0"
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment.
+
+    Settings() reads the environment; keyword arguments (by attribute name) win over it.
+    An empty variable counts as unset.
+    """
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        case_sensitive=True,
+        env_ignore_empty=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+
+    stage: str = _env("OPSPLANE_STAGE", "dev")
+    region: str = Field(default="us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION"))
+    entities_table: str = _derived("OPSPLANE_ENTITIES_TABLE", "entities")
+    tokens_table: str = _derived("OPSPLANE_TOKENS_TABLE", "tokens")
+    usage_table: str = _derived("OPSPLANE_USAGE_TABLE", "usage")
+    dynamodb_endpoint: str | None = _env("OPSPLANE_DYNAMODB_ENDPOINT", None)
+    blobs_bucket: str = _derived("OPSPLANE_BLOBS_BUCKET", "blobs")
+    s3_endpoint: str | None = _env("OPSPLANE_S3_ENDPOINT", None)
+    state_dir: str = _env("OPSPLANE_STATE_DIR", ".local")
+    signing_keys_file: str | None = _env("OPSPLANE_SIGNING_KEYS_FILE", None)
+    signing_keys_secret: str | None = _env("OPSPLANE_SIGNING_KEYS_SECRET", None)
+    session_ttl_seconds: int = _env("OPSPLANE_SESSION_TTL", 7200, ge=1)
+    oauth_token_ttl_seconds: int = _env("OPSPLANE_OAUTH_TOKEN_TTL", 3600, ge=1)
+    max_body_bytes: int = _env("OPSPLANE_MAX_BODY_BYTES", 1024 * 1024, ge=1)
+    # API Gateway hands Lambda at most 6 MB, event envelope included (docs/configuration.md).
+    max_document_bytes: int = _env("OPSPLANE_MAX_DOCUMENT_BYTES", 5 * 1024 * 1024, ge=1)
+    max_api_tokens_per_account: int = _env("OPSPLANE_MAX_API_TOKENS", 20, ge=0)
+    login_failures_before_throttle: int = _env("OPSPLANE_LOGIN_FAILURES", 5, ge=1)
+    login_throttle_seconds: int = _env("OPSPLANE_LOGIN_THROTTLE_SECONDS", 300, ge=1)
+    csrf_strict: bool = _env("OPSPLANE_CSRF_STRICT", False)
+    rate_limit_get: int = _env("OPSPLANE_RATE_LIMIT_GET", 500, ge=1)
+    rate_limit_get_paged: int = _env("OPSPLANE_RATE_LIMIT_GET_PAGED", 50, ge=1)
+    rate_limit_write: int = _env("OPSPLANE_RATE_LIMIT_WRITE", 50, ge=1)
+    rate_limit_enabled: bool = _env("OPSPLANE_RATE_LIMIT_ENABLED", True)
+    # A comma-separated list, not JSON (NoDecode): "alert,dashboard".
+    categories: Annotated[tuple[str, ...], NoDecode] = _env("OPSPLANE_CATEGORIES", ())
+    version: str = _env("OPSPLANE_VERSION", "0.1.0")
     # The Grafana version the Grafana dialect reports (clients gate features on it).
-    grafana_version: str = "10.4.0"
+    grafana_version: str = _env("OPSPLANE_GRAFANA_VERSION", "10.4.0")
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _split_categories(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(c.strip() for c in value.split(",") if c.strip())
+        return value
+
+    @field_validator("csrf_strict", "rate_limit_enabled", mode="before")
+    @classmethod
+    def _strip_boolean(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings from the process environment (cached; call reset_settings() in tests)."""
-    stage = os.environ.get("OPSPLANE_STAGE", "dev")
-    state_dir = os.environ.get("OPSPLANE_STATE_DIR", ".local")
-    cats = os.environ.get("OPSPLANE_CATEGORIES", "")
-    return Settings(
-        stage=stage,
-        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-        entities_table=os.environ.get("OPSPLANE_ENTITIES_TABLE", f"opsplane-{stage}-entities"),
-        tokens_table=os.environ.get("OPSPLANE_TOKENS_TABLE", f"opsplane-{stage}-tokens"),
-        usage_table=os.environ.get("OPSPLANE_USAGE_TABLE", f"opsplane-{stage}-usage"),
-        dynamodb_endpoint=os.environ.get("OPSPLANE_DYNAMODB_ENDPOINT") or None,
-        blobs_bucket=os.environ.get("OPSPLANE_BLOBS_BUCKET") or f"opsplane-{stage}-blobs",
-        s3_endpoint=os.environ.get("OPSPLANE_S3_ENDPOINT") or None,
-        state_dir=state_dir,
-        signing_keys_file=os.environ.get("OPSPLANE_SIGNING_KEYS_FILE") or None,
-        signing_keys_secret=os.environ.get("OPSPLANE_SIGNING_KEYS_SECRET") or None,
-        session_ttl_seconds=_int("OPSPLANE_SESSION_TTL", 7200),
-        oauth_token_ttl_seconds=_int("OPSPLANE_OAUTH_TOKEN_TTL", 3600),
-        max_body_bytes=_int("OPSPLANE_MAX_BODY_BYTES", 1024 * 1024),
-        # API Gateway hands Lambda at most 6 MB, event envelope included (docs/configuration.md).
-        max_document_bytes=_int("OPSPLANE_MAX_DOCUMENT_BYTES", 5 * 1024 * 1024),
-        max_api_tokens_per_account=_int("OPSPLANE_MAX_API_TOKENS", 20),
-        login_failures_before_throttle=_int("OPSPLANE_LOGIN_FAILURES", 5),
-        login_throttle_seconds=_int("OPSPLANE_LOGIN_THROTTLE_SECONDS", 300),
-        csrf_strict=_bool("OPSPLANE_CSRF_STRICT", False),
-        rate_limit_get=_int("OPSPLANE_RATE_LIMIT_GET", 500),
-        rate_limit_get_paged=_int("OPSPLANE_RATE_LIMIT_GET_PAGED", 50),
-        rate_limit_write=_int("OPSPLANE_RATE_LIMIT_WRITE", 50),
-        rate_limit_enabled=_bool("OPSPLANE_RATE_LIMIT_ENABLED", True),
-        categories=tuple(c.strip() for c in cats.split(",") if c.strip()),
-        version=os.environ.get("OPSPLANE_VERSION", "0.1.0"),
-        grafana_version=os.environ.get("OPSPLANE_GRAFANA_VERSION") or "10.4.0",
-    )
+    """Settings from the process environment (cached; call reset_settings() in tests).
+    Raises SettingsError when a variable holds a bad value."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError.from_validation(exc) from None
 
 
 def reset_settings() -> None:

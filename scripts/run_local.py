@@ -102,6 +102,18 @@ def prepare_store(embedded: EmbeddedDynamoDB | None) -> tuple[Any, int]:
     return bootstrap(os.environ.get("OPSPLANE_ADMIN_PASSWORD") or None), restored
 
 
+def settings_problems() -> str | None:
+    """What is wrong with the settings this environment gives the service, or None."""
+    from chalicelib.settings import SettingsError, get_settings, reset_settings
+
+    reset_settings()
+    try:
+        get_settings()
+    except SettingsError as exc:
+        return str(exc)
+    return None
+
+
 def blobs_bucket() -> str:
     """The bucket the service will use (the stage's config and the environment decide)."""
     from chalicelib.settings import get_settings, reset_settings
@@ -216,7 +228,7 @@ def banner(
 
 
 def main() -> int:
-    """Run until SIGINT/SIGTERM; 0 on a requested stop, 1 when the server failed."""
+    """Run until SIGINT/SIGTERM; 0 on a requested stop, 1 when the server failed, 2 on bad settings."""
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -235,6 +247,11 @@ def main() -> int:
     external = os.environ.get("OPSPLANE_DYNAMODB_ENDPOINT") or None
     external_s3 = os.environ.get("OPSPLANE_S3_ENDPOINT") or None
     configure_environment(state_dir, external, external_s3)
+    problems = settings_problems()
+    if problems is not None:
+        lock.close()
+        print(f"[run_local] cannot start, {problems}", file=sys.stderr, flush=True)
+        return 2
 
     embedded: EmbeddedDynamoDB | None = None
     chalice: subprocess.Popen[bytes] | None = None

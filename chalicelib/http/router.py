@@ -45,7 +45,7 @@ class Route:
     max_body: int | str | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.max_body, str) and self.max_body not in Settings.__dataclass_fields__:
+        if isinstance(self.max_body, str) and self.max_body not in Settings.model_fields:
             raise ValueError(f"{self.method} {self.path}: max_body names no setting {self.max_body!r}")
 
     @property

@@ -324,3 +324,28 @@ def test_can_find_the_browser_the_browser_tests_need() -> None:
     assert os.access("/usr/bin/chromium", os.X_OK)
     assert os.access("/usr/bin/chromedriver", os.X_OK)
     import selenium.webdriver  # noqa: F401
+
+
+def test_can_refuse_to_start_on_a_bad_setting_naming_the_variable(tmp_path: Path) -> None:
+    # GIVEN an environment holding values the service cannot run with
+    port, moto_port = free_port(), free_port()
+    env = _server_env(
+        str(tmp_path),
+        port,
+        moto_port,
+        "unused",
+        {"OPSPLANE_SESSION_TTL": "abc", "OPSPLANE_RATE_LIMIT_ENABLED": "maybe"},
+    )
+
+    # WHEN the launcher is started
+    done = subprocess.run(
+        [sys.executable, str(RUN_LOCAL)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    # THEN it exits 2 at once, one line per bad variable and no traceback, nothing started
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "OPSPLANE_SESSION_TTL: Input should be a valid integer" in done.stderr
+    assert "OPSPLANE_RATE_LIMIT_ENABLED: Input should be a valid boolean" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert port_is_free(port) and port_is_free(moto_port)
+    assert not (tmp_path / SNAPSHOT).exists()

@@ -25,7 +25,7 @@ class _Part(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class CustomerTags(_Part):
+class AlertTags(_Part):
     """The client's WFTags."""
 
     customerTags: list[StrictStr] | None = None
@@ -98,7 +98,7 @@ class AlertBody(_Part):
     alertChartDescription: StrictStr | None = None
     chartAttributes: dict[str, Any] | None = None
     ingestionPolicyId: StrictStr | None = None
-    tags: CustomerTags | None = None
+    tags: AlertTags | None = None
     version: StrictInt | None = Field(default=None, ge=1)  # the version the writer last read
 
     @field_validator("name")
@@ -138,7 +138,7 @@ class Alert(AlertBody, EntityFields):
 
     condition: str = Field(description="For a THRESHOLD alert, its most severe condition")
     alertType: Literal["CLASSIC", "THRESHOLD"]
-    tags: CustomerTags
+    tags: AlertTags
     version: int
     hidden: bool = Field(description="Uninstalled")
     status: list[AlertState] = Field(description="SNOOZED and/or INVALID, else CHECKING")

@@ -44,7 +44,7 @@ class _Part(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class CustomerTags(_Part):
+class DashboardTags(_Part):
     """The client's WFTags."""
 
     customerTags: list[StrictStr] | None = None
@@ -217,7 +217,7 @@ class DashboardUpdate(_Part):
     sections: list[DashboardSection]
     url: StrictStr | None = None
     description: StrictStr | None = None
-    tags: CustomerTags | None = None
+    tags: DashboardTags | None = None
     version: StrictInt | None = Field(default=None, ge=1, description="The version the writer last read")
     parameters: dict[str, StrictStr] | None = None
     parameterDetails: dict[str, DashboardParameterValue] | None = None
@@ -262,7 +262,7 @@ class Dashboard(DashboardUpdate, EntityFields):
 
     id: str
     url: str
-    tags: CustomerTags
+    tags: DashboardTags
     version: int
     favorite: bool = Field(description="Has the caller made it a favorite (a Grafana star)?")
     numCharts: int

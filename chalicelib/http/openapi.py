@@ -381,7 +381,8 @@ def path_shape(path: str) -> str:
 def derived_operation_id(method: str, path: str) -> str:
     """A stable id from method and path alone: `GET /api/auth/0.1/token/{token}` ->
     `get_api_auth_0_1_token_token`."""
-    words = [re.sub(r"[^0-9A-Za-z]+", "_", part).strip("_") for part in path.split("/")]
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", path).lower()  # {clientId} -> client_id
+    words = [re.sub(r"[^0-9a-z]+", "_", part).strip("_") for part in snake.split("/")]
     return "_".join([method.lower(), *(word for word in words if word)])
 
 

@@ -18,8 +18,8 @@ from pydantic import BaseModel, Field, create_model
 from chalicelib.categories import routers, search
 from chalicelib.http import dialects
 from chalicelib.http.openapi import SECURITY_SCHEMES, document, path_shape, to_openapi
-from chalicelib.http.wavefront_operations import OPERATIONS as WAVEFRONT_OPERATIONS
 from chalicelib.http.router import PUBLIC, Route, Router
+from chalicelib.http.wavefront_operations import OPERATIONS as WAVEFRONT_OPERATIONS
 
 
 def registered_routes():

@@ -12,12 +12,13 @@ REQUIREMENTS := requirements.txt requirements-dev.txt $(wildcard infra/requireme
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: help run test install browser lint format typecheck pytest bench
+.PHONY: help run test install browser lint format typecheck pytest bench wire
 
 help:
 	@echo "make run     start the API on http://127.0.0.1:$${PORT:-8000} (embedded DynamoDB, state in .local/)"
 	@echo "make test    ruff, mypy and every test (unit, functional, e2e, browser, infra)"
 	@echo "make bench   repository, edge and dashboard-size figures on moto"
+	@echo "make wire    regenerate the modules derived from the pinned wavefront-api-client"
 	@echo "make lint | format | typecheck | pytest    one step of make test (lint: ruff + the import layers)"
 
 $(PY):
@@ -54,6 +55,11 @@ pytest: $(STAMP) browser
 	OPSPLANE_REQUIRE_BROWSER=1 $(PY) -m pytest tests -p no:cacheprovider -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Wavefront's operationIds and wire models, read from the pinned client (docs/development.md).
+wire: $(STAMP)
+	$(PY) scripts/gen_wavefront_operations.py
+	$(PY) scripts/gen_wire_models.py
 
 bench: $(STAMP)
 	$(PY) bench/bench_repository.py

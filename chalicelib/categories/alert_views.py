@@ -2,6 +2,10 @@
 PUT read) and the Alert the routes answer (that body, bookkeeping and derived state), plus
 the answers particular to alerts.
 
+The parts of the body are the generated wire models (chalicelib/wire/wavefront.py) as they
+are. The body itself is the writable part of the client's Alert, so it is declared here: the
+generated Alert also has the read-only fields, which this body ignores rather than stores.
+
 pydantic only, so search.py declares the alert search routes without loading alert.py.
 """
 
@@ -12,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
 from chalicelib.categories.crud_views import EntityFields, Page
+from chalicelib.wire import wavefront
 
 Severity = Literal["INFO", "SMOKE", "WARN", "SEVERE"]
 QueryType = Literal["WQL", "PROMQL", "HYBRID"]
@@ -25,40 +30,20 @@ class _Part(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class CustomerTags(_Part):
+class AlertTags(wavefront.WFTags, _Part):
     """The client's WFTags."""
 
-    customerTags: list[StrictStr] | None = None
 
-
-class AlertDashboard(_Part):
+class AlertDashboard(wavefront.AlertDashboard, _Part):
     """The client's AlertDashboard."""
 
-    dashboardId: StrictStr | None = None
-    description: StrictStr | None = None
-    parameters: dict[str, dict[str, StrictStr]] | None = None
 
-
-class TriageDashboard(_Part):
+class TriageDashboard(wavefront.TriageDashboard, _Part):
     """The client's TriageDashboard."""
 
-    dashboardId: StrictStr | None = None
-    description: StrictStr | None = None
-    parameters: dict[str, StrictStr] | None = None
 
-
-class AlertSource(_Part):
+class AlertSource(wavefront.AlertSource, _Part):
     """The client's AlertSource (multi-query alerts)."""
-
-    name: StrictStr | None = None
-    query: StrictStr | None = None
-    queryType: QueryType | None = None
-    alertSourceType: list[Literal["VARIABLE", "CONDITION", "AUDIT"]] | None = None
-    hidden: StrictBool | None = None
-    color: StrictStr | None = None
-    description: StrictStr | None = None
-    queryBuilderEnabled: StrictBool | None = None
-    queryBuilderSerialization: StrictStr | None = None
 
 
 class AlertBody(_Part):
@@ -98,7 +83,7 @@ class AlertBody(_Part):
     alertChartDescription: StrictStr | None = None
     chartAttributes: dict[str, Any] | None = None
     ingestionPolicyId: StrictStr | None = None
-    tags: CustomerTags | None = None
+    tags: AlertTags | None = None
     version: StrictInt | None = Field(default=None, ge=1)  # the version the writer last read
 
     @field_validator("name")
@@ -138,7 +123,7 @@ class Alert(AlertBody, EntityFields):
 
     condition: str = Field(description="For a THRESHOLD alert, its most severe condition")
     alertType: Literal["CLASSIC", "THRESHOLD"]
-    tags: CustomerTags
+    tags: AlertTags
     version: int
     hidden: bool = Field(description="Uninstalled")
     status: list[AlertState] = Field(description="SNOOZED and/or INVALID, else CHECKING")

@@ -36,13 +36,16 @@ SERVICE_ACCOUNT = "SERVICE_ACCOUNT"
 INACTIVE_SERVICE_ACCOUNT = "INACTIVE_SERVICE_ACCOUNT"
 
 
-class TokenBody(BaseModel):
+class ApiTokenBody(BaseModel):
     """UserApiToken as clients send it (only the name can change)."""
 
     model_config = ConfigDict(extra="ignore")
 
     tokenID: str | None = None
     tokenName: str | None = None
+
+
+TokenBody = ApiTokenBody  # the handlers' name for it (they are being reworked elsewhere)
 
 
 class RevokeBody(BaseModel):

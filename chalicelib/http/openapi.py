@@ -12,7 +12,6 @@ not JSON (the HTML page of the docs, a form): it becomes the media type of the o
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -20,6 +19,7 @@ from pydantic import TypeAdapter
 
 from chalicelib.http import dialects
 from chalicelib.http.router import Route
+from chalicelib.http.wavefront_operations import OPERATIONS as WAVEFRONT_OPERATIONS
 
 OPENAPI_VERSION = "3.0.3"
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -277,6 +277,19 @@ def to_openapi(schema: Any) -> Any:
 # ---- the document --------------------------------------------------------------------
 
 
+def unique_names(components: dict[str, Any]) -> None:
+    """Fail when two models would share a name. pydantic then qualifies each with its module
+    path (`chalicelib__categories__alert_views__Tags`) and generators name classes by `title`,
+    so one of the two would be dropped or renamed: rename the models instead."""
+    titles: dict[str, str] = {}
+    for name, schema in components.items():
+        title = schema.get("title") if isinstance(schema, dict) else None
+        if "__" in name:
+            raise ValueError(f"Two models are named {title} (one is {name.replace('__', '.')}): rename one")
+        if isinstance(title, str) and titles.setdefault(title, name) != name:
+            raise ValueError(f"Schemas {titles[title]} and {name} are both titled {title}: rename one")
+
+
 class _Schemas:
     """components/schemas, filled from pydantic types (one shared namespace) and dict schemas."""
 
@@ -298,6 +311,7 @@ class _Schemas:
             for name, sub in (defs.get("$defs") or {}).items():
                 self.components[name] = to_openapi(sub)
             self._typed = {key: to_openapi(schema) for key, schema in found.items()}
+        unique_names(self.components)
 
     def of(self, spec: Any, mode: Mode) -> tuple[str, Any]:
         """The (media type, OpenAPI schema) of a route's body or response declaration."""
@@ -359,20 +373,42 @@ def _is_paged_shape(schema: Any, components: dict[str, Any]) -> bool:
     return "items" in props and "moreItems" in props
 
 
+def path_shape(path: str) -> str:
+    """A path template with every {parameter} written {}: Wavefront's and ours name them apart."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def derived_operation_id(method: str, path: str) -> str:
+    """A stable id from method and path alone: `GET /api/auth/0.1/token/{token}` ->
+    `get_api_auth_0_1_token_token`."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", path).lower()  # {clientId} -> client_id
+    words = [re.sub(r"[^0-9a-z]+", "_", part).strip("_") for part in snake.split("/")]
+    return "_".join([method.lower(), *(word for word in words if word)])
+
+
+def operation_id(route: Route) -> str:
+    """The route's operationId: its own declaration, else Wavefront's id for the operation
+    (the pinned client's, see scripts/gen_wavefront_operations.py), else one derived from
+    method and path. Never the handler's name, which changes when code moves."""
+    if route.operation_id:
+        return route.operation_id
+    known = WAVEFRONT_OPERATIONS.get((route.method, path_shape(route.path)))  # /api/v2 paths only
+    return known or derived_operation_id(route.method, route.path)
+
+
 def _operation_ids(routes: list[Route]) -> dict[tuple[str, str], str]:
-    """A unique operationId per route: the handler's name, qualified only when it repeats."""
-    names = Counter(r.handler.__name__ for r in routes)
+    """The operationId of every route; two routes with one id fail the document."""
     ids: dict[tuple[str, str], str] = {}
-    used: set[str] = set()
+    owners: dict[str, Route] = {}
     for route in routes:
-        base = route.handler.__name__
-        if names[base] > 1:
-            base = f"{base}_{route.method.lower()}"
-        candidate, n = base, 2
-        while candidate in used:
-            candidate, n = f"{base}_{n}", n + 1
-        used.add(candidate)
-        ids[(route.path, route.method)] = candidate
+        chosen = operation_id(route)
+        other = owners.setdefault(chosen, route)
+        if other is not route:
+            raise ValueError(
+                f"operationId {chosen!r} names both {other.method} {other.path} and {route.method} {route.path}: "
+                "declare operation_id= on one of them"
+            )
+        ids[(route.path, route.method)] = chosen
     return ids
 
 

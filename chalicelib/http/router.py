@@ -19,6 +19,7 @@ Handler = Callable[..., Any]
 class Route:
     """One method on one path, and what it needs.
 
+    operation_id: the operation's OpenAPI id, when the document's own choice will not do.
     max_body: the largest request body the route accepts, in bytes, or the name of a
     Settings attribute holding it (e.g. "max_document_bytes"), read at request time so a
     route declared at import time follows the environment; None: settings.max_body_bytes.
@@ -43,6 +44,9 @@ class Route:
     # handler applies its own rule (changing one's own password needs the old one).
     self_param: str = ""
     max_body: int | str | None = None
+    # The OpenAPI operationId; "" lets the document choose (Wavefront's own id on /api/v2,
+    # else one derived from method and path), never the handler's name.
+    operation_id: str = ""
 
     def __post_init__(self) -> None:
         if isinstance(self.max_body, str) and self.max_body not in Settings.model_fields:

@@ -17,8 +17,9 @@ from pydantic import BaseModel, Field, create_model
 
 from chalicelib.api import routers
 from chalicelib.http import dialects
-from chalicelib.http.openapi import SECURITY_SCHEMES, document, to_openapi
+from chalicelib.http.openapi import SECURITY_SCHEMES, document, path_shape, to_openapi
 from chalicelib.http.router import PUBLIC, Route, Router
+from chalicelib.http.wavefront_operations import OPERATIONS as WAVEFRONT_OPERATIONS
 
 
 def registered_routes():
@@ -158,7 +159,77 @@ def test_can_describe_the_sample_category_validly():
     validate(doc)
     ids = [op["operationId"] for ops in doc["paths"].values() for op in ops.values()]
     assert len(ids) == len(set(ids))
-    assert {"history_get", "history_get_2"} <= set(ids)
+    # two handlers named alike do not matter: /api/v2 operations carry Wavefront's ids
+    assert {"getAlertHistory", "getDashboardHistory"} <= set(ids)
+
+
+def operation_ids(routes: list[Route]) -> dict[tuple[str, str], str]:
+    doc = document(routes)
+    return {(m.upper(), p): op["operationId"] for p, ops in doc["paths"].items() for m, op in ops.items()}
+
+
+def test_can_name_operations_as_wavefront_does_whatever_the_handler_is_called():
+    # GIVEN the sample category, whose handlers have names of their own
+    ids = operation_ids(sample_router().routes)
+    # THEN /api/v2 operations carry the client's operationIds (path parameters may be named apart)
+    assert ids[("POST", "/api/v2/alert")] == "createAlert"
+    assert ids[("GET", "/api/v2/alert")] == "getAllAlert"
+    assert ids[("PUT", "/api/v2/alert/{id}")] == "updateAlert"
+    assert ids[("POST", "/api/v2/search/alert")] == "searchAlertEntities"
+    # and the others an id derived from method and path alone
+    assert ids[("HEAD", "/api/auth/0.1/token/{token}")] == "head_api_auth_0_1_token_token"
+    assert ids[("POST", "/auth/oauth/token")] == "post_auth_oauth_token"
+
+
+def test_can_name_every_registered_wavefront_operation_as_the_client_does():
+    # GIVEN every /api/v2 route the client knows
+    routes = registered_routes()
+    ids = operation_ids(routes)
+    known = [r for r in routes if (r.method, path_shape(r.path)) in WAVEFRONT_OPERATIONS]
+    assert len(known) > 100
+    # THEN each carries the client's id, unless it declares its own
+    for route in known:
+        expected = route.operation_id or WAVEFRONT_OPERATIONS[(route.method, path_shape(route.path))]
+        assert ids[(route.method, route.path)] == expected
+    assert ids[("GET", "/api/v2/alert/{id}/history")] == "getAlertHistory"
+
+
+def test_can_declare_an_operation_id_and_fail_on_duplicates():
+    # GIVEN a route declaring its id
+    router = Router("sample")
+    router.get("/api/v2/alert/{id}", acl="alert.{id}.read", operation_id="readOneAlert")(lambda req: None)
+    assert operation_ids(router.routes)[("GET", "/api/v2/alert/{id}")] == "readOneAlert"
+    # WHEN another route declares the same id THEN the document refuses to be built
+    router.get("/api/v2/dashboard/{id}", acl="dashboard.{id}.read", operation_id="readOneAlert")(lambda req: None)
+    with pytest.raises(ValueError, match="operationId 'readOneAlert' names both"):
+        document(router.routes)
+    # AND so does a declared id that is another route's Wavefront id
+    clash = Router("sample")
+    clash.get("/api/v2/alert", acl="alert.read")(lambda req: None)
+    clash.get("/api/v2/alerts", acl="alert.read", operation_id="getAllAlert")(lambda req: None)
+    with pytest.raises(ValueError, match="getAllAlert"):
+        document(clash.routes)
+
+
+def test_can_refuse_two_models_with_one_name():
+    # GIVEN two different models both named Tags (as two categories might write them)
+    first = create_model("Tags", customerTags=(list[str] | None, None))
+    second = create_model("Tags", customerTags=(list[str] | None, None), extra=(int, 0))
+    router = Router("sample")
+    router.post("/api/v2/alert", acl="alert.create", body=first)(lambda req: None)
+    router.post("/api/v2/dashboard", acl="dashboard.create", body=second)(lambda req: None)
+    # WHEN documented THEN the generator fails and names the model, instead of leaking module paths
+    with pytest.raises(ValueError, match="Two models are named Tags"):
+        document(router.routes)
+
+
+def test_can_name_every_registered_schema_once_without_module_paths():
+    # GIVEN every registered route's schemas
+    schemas = document(registered_routes())["components"]["schemas"]
+    # THEN no name carries a module path, and no two schemas share a title
+    assert not [name for name in schemas if "__" in name]
+    titles = [s["title"] for s in schemas.values() if "title" in s]
+    assert len(titles) == len(set(titles))
 
 
 def test_can_wrap_native_payloads_in_the_envelope_and_pages():

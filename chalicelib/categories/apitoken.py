@@ -45,9 +45,6 @@ class ApiTokenBody(BaseModel):
     tokenName: str | None = None
 
 
-TokenBody = ApiTokenBody  # the handlers' name for it (they are being reworked elsewhere)
-
-
 class RevokeBody(BaseModel):
     """ApiTokenModel (or UserApiToken) naming the token to revoke."""
 
@@ -157,7 +154,7 @@ def _rename(req: Request, tenant: str, account: str, token_id: str) -> dict[str,
 
 def _new_name(req: Request, token_id: str) -> str:
     """The tokenName of a rename body (whose tokenID, when given, must name the token)."""
-    body = req.model(TokenBody)
+    body = req.model(ApiTokenBody)
     if body.tokenID not in (None, "", token_id):
         raise Invalid(f"tokenID {body.tokenID} in the body does not match {token_id} in the path")
     if body.tokenName is None:
@@ -167,7 +164,7 @@ def _new_name(req: Request, token_id: str) -> str:
 
 def _optional_name(req: Request) -> str:
     """The tokenName of an optional creation body."""
-    return apitokens.check_name(req.model(TokenBody, default={}).tokenName or "")
+    return apitokens.check_name(req.model(ApiTokenBody, default={}).tokenName or "")
 
 
 def service_account(tenant: str, identifier: str) -> dict[str, Any]:
@@ -199,7 +196,7 @@ def get_all_tokens(req: Request) -> Any:
     return _tokens_of(tenant, account)
 
 
-@router.post("/api/v2/apitoken", acl="apitoken.create", body=TokenBody, response=USER_API_TOKENS)
+@router.post("/api/v2/apitoken", acl="apitoken.create", body=ApiTokenBody, response=USER_API_TOKENS)
 def create_token(req: Request) -> Any:
     """Create a new api token: the answer's tokenID is the secret, shown this once."""
     tenant, account, kind = _own(req.ctx)
@@ -207,7 +204,7 @@ def create_token(req: Request) -> Any:
     return _listing(tenant, [token], (secret, token))
 
 
-@router.put("/api/v2/apitoken/{id}", acl="apitoken.{id}.update", body=TokenBody, response=USER_API_TOKEN)
+@router.put("/api/v2/apitoken/{id}", acl="apitoken.{id}.update", body=ApiTokenBody, response=USER_API_TOKEN)
 def update_token_name(req: Request) -> Any:
     """Update the name of one of the caller's api tokens."""
     tenant, account, _ = _own(req.ctx)
@@ -235,7 +232,7 @@ def get_tokens_service_account(req: Request) -> Any:
 @router.post(
     "/api/v2/apitoken/serviceaccount/{id}",
     acl=SERVICE_ACCOUNT_UPDATE,
-    body=TokenBody,
+    body=ApiTokenBody,
     response=USER_API_TOKENS,
 )
 def generate_token_service_account(req: Request) -> Any:
@@ -250,7 +247,7 @@ def generate_token_service_account(req: Request) -> Any:
 @router.put(
     "/api/v2/apitoken/serviceaccount/{id}/{token}",
     acl=SERVICE_ACCOUNT_UPDATE,
-    body=TokenBody,
+    body=ApiTokenBody,
     response=USER_API_TOKEN,
 )
 def update_token_name_service_account(req: Request) -> Any:

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from chalicelib.domain.context import Context
 from chalicelib.errors import Conflict, NameExists, NotFound
 from chalicelib.store.repository import Entity, Repository, UniqueName
 
@@ -143,20 +144,13 @@ def test_can_refuse_summaries_of_a_kind_without_heads(aws):
         list(Repository("t1", "plain", cursor_secret=SECRET).summaries())
 
 
-class _Tenant:
-    """The one thing the folder check reads from a request."""
-
-    def need_tenant(self) -> str:
-        return "t1"
-
-
 def test_can_refuse_a_dashboard_write_into_a_folder_deleted_meanwhile(aws):
     # GIVEN a folder that existed when a save checked it, and is gone at write time
     from chalicelib.dashboards import store
 
     folders = Repository("t1", store.FOLDER_KIND, cursor_secret=SECRET)
     folders.create("f1", {"title": "Ops"})
-    check = store._folder_still_there(_Tenant(), "f1")  # type: ignore[arg-type]
+    check = store._folder_still_there(Context.service("t1"), "f1")
     dashboards = Repository("t1", store.KIND, cursor_secret=SECRET, history=True)
     dashboards.create("d1", {"title": "kept"}, extra=check)
     folders.purge("f1")
@@ -164,7 +158,7 @@ def test_can_refuse_a_dashboard_write_into_a_folder_deleted_meanwhile(aws):
     with pytest.raises(Conflict):
         dashboards.create("d2", {"title": "lost"}, extra=check)
     assert dashboards.find("d2") is None
-    assert store._folder_still_there(_Tenant(), store.GENERAL) is None  # type: ignore[arg-type]
+    assert store._folder_still_there(Context.service("t1"), store.GENERAL) is None
 
 
 def test_can_read_one_head_row_without_the_document(aws):

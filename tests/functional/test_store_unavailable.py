@@ -162,3 +162,42 @@ def test_can_answer_503_in_the_wazo_shape_when_a_user_creation_is_throttled(api,
     assert api.json("GET", f"{W}/users")[1]["total"] == before
     status, user = api.json("POST", f"{W}/users", {"username": "bob", "password": "long-enough-1"})
     assert status == 200, user
+
+
+def test_can_raise_unavailable_and_write_nothing_when_s3_slows_down(aws):
+    # GIVEN S3 answering SlowDown to every PutObject (a document too large for the item)
+    from chalicelib.errors import Unavailable
+    from chalicelib.store import blobs
+    from chalicelib.store.repository import Repository
+    from tests.functional.test_repository_blobs import random_doc
+
+    def slow_down(model: Any, **_: Any) -> Any:
+        if model.name != "PutObject":
+            return None
+        error = {"Error": {"Code": "SlowDown", "Message": "injected"}, "ResponseMetadata": {"HTTPStatusCode": 503}}
+        return AWSResponse("https://s3.us-east-1.amazonaws.com/", 503, {}, None), error
+
+    events = blobs._client().meta.events
+    events.register_first("before-call.s3", slow_down, unique_id=HANDLER_ID)
+    repo = Repository("t1", "dashboard", cursor_secret=b"s" * 32, history=True)
+    try:
+        # WHEN a large document is created THEN Unavailable, and the object does not exist
+        with pytest.raises(Unavailable) as caught:
+            repo.create("big", random_doc(200 * 1024))
+    finally:
+        events.unregister("before-call.s3", unique_id=HANDLER_ID)
+    assert caught.value.context["error"] == "SlowDown"
+    assert repo.find("big") is None
+
+
+def test_can_log_unavailable_as_a_warning_without_a_traceback(api, outage, caplog):
+    # GIVEN DynamoDB throttling the listing of alerts
+    outage.fail("Query", "ThrottlingException", touching="#alert")
+    caplog.clear()
+    # WHEN alerts are listed
+    assert api.call("GET", ALERT).status_code == 503
+    # THEN the log says so at WARNING, and holds no traceback
+    warnings = [r for r in caplog.records if r.getMessage() == "store unavailable"]
+    assert [r.levelname for r in warnings] == ["WARNING"]
+    assert not any(r.exc_info for r in caplog.records)
+    assert not any(r.levelname in ("ERROR", "CRITICAL") for r in caplog.records)

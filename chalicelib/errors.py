@@ -17,6 +17,7 @@
       UnsupportedMedia   415
       Throttled          429  rate limit or login throttling (carries retry_after)
       StoreError         500  the document store failed (an S3 blob could not be read or written)
+      Unavailable        503  DynamoDB or S3 throttled or failed after botocore's retries (carries retry_after)
 
 botocore / PynamoDB errors become these inside store/; these become the caller's
 dialect inside http/ and compat/.
@@ -170,3 +171,19 @@ class StoreError(OpsplaneError):
 
     def default_message(self) -> str:
         return "Document storage failed"
+
+
+class Unavailable(OpsplaneError):
+    """DynamoDB or S3 is throttling or failing, still after botocore's own retries: the
+    caller may repeat the request after retry_after seconds (store/failures.py says which
+    botocore / PynamoDB errors mean this)."""
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, message: str = "", retry_after: int = 2, **context: Any) -> None:
+        super().__init__(message, **context)
+        self.retry_after = retry_after
+
+    def default_message(self) -> str:
+        return "Service temporarily unavailable; try again shortly"

@@ -11,14 +11,14 @@ rename and two concurrent revokes never both decrement the counter. Last use liv
 its own attribute (`used`) so recording it never overwrites a rename.
 
 The secrets are 122-bit random UUIDs (Wavefront's token shape): an unsalted SHA-256 is
-enough for a secret with that much entropy, and makes the lookup a single get.
+enough for a secret with that much entropy, and makes the lookup a single get. The rows
+are read and written by store/tokens.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import random
 import secrets
 import time
 import uuid
@@ -26,13 +26,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
-
-from chalicelib.errors import Conflict, Invalid, NotFound
+from chalicelib.errors import Invalid, NotFound
 from chalicelib.settings import get_settings
-from chalicelib.store.models import TokenItem, transaction_connection
+from chalicelib.store import tokens
+from chalicelib.store.tokens import create_counted as create_counted
+from chalicelib.store.tokens import delete_counted as delete_counted
+from chalicelib.store.tokens import transact as transact
 
 MAX_NAME_LENGTH = 256
 MAX_PUBLIC_ID_LENGTH = 64
@@ -58,90 +57,13 @@ class ApiToken:
         return doc
 
 
-# ---- shared transaction helpers (also used by auth/oauthclients.py) -----------------------
+# ---- shared helpers (also used by auth/oauthclients.py) ---------------------------------
+# create_counted, delete_counted and transact (store/tokens.py) are re-exported here.
 
 
 def digest(secret: str) -> str:
     """SHA-256 hex of a high-entropy secret."""
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def connection() -> Connection:
-    """A connection to the tokens table's endpoint (for TransactWrite)."""
-    return transaction_connection()
-
-
-def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
-    """Why DynamoDB cancelled a transaction, one code per item. PynamoDB sends the items
-    grouped, not in call order: condition checks, deletes, puts, then updates."""
-    return [r.code if r is not None else None for r in (exc.cancellation_reasons or [])]
-
-
-def is_conditional_failure(exc: PynamoDBException) -> bool:
-    """Did a single-item write fail its condition?"""
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
-
-
-def transact(build: Callable[[TransactWrite], None], *, attempts: int = 5) -> None:
-    """Run build's writes in one transaction. A transaction that DynamoDB cancels
-    because another one touched the same item (TransactionConflict: two tokens of one
-    account created at once share the counter) is retried; a failed condition is not."""
-    for attempt in range(attempts):
-        try:
-            with TransactWrite(connection=connection()) as tx:
-                build(tx)
-            return
-        except TransactWriteError as exc:
-            codes = cancellation_codes(exc)
-            if "TransactionConflict" not in codes or "ConditionalCheckFailed" in codes:
-                raise
-            if attempt == attempts - 1:
-                raise Conflict("Too many concurrent changes to these credentials; try again") from exc
-            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
-
-
-Key = tuple[str, str]
-
-
-def create_counted(tenant: str, counter: Key, limit: int, rows: Iterable[tuple[Key, str]], over_limit: str) -> None:
-    """Save new rows (key, doc) and count them against the account's limit, in one
-    transaction; a full counter is Invalid(over_limit), an existing row fails the write."""
-    rows = list(rows)
-
-    def build(tx: TransactWrite) -> None:
-        tx.update(
-            TokenItem(*counter),
-            actions=[TokenItem.hits.add(1)],
-            condition=(TokenItem.hits.does_not_exist() | (TokenItem.hits < limit)),
-        )
-        for key, doc in rows:
-            tx.save(TokenItem(*key, tenant=tenant, doc=doc), condition=TokenItem.pk.does_not_exist())
-
-    try:
-        transact(build)
-    except TransactWriteError as exc:
-        if cancellation_codes(exc)[-1:] == ["ConditionalCheckFailed"]:  # the counter: the only update
-            raise Invalid(over_limit) from exc
-        raise
-
-
-def delete_counted(listed: Key, others: Iterable[Key], counter: Key, not_found: str) -> None:
-    """Delete a credential's rows and uncount it, in one transaction, on condition that its
-    listed row still exists (NotFound(not_found) otherwise: two revokes never both uncount)."""
-    others = list(others)
-
-    def build(tx: TransactWrite) -> None:
-        tx.delete(TokenItem(*listed), condition=TokenItem.pk.exists())
-        for key in others:
-            tx.delete(TokenItem(*key))
-        tx.update(TokenItem(*counter), actions=[TokenItem.hits.add(-1)])
-
-    try:
-        transact(build)
-    except TransactWriteError as exc:
-        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:  # the listed row: the first delete
-            raise NotFound(not_found) from exc
-        raise
 
 
 def revoke_each(ids: Iterable[str], revoke_one: Callable[[str], object]) -> int:
@@ -182,10 +104,10 @@ def check_name(name: Any) -> str:
     return name
 
 
-def _from_item(item: TokenItem) -> ApiToken:
-    doc = json.loads(item.doc or "{}")
+def _from_row(row: tokens.Row) -> ApiToken:
+    doc = json.loads(row.doc or "{}")
     token = ApiToken(**{k: doc[k] for k in ApiToken.__dataclass_fields__ if k in doc})
-    token.last_used = int(item.used) if item.used is not None else None
+    token.last_used = row.used
     return token
 
 
@@ -228,20 +150,18 @@ def lookup(secret: str) -> ApiToken | None:
     if not secret or len(secret) > 256:
         return None
     token_digest = digest(secret)
-    try:
-        # Strongly consistent: a token revoked a moment ago must not pass.
-        item = TokenItem.get(*_lookup_key(token_digest), consistent_read=True)
-    except DoesNotExist:
+    # Strongly consistent: a token revoked a moment ago must not pass.
+    row = tokens.get(_lookup_key(token_digest), consistent=True)
+    if row is None:
         return None
-    token = _from_item(item)
+    token = _from_row(row)
     token.digest = token_digest
     return token
 
 
 def list_tokens(tenant: str, account: str | None = None) -> list[ApiToken]:
     """Tokens of the tenant (of one account when given), oldest first."""
-    cond = TokenItem.sk.startswith(f"{account}#") if account else None
-    found = [_from_item(i) for i in TokenItem.query(f"{tenant}#apitoken", cond, consistent_read=True)]
+    found = [_from_row(r) for r in tokens.query(f"{tenant}#apitoken", f"{account}#" if account else None)]
     return sorted(found, key=lambda t: (t.created, t.public_id))
 
 
@@ -249,13 +169,15 @@ def get_token(tenant: str, public_id: str, account: str | None = None) -> ApiTok
     """A token by public id within the tenant (and owned by account when given)."""
     if not isinstance(public_id, str) or not public_id or len(public_id) > MAX_PUBLIC_ID_LENGTH:
         raise NotFound(f"Token {public_id} not found")
-    try:
-        if account is None:
-            owner = TokenItem.get(*_owner_key(tenant, public_id), consistent_read=True)
-            account = str(json.loads(owner.doc or "{}")["account"])
-        return _from_item(TokenItem.get(*_list_key(tenant, account, public_id), consistent_read=True))
-    except DoesNotExist as exc:
-        raise NotFound(f"Token {public_id} not found") from exc
+    if account is None:
+        owner = tokens.get(_owner_key(tenant, public_id), consistent=True)
+        if owner is None:
+            raise NotFound(f"Token {public_id} not found")
+        account = str(json.loads(owner.doc or "{}")["account"])
+    listed = tokens.get(_list_key(tenant, account, public_id), consistent=True)
+    if listed is None:
+        raise NotFound(f"Token {public_id} not found")
+    return _from_row(listed)
 
 
 def rename(tenant: str, public_id: str, name: str, account: str | None = None) -> ApiToken:
@@ -263,15 +185,8 @@ def rename(tenant: str, public_id: str, name: str, account: str | None = None) -
     check_name(name)
     token = get_token(tenant, public_id, account)
     token.name = name
-    try:
-        TokenItem(*_list_key(tenant, token.account, public_id)).update(
-            actions=[TokenItem.doc.set(json.dumps(token.to_doc()))],
-            condition=TokenItem.pk.exists(),
-        )
-    except UpdateError as exc:
-        if is_conditional_failure(exc):
-            raise NotFound(f"Token {public_id} not found") from exc
-        raise
+    if not tokens.set_doc(_list_key(tenant, token.account, public_id), json.dumps(token.to_doc())):
+        raise NotFound(f"Token {public_id} not found")
     return token
 
 
@@ -299,7 +214,5 @@ def touch(token: ApiToken) -> None:
         return
     token.last_used = now
     for key in (_lookup_key(token.digest), _list_key(token.tenant, token.account, token.public_id)):
-        try:
-            TokenItem(*key).update(actions=[TokenItem.used.set(now)], condition=TokenItem.pk.exists())
-        except UpdateError:
+        if not tokens.touch(key, now):
             return  # revoked meanwhile, or a transient error: the next use records it

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from chalicelib.settings import Settings, get_settings
+from chalicelib.store import secrets as stored_secrets
 
 ALGORITHM = "ES256"
 
@@ -93,10 +94,7 @@ def _keys_file(settings: Settings) -> str:
 
 
 def _load_secret(secret_id: str) -> KeyRing:
-    import boto3  # deployed only; kept out of module import for cold starts
-
-    client = boto3.client("secretsmanager")
-    return KeyRing.from_json(client.get_secret_value(SecretId=secret_id)["SecretString"])
+    return KeyRing.from_json(stored_secrets.read(secret_id))
 
 
 def keyring(settings: Settings | None = None) -> KeyRing:

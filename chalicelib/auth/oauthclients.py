@@ -6,6 +6,7 @@ time. Rows in the tokens table, written in one transaction:
   "oauthclient#<client id>" / "client"               lookup at the token endpoint
   "<tenant>#oauthclient" / "<account>#<client id>"   the account's clients, as listed
   "<tenant>#oauthclient-count" / "<account>"         per-account counter (condition count < max)
+The rows are read and written by store/tokens.py.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
-
-from chalicelib.auth.apitokens import create_counted, delete_counted, digest, revoke_each
+from chalicelib.auth.apitokens import digest, revoke_each
 from chalicelib.errors import NotFound
-from chalicelib.store.models import TokenItem
+from chalicelib.store import tokens
+from chalicelib.store.tokens import create_counted, delete_counted
 
 MAX_CLIENTS_PER_ACCOUNT = 10
 CLIENT_ID_LENGTH = 32  # hex characters
@@ -58,10 +58,10 @@ def _counter_key(tenant: str, account: str) -> tuple[str, str]:
     return f"{tenant}#oauthclient-count", account
 
 
-def _from_item(item: TokenItem) -> OAuthClient:
-    doc = json.loads(item.doc or "{}")
+def _from_row(row: tokens.Row) -> OAuthClient:
+    doc = json.loads(row.doc or "{}")
     client = OAuthClient(**{k: doc[k] for k in OAuthClient.__dataclass_fields__ if k in doc})
-    client.last_used = int(item.used) if item.used is not None else None
+    client.last_used = row.used
     return client
 
 
@@ -90,28 +90,26 @@ def verify(client_id: str, secret: str) -> OAuthClient | None:
     """The client whose id and secret these are, or None (unknown id or wrong secret)."""
     stored: OAuthClient | None = None
     if _well_formed(client_id) and 0 < len(secret) <= 256:
-        try:
-            stored = _from_item(TokenItem.get(*_lookup_key(client_id), consistent_read=True))
-        except DoesNotExist:
-            stored = None
+        row = tokens.get(_lookup_key(client_id), consistent=True)
+        stored = _from_row(row) if row is not None else None
     matches = hmac.compare_digest(digest(secret), stored.digest if stored else _NO_CLIENT)
     return stored if stored is not None and matches else None
 
 
 def list_clients(tenant: str, account: str) -> list[OAuthClient]:
     """The clients of a service account, oldest first."""
-    items = TokenItem.query(f"{tenant}#oauthclient", TokenItem.sk.startswith(f"{account}#"), consistent_read=True)
-    return sorted((_from_item(i) for i in items), key=lambda c: (c.created, c.client_id))
+    rows = tokens.query(f"{tenant}#oauthclient", f"{account}#")
+    return sorted((_from_row(r) for r in rows), key=lambda c: (c.created, c.client_id))
 
 
 def revoke(tenant: str, account: str, client_id: str) -> OAuthClient:
     """Delete a client of the service account: its secret stops working at once."""
     if not _well_formed(client_id):
         raise NotFound(f"Client {client_id} not found")
-    try:
-        client = _from_item(TokenItem.get(*_list_key(tenant, account, client_id), consistent_read=True))
-    except DoesNotExist as exc:
-        raise NotFound(f"Client {client_id} not found") from exc
+    row = tokens.get(_list_key(tenant, account, client_id), consistent=True)
+    if row is None:
+        raise NotFound(f"Client {client_id} not found")
+    client = _from_row(row)
     delete_counted(
         _list_key(tenant, account, client_id),
         [_lookup_key(client_id)],
@@ -129,9 +127,5 @@ def revoke_all(tenant: str, account: str) -> int:
 def touch(client: OAuthClient) -> None:
     """Record that the client was just issued a token (best effort)."""
     client.last_used = int(time.time() * 1000)
-    try:
-        TokenItem(*_list_key(client.tenant, client.account, client.client_id)).update(
-            actions=[TokenItem.used.set(client.last_used)], condition=TokenItem.pk.exists()
-        )
-    except UpdateError:
-        return  # revoked meanwhile: the token was issued before the revocation
+    # False when revoked meanwhile: the token was issued before the revocation.
+    tokens.touch(_list_key(client.tenant, client.account, client.client_id), client.last_used)

@@ -26,18 +26,15 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.auth.principal import Principal
 from chalicelib.domain import entity_acl
 from chalicelib.domain.context import Context
 from chalicelib.errors import Conflict, Forbidden, Invalid, NameExists, NotFound, VersionMismatch
-from chalicelib.store.models import EntityItem
-from chalicelib.store.repository import Entity, Repository, UniqueName, check_tag
+from chalicelib.store import counters, names
+from chalicelib.store.repository import Entity, Repository, UniqueName, Writes, check_tag
 
 KIND = "dashboard"
 FOLDER_KIND = "folder"
@@ -168,9 +165,7 @@ def folders(ctx: Context) -> Repository:
 def next_number(tenant: str) -> int:
     """The next Grafana numeric id of the tenant (dashboards and folders share the series,
     as in Grafana). An atomic counter: gaps are possible, repeats are not."""
-    counter = EntityItem(f"{tenant}#counter", "dashboard")
-    counter.update(actions=[EntityItem.revision.add(1)], add_version_condition=False)
-    return int(counter.revision)
+    return counters.next_value(tenant, "dashboard")
 
 
 def require_access(principal: Principal, access: str) -> None:
@@ -320,17 +315,12 @@ def save_grafana(ctx: Context, save: Save) -> Entity:
         raise VersionMismatch(CHANGED) from exc
 
 
-def _folder_still_there(ctx: Context, folder: str) -> Callable[[TransactWrite], None] | None:
+def _folder_still_there(ctx: Context, folder: str) -> Writes | None:
     """A check, in the save's own transaction, that the folder was not deleted meanwhile (a
     dashboard never lands in a folder that is gone)."""
     if folder == GENERAL:
         return None
-    partition = f"{ctx.tenant}#{FOLDER_KIND}"
-
-    def check(tx: TransactWrite) -> None:
-        tx.condition_check(EntityItem, partition, folder, condition=EntityItem.deleted == False)  # noqa: E712
-
-    return check
+    return names.still_live(ctx.tenant, FOLDER_KIND, folder)
 
 
 def restore(ctx: Context, uid: str, version: int) -> Entity:

@@ -9,7 +9,7 @@ import time
 import uuid
 from typing import Any
 
-from chalicelib.errors import OpsplaneError, Throttled, TokenExpired
+from chalicelib.errors import OpsplaneError, Throttled, TokenExpired, Unavailable
 
 NATIVE = "native"
 WAZO = "wazo"
@@ -100,6 +100,11 @@ def error_body(dialect: str, error: OpsplaneError) -> dict[str, Any]:
         body.setdefault("status", {"result": "ERROR", "code": status, "message": message})
         body["error"] = "throttled"
         body["error_description"] = "Too Many Requests"
+    elif isinstance(error, Unavailable):
+        body.setdefault("status", {"result": "ERROR", "code": status, "message": message})
+        # RFC 6749's code for a server that cannot answer now; elsewhere, our own.
+        body["error"] = "temporarily_unavailable" if dialect == OAUTH else "unavailable"
+        body["error_description"] = "Service Unavailable"
     return body
 
 
@@ -113,7 +118,7 @@ def error_status(dialect: str, error: OpsplaneError) -> int:
 def error_headers(error: OpsplaneError) -> dict[str, str]:
     """Headers an error carries (Retry-After, WWW-Authenticate)."""
     headers: dict[str, str] = {}
-    if isinstance(error, Throttled):
+    if isinstance(error, (Throttled, Unavailable)):
         headers["Retry-After"] = str(max(1, int(error.retry_after)))
     if isinstance(error, TokenExpired):
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token", error_description="The token has expired"'

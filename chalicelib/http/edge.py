@@ -22,6 +22,7 @@ from chalicelib.errors import (
     NotFound,
     OpsplaneError,
     PayloadTooLarge,
+    Unavailable,
 )
 from chalicelib.http import dialects, limits
 from chalicelib.http.reply import Reply
@@ -150,7 +151,9 @@ class Edge:
             if method == "HEAD":
                 response.body = ""
         except OpsplaneError as error:
-            if error.status >= 500:  # a broken backend (StoreError): the caller cannot fix it
+            if isinstance(error, Unavailable):  # throttled or down after botocore's retries: it passes
+                logger.warning("store unavailable", extra={"code": error.code, "context": error.context})
+            elif error.status >= 500:  # a broken backend (StoreError): the caller cannot fix it
                 logger.error("server error", extra={"code": error.code, "context": error.context})
             response = render_error(dialect, error)
         except Exception:  # the last line of defence: log it, answer 500 in the dialect

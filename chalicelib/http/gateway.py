@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.errors import OpsplaneError
+from chalicelib.errors import OpsplaneError, Unavailable
 from chalicelib.identity import tenants
 from chalicelib.identity.authorize import authorize
 
@@ -18,6 +18,10 @@ def authorizer_response(event: dict[str, Any]) -> dict[str, Any]:
         principal = authorize(headers, method)
         tenant = tenants.get_tenant(principal.tenant)
     except OpsplaneError as exc:
+        if isinstance(exc, Unavailable):
+            # Not a Deny, which API Gateway would cache for the token: a failing authorizer
+            # is a 500 for this request only, as before the store mapped its errors.
+            raise
         if exc.status in (401,):
             raise Exception("Unauthorized") from exc  # API Gateway's 401 convention
         return _deny(event, exc.message)

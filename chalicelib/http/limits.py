@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from chalicelib.errors import Throttled
 from chalicelib.settings import Settings
-from chalicelib.store.models import UsageItem
+from chalicelib.store import usage
 
 WINDOW = 60
 
@@ -48,14 +47,7 @@ def take(settings: Settings, tenant: str, category: str, method: str, paged: boo
     now = int(time.time())
     window_start = now - now % WINDOW
     reset = window_start + WINDOW
-    item = UsageItem(f"{tenant}#rate#{category}#{cls}", str(window_start))
-    item.update(
-        actions=[
-            UsageItem.hits.add(1),
-            UsageItem.expires.set(datetime.fromtimestamp(reset + WINDOW, tz=UTC)),
-        ]
-    )
-    used = int(item.hits or 0)
+    used = usage.hit(f"{tenant}#rate#{category}#{cls}", str(window_start), expires=reset + WINDOW)
     budget = Budget(limit=limit, remaining=limit - used, reset=reset)
     if used > limit:
         error = Throttled("Too Many Requests", retry_after=max(1, reset - now))

@@ -7,14 +7,13 @@ account, so a Basic login needs no tenant and two creations never both win.
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
 from chalicelib.auth.keys import cursor_secret
 from chalicelib.auth.passwords import hash_password
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.store.models import EntityItem
+from chalicelib.store import names
 from chalicelib.store.repository import Entity, Repository
 
 ACCOUNT = "account"
@@ -39,17 +38,8 @@ def _username_key(username: str) -> str:
     return username.strip().lower()
 
 
-def _index_item(username: str, tenant: str, account_uuid: str) -> EntityItem:
-    return EntityItem(
-        f"{GLOBAL}#{USERNAMES}",
-        _username_key(username),
-        kind=USERNAMES,
-        tenant=GLOBAL,
-        entity_id=_username_key(username),
-        doc=json.dumps({"tenant": tenant, "uuid": account_uuid}),
-        deleted=False,
-        revision=1,
-    )
+def _index_doc(tenant: str, account_uuid: str) -> dict[str, str]:
+    return {"tenant": tenant, "uuid": account_uuid}
 
 
 def find_by_username(username: str) -> tuple[str, str] | None:
@@ -90,11 +80,7 @@ def create_account(
         "password_hash": hash_password(password) if password else None,
     }
     doc.update(fields or {})
-    index = _index_item(username, tenant, account_uuid)
-
-    def reserve(tx: Any) -> None:
-        tx.save(index, condition=EntityItem.pk.does_not_exist())
-
+    reserve = names.reserve(GLOBAL, USERNAMES, _username_key(username), _index_doc(tenant, account_uuid))
     try:
         return repo(tenant, ACCOUNT).create(account_uuid, doc, by=by, extra=reserve)
     except Conflict as exc:
@@ -105,24 +91,13 @@ def rename_extra(old: str, new: str, tenant: str, account_uuid: str) -> Any:
     """Transactional writes that move a username in the global index."""
     if _username_key(old) == _username_key(new):
         return None
-    old_item = EntityItem(f"{GLOBAL}#{USERNAMES}", _username_key(old))
-    new_item = _index_item(new, tenant, account_uuid)
-
-    def move(tx: Any) -> None:
-        tx.delete(old_item, add_version_condition=False)
-        tx.save(new_item, condition=EntityItem.pk.does_not_exist())
-
-    return move
+    return names.move(GLOBAL, USERNAMES, _username_key(old), _username_key(new), _index_doc(tenant, account_uuid))
 
 
 def delete_account(tenant: str, account_uuid: str) -> Entity:
     """Remove an account and free its username."""
     account = repo(tenant, ACCOUNT).get(account_uuid)
-    index = EntityItem(f"{GLOBAL}#{USERNAMES}", _username_key(account.doc["username"]))
-
-    def free(tx: Any) -> None:
-        tx.delete(index, add_version_condition=False)
-
+    free = names.release(GLOBAL, USERNAMES, _username_key(account.doc["username"]))
     return repo(tenant, ACCOUNT).purge(account_uuid, extra=free)
 
 

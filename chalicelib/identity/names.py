@@ -3,25 +3,21 @@ group's slug inside its tenant.
 
 A reservation record `<owner>#<space> / <lower-cased name>` is written in the same
 transaction as the object it names, so two concurrent creations never both win, and
-deleted together with it.
+deleted together with it (store/names.py makes the rows).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-from collections.abc import Callable
 from typing import Any
-
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.auth.keys import cursor_secret
 from chalicelib.errors import Conflict, Invalid
-from chalicelib.store.models import EntityItem
-from chalicelib.store.repository import Entity, Repository, chain
+from chalicelib.store import names as reservations
+from chalicelib.store.repository import Entity, Repository, Writes, chain
 
-Extra = Callable[[TransactWrite], None]
+Extra = Writes
 
 MAX_SLUG = 80
 _SLUG = re.compile(r"[A-Za-z0-9_-]{1,80}\Z")
@@ -52,31 +48,12 @@ def holder(owner: str, space: str, name: str) -> str | None:
 
 def claim(owner: str, space: str, name: str, target: str) -> Extra:
     """Transactional write that reserves name for target (fails when taken)."""
-    item = EntityItem(
-        f"{owner}#{space}",
-        _key(name),
-        kind=space,
-        tenant=owner,
-        entity_id=_key(name),
-        doc=json.dumps({"id": target}),
-        deleted=False,
-        revision=1,
-    )
-
-    def reserve(tx: TransactWrite) -> None:
-        tx.save(item, condition=EntityItem.pk.does_not_exist())
-
-    return reserve
+    return reservations.reserve(owner, space, _key(name), {"id": target})
 
 
 def release(owner: str, space: str, name: str) -> Extra:
     """Transactional write that frees name."""
-    item = EntityItem(f"{owner}#{space}", _key(name))
-
-    def free(tx: TransactWrite) -> None:
-        tx.delete(item, add_version_condition=False)
-
-    return free
+    return reservations.release(owner, space, _key(name))
 
 
 def both(*extras: Extra | None) -> Extra | None:

@@ -3,7 +3,6 @@ the parent's partition lists children (Query, never a table scan)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -11,7 +10,7 @@ from chalicelib.auth.keys import cursor_secret
 from chalicelib.errors import Forbidden, Invalid, NotFound, TenantGone
 from chalicelib.identity import accounts, directory, names
 from chalicelib.identity.names import slugify
-from chalicelib.store.models import EntityItem
+from chalicelib.store import names as reservations
 from chalicelib.store.repository import Entity, Repository
 
 TENANT = "tenant"
@@ -98,20 +97,7 @@ def create_tenant(
     parent = require_active(parent_uuid)
     slug = names.check_slug(slug) if slug else names.pick(parent_uuid, SLUGS, slugify(name, "tenant"))
     doc = _tenant_doc(new_uuid, name, slug, parent_uuid, [*parent.get("ancestors", []), parent_uuid])
-    link_item = EntityItem(
-        f"{parent_uuid}#{CHILD}",
-        new_uuid,
-        kind=CHILD,
-        tenant=parent_uuid,
-        entity_id=new_uuid,
-        doc=json.dumps({"uuid": new_uuid}),
-        deleted=False,
-        revision=1,
-    )
-
-    def link(tx: Any) -> None:
-        tx.save(link_item, condition=EntityItem.pk.does_not_exist())
-
+    link = reservations.reserve(parent_uuid, CHILD, new_uuid, {"uuid": new_uuid})
     names.create_named(
         _repo(new_uuid, TENANT), new_uuid, doc, owner=parent_uuid, space=SLUGS, name=slug, by=by, extra=link
     )
@@ -174,11 +160,7 @@ def delete_tenant(tenant_uuid: str) -> None:
     parent = doc.get("parent_uuid")
     extra = None
     if parent and parent != tenant_uuid:
-        link = EntityItem(f"{parent}#{CHILD}", tenant_uuid)
-
-        def unlink(tx: Any) -> None:
-            tx.delete(link, add_version_condition=False)
-
+        unlink = reservations.release(parent, CHILD, tenant_uuid)
         extra = names.both(unlink, names.release(parent, SLUGS, doc["slug"]))
     _repo(tenant_uuid, TENANT).purge(tenant_uuid, extra=extra)
 

@@ -4,7 +4,8 @@ The repository decides what goes here and names each blob (a new key per write, 
 overwritten); this module only moves bytes. The boto3 client is created on first use and
 kept for the life of the process (models.bind re-points it). botocore errors stop here and
 leave as StoreError (500): a missing blob is a broken store, not a NotFound of the entity
-(context `missing=True` lets the repository tell the two apart).
+(context `missing=True` lets the repository tell the two apart); S3 throttling (SlowDown)
+and outages leave as Unavailable (503, store/failures.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.errors import StoreError
+from chalicelib.errors import OpsplaneError, StoreError
+from chalicelib.store.failures import unavailable
 
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys per call
 
@@ -70,7 +72,11 @@ def _client() -> Any:
         return _state["client"]
 
 
-def _failure(action: str, key: str, exc: Exception) -> StoreError:
+def _failure(action: str, key: str, exc: Exception) -> OpsplaneError:
+    busy = unavailable(exc)
+    if busy is not None:
+        busy.context.update(action=action, key=key)
+        return busy
     code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", "")) or type(exc).__name__
     missing = code in ("NoSuchKey", "404", "NotFound")
     return StoreError(f"Document storage failed ({action})", key=key, error=code, missing=missing)

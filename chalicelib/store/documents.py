@@ -23,7 +23,7 @@ from urllib.parse import quote
 from aws_lambda_powertools import Logger
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.errors import NotFound, StoreError
+from chalicelib.errors import NotFound, StoreError, Unavailable
 from chalicelib.store import blobs
 from chalicelib.store.models import EntityItem
 
@@ -113,7 +113,7 @@ def discard(keys: set[str], why: str) -> None:
         return
     try:
         blobs.delete(keys)
-    except StoreError as exc:
+    except (StoreError, Unavailable) as exc:
         logger.warning("orphaned document blobs", extra={"why": why, "keys": sorted(keys), "error": exc.context})
 
 

@@ -14,22 +14,10 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.settings import Settings
 from chalicelib.store import blobs
-
-
-class ByAltKey(GlobalSecondaryIndex["EntityItem"]):
-    """Alternate lookup: children of a tenant, entities by a secondary key."""
-
-    class Meta:
-        index_name = "alt"
-        projection = AllProjection()
-
-    alt_pk = UnicodeAttribute(hash_key=True)
-    alt_sk = UnicodeAttribute(range_key=True)
 
 
 class EntityItem(Model):
@@ -61,13 +49,10 @@ class EntityItem(Model):
     updated_by = UnicodeAttribute(null=True)
     revision = NumberAttribute(default=0)
     version = VersionAttribute()
-    alt_pk = UnicodeAttribute(null=True)
-    alt_sk = UnicodeAttribute(null=True)
     # The message saved with this version ("Restored from version 3", Grafana's `message`).
     note = UnicodeAttribute(null=True)
     # A few document keys copied out (JSON) so that listings can skip the document itself.
     head = UnicodeAttribute(null=True)
-    by_alt = ByAltKey()
 
 
 class TokenItem(Model):
@@ -130,8 +115,6 @@ def bind(settings: Settings) -> None:
         meta.region = settings.region
         meta.host = settings.dynamodb_endpoint
         model._connection = None  # type: ignore[attr-defined]
-    index_meta: Any = ByAltKey.Meta
-    index_meta.model = EntityItem
     blobs.bind(settings.blobs_bucket, endpoint=settings.s3_endpoint, region=settings.region)
 
 

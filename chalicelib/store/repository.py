@@ -3,7 +3,7 @@
 Versioned entities with conditional writes (a stale write raises VersionMismatch, it
 never silently wins), history versions, trash (soft delete / undelete / purge), tags and
 Query-only listing with signed cursors. botocore and PynamoDB errors stop here and leave
-as domain errors.
+as domain errors (throttling and outages as Unavailable: store/failures.py).
 """
 
 from __future__ import annotations
@@ -26,9 +26,14 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.errors import Conflict, Invalid, NameExists, NotFound, VersionMismatch
 from chalicelib.store import blobs, documents
 from chalicelib.store.cursor import decode_cursor, encode_cursor
+from chalicelib.store.failures import guard_methods
 from chalicelib.store.models import EntityItem, transaction_connection
 
 MAX_ID_LENGTH = 512
+
+# Writes a caller adds to the transaction of a create, update or purge (store/names.py
+# makes the ones callers outside store/ need).
+Writes = Callable[[TransactWrite], None]
 
 
 def now_ms() -> int:
@@ -51,7 +56,6 @@ class Entity:
     updated: int = 0
     created_by: str | None = None
     updated_by: str | None = None
-    alt_key: str | None = None
     note: str | None = None
     # True when doc holds only the repository's head keys (a listing that skipped documents).
     partial: bool = False
@@ -95,7 +99,6 @@ def _to_entity(item: EntityItem) -> Entity:
         updated=int(item.updated or 0),
         created_by=item.created_by,
         updated_by=item.updated_by,
-        alt_key=item.alt_pk,
         note=item.note,
     )
 
@@ -150,6 +153,7 @@ def _is_conditional_failure(exc: Exception) -> bool:
     return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
 
 
+@guard_methods
 class Repository:
     """Objects of one kind inside one tenant. The tenant comes only from the
     authorized request context, so no call can reach another tenant's partition."""
@@ -161,7 +165,6 @@ class Repository:
         *,
         cursor_secret: bytes | Callable[[], bytes] = b"",
         history: bool = False,
-        alt_prefix: str | None = None,
         unique: UniqueName | None = None,
         head_keys: tuple[str, ...] = (),
     ) -> None:
@@ -173,7 +176,6 @@ class Repository:
         # The cursor key, or how to read it: read only when a cursor is made or decoded.
         self._cursor_secret = cursor_secret
         self._pk = f"{tenant}#{kind}"
-        self._alt_prefix = alt_prefix
         self._unique = unique
         self._head_keys = head_keys
 
@@ -298,11 +300,6 @@ class Repository:
         )
         return next(iter(rest), None) is not None
 
-    def by_alt(self, alt_key: str) -> list[Entity]:
-        """Objects indexed under a secondary key (GSI; eventually consistent when deployed)."""
-        pk = f"{self.tenant}#{self.kind}#alt"
-        return [_to_entity(i) for i in EntityItem.by_alt.query(pk, EntityItem.alt_sk.startswith(alt_key))]
-
     # ---- writing -------------------------------------------------------------
 
     def _new_item(self, entity_id: str, doc: dict[str, Any], by: str | None) -> EntityItem:
@@ -348,7 +345,7 @@ class Repository:
         )
         return hist
 
-    def _write(self, item: EntityItem, *, new: bool, extra: Callable[[TransactWrite], None] | None = None) -> None:
+    def _write(self, item: EntityItem, *, new: bool, extra: Writes | None = None) -> None:
         """Save item conditionally (new: must not exist; else: version must match),
         together with its history version and any extra transactional writes. A document
         bound for S3 is uploaded first under a new key; a refused write deletes it again."""
@@ -413,17 +410,13 @@ class Repository:
         *,
         by: str | None = None,
         tags: list[str] | None = None,
-        alt_key: str | None = None,
-        extra: Callable[[TransactWrite], None] | None = None,
+        extra: Writes | None = None,
         note: str | None = None,
     ) -> Entity:
         """Store a new object; an existing id is a Conflict, a taken unique name NameExists."""
         item = self._new_item(entity_id, doc, by)
         item.tags = sorted(set(tags or [])) or None  # type: ignore[assignment,arg-type]
         item.note = note
-        if alt_key is not None:
-            item.alt_pk = f"{self.tenant}#{self.kind}#alt"
-            item.alt_sk = alt_key
         entity = _to_entity(item)
         name = self._name_of(entity)
         try:
@@ -442,7 +435,7 @@ class Repository:
         expected_version: int | None = None,
         include_deleted: bool = False,
         retries: int = 0,
-        extra: Callable[[TransactWrite], None] | None = None,
+        extra: Writes | None = None,
         note: str | None = None,
     ) -> Entity:
         """Read, apply change (which edits entity.doc / tags / deleted in place), write
@@ -471,9 +464,6 @@ class Repository:
             item.updated = now_ms()
             item.updated_by = by
             item.revision = int(item.revision or 1) + 1
-            if entity.alt_key is not None:
-                item.alt_pk = f"{self.tenant}#{self.kind}#alt"
-                item.alt_sk = entity.alt_key
             try:
                 self._write(item, new=False, extra=chain(self._rename(entity_id, name_before, name_after), extra))
                 return _to_entity(item)
@@ -502,7 +492,7 @@ class Repository:
 
         return self.update(entity_id, restore, by=by, include_deleted=True, retries=3)
 
-    def purge(self, entity_id: str, *, extra: Callable[[TransactWrite], None] | None = None) -> Entity:
+    def purge(self, entity_id: str, *, extra: Writes | None = None) -> Entity:
         """Delete permanently, with its history."""
         item = self._load(entity_id)
         entity = _to_entity(item)
@@ -528,7 +518,7 @@ class Repository:
         documents.discard(refs, "purged")
         return entity
 
-    def _drop_head(self, entity_id: str) -> Callable[[TransactWrite], None] | None:
+    def _drop_head(self, entity_id: str) -> Writes | None:
         if not self._head_keys:
             return None
         head = EntityItem(f"{self._pk}#head", entity_id)
@@ -552,7 +542,7 @@ class Repository:
         except DoesNotExist:
             return None
 
-    def _rename(self, entity_id: str, before: str | None, after: str | None) -> Callable[[TransactWrite], None] | None:
+    def _rename(self, entity_id: str, before: str | None, after: str | None) -> Writes | None:
         """The transactional writes that move a reservation from before to after."""
         if before == after:
             return None
@@ -611,7 +601,7 @@ class Repository:
             raise NotFound(f"Version {version} of {self.kind} {entity_id} not found") from exc
 
 
-def chain(*writes: Callable[[TransactWrite], None] | None) -> Callable[[TransactWrite], None] | None:
+def chain(*writes: Writes | None) -> Writes | None:
     """One transactional callback from several (None ones skipped)."""
     chosen = [w for w in writes if w is not None]
     if not chosen:

@@ -1,0 +1,193 @@
+"""Rows of the tokens table: credentials (API tokens, OAuth clients) and short-lived
+security records (revoked session ids, login throttling).
+
+auth/ decides what the rows mean; this module reads and writes them. A credential is
+created and revoked in one transaction with its account's counter (the counter's
+condition keeps a limit exact under races). Throttling and outages leave as Unavailable
+(store/failures.py), a failed condition as the caller's NotFound / Invalid.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.errors import Conflict, Invalid, NotFound
+from chalicelib.store.failures import guarded
+from chalicelib.store.models import TokenItem, transaction_connection
+
+Key = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the tokens table."""
+
+    pk: str
+    sk: str
+    tenant: str | None = None
+    doc: str | None = None
+    hits: int | None = None
+    used: int | None = None  # epoch ms
+    expires: datetime | None = None
+
+
+def _row(item: TokenItem) -> Row:
+    return Row(
+        pk=item.pk,
+        sk=item.sk,
+        tenant=item.tenant,
+        doc=item.doc,
+        hits=int(item.hits) if item.hits is not None else None,
+        used=int(item.used) if item.used is not None else None,
+        expires=item.expires,
+    )
+
+
+def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
+    """Why DynamoDB cancelled a transaction, one code per item. PynamoDB sends the items
+    grouped, not in call order: condition checks, deletes, puts, then updates."""
+    return [r.code if r is not None else None for r in (exc.cancellation_reasons or [])]
+
+
+def is_conditional_failure(exc: PynamoDBException) -> bool:
+    """Did a single-item write fail its condition?"""
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+# ---- reading ------------------------------------------------------------------------------
+
+
+@guarded
+def get(key: Key, *, consistent: bool = False) -> Row | None:
+    """The row under key, or None."""
+    try:
+        return _row(TokenItem.get(*key, consistent_read=consistent))
+    except DoesNotExist:
+        return None
+
+
+@guarded
+def query(pk: str, sk_prefix: str | None = None) -> list[Row]:
+    """The rows of a partition (whose sort key starts with sk_prefix), strongly consistent."""
+    cond = TokenItem.sk.startswith(sk_prefix) if sk_prefix else None
+    return [_row(i) for i in TokenItem.query(pk, cond, consistent_read=True)]
+
+
+# ---- single rows --------------------------------------------------------------------------
+
+
+@guarded
+def put(key: Key, *, expires: datetime) -> None:
+    """Save a marker row that vanishes (TTL) after expires."""
+    TokenItem(*key, expires=expires).save()
+
+
+@guarded
+def delete(key: Key) -> None:
+    """Delete a row (an absent one is fine)."""
+    TokenItem(*key).delete()
+
+
+@guarded
+def count(key: Key, *, restart: bool, expires: float) -> None:
+    """Add one to a row's count (restart: set it to 1), which vanishes at expires (epoch s)."""
+    TokenItem(*key).update(
+        actions=[
+            TokenItem.hits.set(1) if restart else TokenItem.hits.set((TokenItem.hits | 0) + 1),
+            TokenItem.expires.set(datetime.fromtimestamp(expires, tz=UTC)),
+        ]
+    )
+
+
+@guarded
+def set_doc(key: Key, doc: str) -> bool:
+    """Replace an existing row's document; False when the row is gone."""
+    try:
+        TokenItem(*key).update(actions=[TokenItem.doc.set(doc)], condition=TokenItem.pk.exists())
+    except UpdateError as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
+def touch(key: Key, used: int) -> bool:
+    """Record a credential's last use on its row, best effort: False when the row is gone
+    or the write failed for any reason (never translated: a use must not fail a request)."""
+    try:
+        TokenItem(*key).update(actions=[TokenItem.used.set(used)], condition=TokenItem.pk.exists())
+    except UpdateError:
+        return False
+    return True
+
+
+# ---- counted credentials (one transaction each) -------------------------------------------
+
+
+@guarded
+def transact(build: Callable[[TransactWrite], None], *, attempts: int = 5) -> None:
+    """Run build's writes in one transaction. A transaction that DynamoDB cancels
+    because another one touched the same item (TransactionConflict: two tokens of one
+    account created at once share the counter) is retried; a failed condition is not."""
+    for attempt in range(attempts):
+        try:
+            with TransactWrite(connection=transaction_connection()) as tx:
+                build(tx)
+            return
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)
+            if "TransactionConflict" not in codes or "ConditionalCheckFailed" in codes:
+                raise
+            if attempt == attempts - 1:
+                raise Conflict("Too many concurrent changes to these credentials; try again") from exc
+            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+
+
+@guarded
+def create_counted(tenant: str, counter: Key, limit: int, rows: Iterable[tuple[Key, str]], over_limit: str) -> None:
+    """Save new rows (key, doc) and count them against the account's limit, in one
+    transaction; a full counter is Invalid(over_limit), an existing row fails the write."""
+    rows = list(rows)
+
+    def build(tx: TransactWrite) -> None:
+        tx.update(
+            TokenItem(*counter),
+            actions=[TokenItem.hits.add(1)],
+            condition=(TokenItem.hits.does_not_exist() | (TokenItem.hits < limit)),
+        )
+        for key, doc in rows:
+            tx.save(TokenItem(*key, tenant=tenant, doc=doc), condition=TokenItem.pk.does_not_exist())
+
+    try:
+        transact(build)
+    except TransactWriteError as exc:
+        if cancellation_codes(exc)[-1:] == ["ConditionalCheckFailed"]:  # the counter: the only update
+            raise Invalid(over_limit) from exc
+        raise
+
+
+@guarded
+def delete_counted(listed: Key, others: Iterable[Key], counter: Key, not_found: str) -> None:
+    """Delete a credential's rows and uncount it, in one transaction, on condition that its
+    listed row still exists (NotFound(not_found) otherwise: two revokes never both uncount)."""
+    others = list(others)
+
+    def build(tx: TransactWrite) -> None:
+        tx.delete(TokenItem(*listed), condition=TokenItem.pk.exists())
+        for key in others:
+            tx.delete(TokenItem(*key))
+        tx.update(TokenItem(*counter), actions=[TokenItem.hits.add(-1)])
+
+    try:
+        transact(build)
+    except TransactWriteError as exc:
+        if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:  # the listed row: the first delete
+            raise NotFound(not_found) from exc
+        raise

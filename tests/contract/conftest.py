@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +22,8 @@ from chalicelib.categories import crud
 from chalicelib.http.router import Route
 from tests.contract.samples import SAMPLES, Body, Sample, refusals, sample_for
 from tests.functional.conftest import ADMIN_PASSWORD, Api, mint
+
+HERE = Path(__file__).parent
 
 
 def kind_id(declared: crud.Declared) -> str:
@@ -60,10 +64,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("declared", crud.DECLARED, ids=kind_id)
 
 
-@pytest.fixture(scope="module")
-def installation() -> Iterator[Api]:
-    """The app on moto with a bootstrapped root tenant, shared by a module's tests (each
-    test works in a tenant of its own)."""
+@contextmanager
+def installed() -> Iterator[Api]:
+    """The app on moto with a bootstrapped root tenant."""
     from chalicelib.identity.bootstrap import bootstrap
     from chalicelib.settings import get_settings
     from chalicelib.store import models
@@ -75,6 +78,43 @@ def installation() -> Iterator[Api]:
         with Client(app) as client:
             token = mint(inst.admin_uuid, inst.root_tenant)
             yield Api(client=client, token=token, root=inst.root_tenant, admin=inst.admin_uuid)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run each contract module's tests kind by kind, so each kind needs one installation."""
+
+    def kind_of(item: pytest.Item) -> str:
+        callspec = getattr(item, "callspec", None)
+        declared = callspec.params.get("declared") if callspec else None
+        return declared.kind.name if declared is not None else ""
+
+    positions = [n for n, item in enumerate(items) if item.path.parent == HERE]
+    ordered = sorted((items[n] for n in positions), key=lambda item: (str(item.path), kind_of(item)))
+    for position, item in zip(positions, ordered, strict=True):
+        items[position] = item
+
+
+@pytest.fixture(scope="module")
+def installations() -> Iterator[dict[str, Api]]:
+    """One installation per kind, shared by a module's tests of that kind (each works in a
+    tenant of its own), one alive at a time. No wider: moto copies every table on each
+    transaction, so a long-lived installation slows every write down."""
+    with ExitStack() as stack:
+
+        class PerKind(dict):
+            def __missing__(self, name: str) -> Api:
+                stack.close()
+                self.clear()
+                self[name] = stack.enter_context(installed())
+                return self[name]
+
+        alive = PerKind()
+        yield alive
+
+
+@pytest.fixture
+def installation(installations: dict[str, Api], declared: crud.Declared) -> Api:
+    return installations[declared.kind.name]
 
 
 @dataclass

@@ -1,0 +1,81 @@
+"""The shared CRUD's access contract, for every declared kind: entity ACLs (403 for a user
+of the tenant the ACL leaves out, nothing written) and tenant isolation (404, never 403).
+"""
+
+from __future__ import annotations
+
+from tests.contract.conftest import KindApi, refused
+
+# ---- access ----------------------------------------------------------------------------------
+
+
+def test_can_restrict_an_entity_with_its_acl(kind: KindApi):
+    kind.needs("acl")
+    # GIVEN an entity, and two more users of the tenant with every permission of the kind
+    body = kind.body()
+    eid = kind.create(body)["id"]
+    viewer, outsider = kind.user(), kind.user()
+    key = kind.declared.kind.name_key
+    assert kind.call("PUT", kind.update_path(eid), {**body, key: "seen by all"}, as_=outsider)[0] == 200
+    # WHEN its ACL lets the viewer view and the owner modify
+    status, answer = kind.call(
+        "PUT", f"{kind.base}/acl/set", [{"entityId": eid, "viewAcl": [viewer.uuid], "modifyAcl": [kind.owner.uuid]}]
+    )
+    assert status == 200, answer
+    status, answer = kind.call("GET", f"{kind.base}/acl?id={eid}")
+    assert status == 200
+    [acl] = answer["response"]
+    assert [p["id"] for p in acl["viewAcl"]] == [viewer.uuid]
+    assert [p["id"] for p in acl["modifyAcl"]] == [kind.owner.uuid]
+    version = kind.get(eid)["version"]
+    # THEN the outsider may neither read nor change it, nor see it listed
+    refused(*kind.call("GET", kind.item(eid), as_=outsider), 403)
+    refused(*kind.call("PUT", kind.update_path(eid), {**body, key: "outsider"}, as_=outsider), 403)
+    assert kind.total(as_=outsider) == 0
+    # AND the viewer may read only
+    assert kind.get(eid, as_=viewer)["modifyAclAccess"] is False
+    refused(*kind.call("PUT", kind.update_path(eid), {**body, key: "viewer"}, as_=viewer), 403)
+    if kind.has("tags"):
+        refused(*kind.call("PUT", kind.item(eid, "/tag/x"), as_=viewer), 403)
+    if kind.has("delete"):
+        refused(*kind.call("DELETE", kind.item(eid), as_=viewer), 403)
+    # AND nothing the refused users tried was written
+    after = kind.get(eid)
+    assert after["version"] == version and after[key] == "seen by all" and after["inTrash"] is False
+    # AND when the viewer is removed and added as a modifier, the viewer may change it
+    assert kind.call("POST", f"{kind.base}/acl/remove", [{"entityId": eid, "viewAcl": [viewer.uuid]}])[0] == 200
+    assert kind.call("POST", f"{kind.base}/acl/add", [{"entityId": eid, "modifyAcl": [viewer.uuid]}])[0] == 200
+    assert kind.call("PUT", kind.update_path(eid), {**body, key: "viewer"}, as_=viewer)[0] == 200
+
+
+def test_can_answer_404_never_403_for_another_tenants_entity(kind: KindApi):
+    # GIVEN an entity, and a user of another tenant with every permission of the kind
+    body = kind.body()
+    eid = kind.create(body)["id"]
+    stranger = kind.stranger()
+    # THEN every route on the entity answers 404 to the stranger
+    calls = [("GET", kind.item(eid), None), ("PUT", kind.update_path(eid), body)]
+    if kind.has("delete"):
+        calls += [("DELETE", kind.item(eid), None), ("DELETE", kind.item(eid, "?skipTrash=true"), None)]
+    if kind.has("undelete"):
+        calls.append(("POST", kind.item(eid, "/undelete"), None))
+    if kind.has("history"):
+        calls += [("GET", kind.item(eid, "/history"), None), ("GET", kind.item(eid, "/history/1"), None)]
+    if kind.has("tags"):
+        calls += [("GET", kind.item(eid, "/tag"), None), ("PUT", kind.item(eid, "/tag/x"), None)]
+        calls.append(("POST", kind.item(eid, "/tag"), ["x"]))
+    if kind.has("clone"):
+        calls.append(("POST", kind.item(eid, "/clone"), None))
+    if kind.has("acl"):
+        calls += [
+            ("GET", f"{kind.base}/acl?id={eid}", None),
+            ("PUT", f"{kind.base}/acl/set", [{"entityId": eid, "viewAcl": [stranger.uuid]}]),
+        ]
+    for method, path, payload in calls:
+        status, answer = kind.call(method, path, payload, as_=stranger)
+        assert status == 404, (method, path, answer)
+        refused(status, answer, 404)
+    # AND the stranger lists nothing, and the entity is untouched
+    assert kind.total(as_=stranger) == 0
+    after = kind.get(eid)
+    assert after["version"] == 1 and after["tags"] == {"customerTags": []} and after["inTrash"] is False

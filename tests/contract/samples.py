@@ -100,4 +100,7 @@ def refusals(schema: type[BaseModel]) -> list[Refusal]:
         wrong = wrong_value(schema, field)
         if wrong is not None:
             found.append(Refusal(f"wrong-type-{field}", lambda body, f=field, w=wrong: dumps({**body, f: w})))
+    if "version" in schema.model_fields:  # the version the writer last read (409 when stale)
+        found.append(Refusal("wrong-type-version", lambda body: dumps({**body, "version": "1"})))
+        found.append(Refusal("version-zero", lambda body: dumps({**body, "version": 0})))
     return found

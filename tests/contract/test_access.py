@@ -4,9 +4,35 @@ of the tenant the ACL leaves out, nothing written) and tenant isolation (404, ne
 
 from __future__ import annotations
 
-from tests.contract.conftest import KindApi, refused
+from typing import Any
+
+from tests.contract.conftest import KindApi, User, refused
 
 # ---- access ----------------------------------------------------------------------------------
+
+
+def entity_calls(kind: KindApi, eid: str, body: dict[str, Any], caller: User) -> list[tuple[str, str, Any]]:
+    """A call to every route of the kind that names the entity (method, path, body)."""
+    calls = [("GET", kind.item(eid), None), ("PUT", kind.update_path(eid), body)]
+    if kind.has("delete"):
+        calls += [("DELETE", kind.item(eid), None), ("DELETE", kind.item(eid, "?skipTrash=true"), None)]
+    if kind.has("undelete"):
+        calls.append(("POST", kind.item(eid, "/undelete"), None))
+    if kind.has("history"):
+        calls += [("GET", kind.item(eid, "/history"), None), ("GET", kind.item(eid, "/history/1"), None)]
+    if kind.has("tags"):
+        calls += [("GET", kind.item(eid, "/tag"), None), ("PUT", kind.item(eid, "/tag/x"), None)]
+        calls += [("POST", kind.item(eid, "/tag"), ["x"]), ("DELETE", kind.item(eid, "/tag/x"), None)]
+    if kind.has("clone"):
+        calls.append(("POST", kind.item(eid, "/clone"), None))
+    if kind.has("acl"):
+        calls += [
+            ("GET", f"{kind.base}/acl?id={eid}", None),
+            ("PUT", f"{kind.base}/acl/set", [{"entityId": eid, "viewAcl": [caller.uuid]}]),
+            ("POST", f"{kind.base}/acl/add", [{"entityId": eid, "modifyAcl": [caller.uuid]}]),
+            ("POST", f"{kind.base}/acl/remove", [{"entityId": eid, "viewAcl": [caller.uuid]}]),
+        ]
+    return calls
 
 
 def test_can_restrict_an_entity_with_its_acl(kind: KindApi):
@@ -28,9 +54,11 @@ def test_can_restrict_an_entity_with_its_acl(kind: KindApi):
     assert [p["id"] for p in acl["viewAcl"]] == [viewer.uuid]
     assert [p["id"] for p in acl["modifyAcl"]] == [kind.owner.uuid]
     version = kind.get(eid)["version"]
-    # THEN the outsider may neither read nor change it, nor see it listed
-    refused(*kind.call("GET", kind.item(eid), as_=outsider), 403)
-    refused(*kind.call("PUT", kind.update_path(eid), {**body, key: "outsider"}, as_=outsider), 403)
+    # THEN the outsider may neither read nor change it through any route, nor see it listed
+    for method, path, payload in entity_calls(kind, eid, {**body, key: "outsider"}, outsider):
+        status, answer = kind.call(method, path, payload, as_=outsider)
+        assert status == 403, (method, path, answer)
+        refused(status, answer, 403)
     assert kind.total(as_=outsider) == 0
     # AND the viewer may read only
     assert kind.get(eid, as_=viewer)["modifyAclAccess"] is False
@@ -54,24 +82,7 @@ def test_can_answer_404_never_403_for_another_tenants_entity(kind: KindApi):
     eid = kind.create(body)["id"]
     stranger = kind.stranger()
     # THEN every route on the entity answers 404 to the stranger
-    calls = [("GET", kind.item(eid), None), ("PUT", kind.update_path(eid), body)]
-    if kind.has("delete"):
-        calls += [("DELETE", kind.item(eid), None), ("DELETE", kind.item(eid, "?skipTrash=true"), None)]
-    if kind.has("undelete"):
-        calls.append(("POST", kind.item(eid, "/undelete"), None))
-    if kind.has("history"):
-        calls += [("GET", kind.item(eid, "/history"), None), ("GET", kind.item(eid, "/history/1"), None)]
-    if kind.has("tags"):
-        calls += [("GET", kind.item(eid, "/tag"), None), ("PUT", kind.item(eid, "/tag/x"), None)]
-        calls.append(("POST", kind.item(eid, "/tag"), ["x"]))
-    if kind.has("clone"):
-        calls.append(("POST", kind.item(eid, "/clone"), None))
-    if kind.has("acl"):
-        calls += [
-            ("GET", f"{kind.base}/acl?id={eid}", None),
-            ("PUT", f"{kind.base}/acl/set", [{"entityId": eid, "viewAcl": [stranger.uuid]}]),
-        ]
-    for method, path, payload in calls:
+    for method, path, payload in entity_calls(kind, eid, body, stranger):
         status, answer = kind.call(method, path, payload, as_=stranger)
         assert status == 404, (method, path, answer)
         refused(status, answer, 404)

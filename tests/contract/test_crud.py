@@ -43,6 +43,9 @@ def test_can_page_a_listing_with_offset_and_limit(kind: KindApi):
     assert (second["offset"], second["limit"], second["totalItems"], second["moreItems"]) == (2, 2, 3, False)
     assert len(first["items"]) == 2 and len(second["items"]) == 1
     assert {e["id"] for e in first["items"] + second["items"]} == ids
+    # AND a page past the end is empty
+    past = kind.page("?offset=5&limit=2")
+    assert (past["items"], past["totalItems"], past["moreItems"]) == ([], 3, False)
 
 
 @pytest.mark.parametrize("query", ["?limit=0", "?limit=1001", "?offset=-1", "?limit=many"])
@@ -66,8 +69,26 @@ def test_can_update_and_refuse_a_stale_version_with_409(kind: KindApi):
     status, answer = kind.call("PUT", kind.update_path(eid), {**body, key: "stale edit", "version": 1})
     # THEN 409, and the first edit stands
     refused(status, answer, 409)
+    # AND so does one naming a version that does not exist yet
+    status, answer = kind.call("PUT", kind.update_path(eid), {**body, key: "future edit", "version": 9})
+    refused(status, answer, 409)
     after = kind.get(eid)
     assert after["version"] == 2 and after[key] == "first edit"
+
+
+def test_can_keep_tags_on_an_update_that_does_not_name_them(kind: KindApi):
+    kind.needs("tags")
+    if "tags" not in kind.schema.model_fields:
+        pytest.skip(f"{kind.name} bodies do not carry tags")
+    body = kind.body()
+    eid = kind.create({**body, "tags": {"customerTags": ["team:db"]}})["id"]
+    assert kind.get(eid)["tags"] == {"customerTags": ["team:db"]}
+    # WHEN an update leaves tags out, they stay; when it names them, they are replaced
+    key = kind.declared.kind.name_key
+    status, answer = kind.call("PUT", kind.update_path(eid), {**body, key: "renamed"})
+    assert status == 200 and answer["response"]["tags"] == {"customerTags": ["team:db"]}, answer
+    status, answer = kind.call("PUT", kind.update_path(eid), {**body, "tags": {"customerTags": ["env.prod"]}})
+    assert status == 200 and answer["response"]["tags"] == {"customerTags": ["env.prod"]}, answer
 
 
 # ---- tags -------------------------------------------------------------------------------------

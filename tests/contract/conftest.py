@@ -33,20 +33,18 @@ def kind_id(declared: crud.Declared) -> str:
 WRITES = ("create", "update")
 
 
-def write_route(declared: crud.Declared, write: str) -> Route:
+def write_route(declared: crud.Declared, write: str) -> Route | None:
     """The route that creates ("create") or updates ("update") entities of the kind: the
-    shared one, or the kind's own (samples.py)."""
+    shared one, or the kind's own (samples.py says where)."""
     sample = SAMPLES.get(declared.kind.name, Sample(body=dict))
     method, template = ("POST", sample.create) if write == "create" else ("PUT", sample.update)
-    path = template.format(base=declared.base, id="{id}")
-    route = edge.table.get(path, {}).get(method)
-    assert route is not None, f"{declared.kind.name}: no {method} {path} route to {write} with"
-    return route
+    return edge.table.get(template.format(base=declared.base, id="{id}"), {}).get(method)
 
 
 def body_schema(declared: crud.Declared, write: str) -> type[BaseModel] | None:
     """The pydantic model the kind's create or update route declares for its body."""
-    body = write_route(declared, write).body
+    route = write_route(declared, write)
+    body = route.body if route is not None else None
     return body if isinstance(body, type) and issubclass(body, BaseModel) else None
 
 

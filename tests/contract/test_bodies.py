@@ -35,7 +35,9 @@ def test_can_refuse_an_oversize_body_with_413_and_write_nothing(kind: KindApi, w
     # GIVEN one entity, and the body limit of the route
     body = kind.body()
     eid = kind.create(body)["id"]
-    limit = body_limit(write_route(kind.declared, write), get_settings())
+    route = write_route(kind.declared, write)
+    assert route is not None
+    limit = body_limit(route, get_settings())
     # WHEN an otherwise valid body one byte over the limit is sent
     if write == "create":
         status, answer = kind.call("POST", kind.create_path, raw=oversize(kind.body(), limit))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.categories import crud
-from tests.contract.conftest import WRITES, body_schema
+from tests.contract.conftest import WRITES, body_schema, write_route
 from tests.contract.samples import SAMPLES, required_fields, sample_for
 
 # ---- the declarations themselves --------------------------------------------------------------
@@ -30,6 +30,9 @@ def test_can_find_a_valid_sample_for_every_declared_kind(declared):
 @pytest.mark.parametrize("write", WRITES)
 def test_can_route_create_and_update_of_every_declared_kind(declared, write: str):
     # THEN the kind's create and update paths (shared, or its own) are routes with a body model
+    route = write_route(declared, write)
+    where = "tests/contract/samples.py (Sample.create / Sample.update)"
+    assert route is not None, f"{declared.kind.name}: no route to {write} with; say where it is in {where}"
     assert body_schema(declared, write) is not None, f"{declared.kind.name}: the {write} route declares no body model"
 
 

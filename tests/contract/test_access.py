@@ -90,3 +90,7 @@ def test_can_answer_404_never_403_for_another_tenants_entity(kind: KindApi):
     assert kind.total(as_=stranger) == 0
     after = kind.get(eid)
     assert after["version"] == 1 and after["tags"] == {"customerTags": []} and after["inTrash"] is False
+    # AND the stranger may create the same body (name, client id) in its own tenant
+    status, answer = kind.call("POST", kind.create_path, body, as_=stranger)
+    assert status == 200, answer
+    assert kind.total(as_=stranger) == 1 and kind.total() == 1

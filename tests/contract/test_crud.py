@@ -48,6 +48,21 @@ def test_can_page_a_listing_with_offset_and_limit(kind: KindApi):
     assert (past["items"], past["totalItems"], past["moreItems"]) == ([], 3, False)
 
 
+def test_can_page_only_over_what_the_entity_acl_lets_the_caller_view(kind: KindApi):
+    kind.needs("acl")
+    # GIVEN four entities, one of which the caller's ACL hides from the owner
+    ids = [kind.create()["id"] for _ in range(4)]
+    other = kind.user()
+    status, answer = kind.call("PUT", f"{kind.base}/acl/set", [{"entityId": ids[1], "viewAcl": [other.uuid]}])
+    assert status == 200, answer
+    # WHEN the owner lists them two at a time
+    first, second = kind.page("?offset=0&limit=2"), kind.page("?offset=2&limit=2")
+    # THEN the pages count and hold only the three it may view
+    assert (first["totalItems"], first["moreItems"], len(first["items"])) == (3, True, 2)
+    assert (second["totalItems"], second["moreItems"], len(second["items"])) == (3, False, 1)
+    assert {e["id"] for e in first["items"] + second["items"]} == set(ids) - {ids[1]}
+
+
 @pytest.mark.parametrize("query", ["?limit=0", "?limit=1001", "?offset=-1", "?limit=many"])
 def test_can_refuse_bad_paging(kind: KindApi, query: str):
     status, answer = kind.call("GET", f"{kind.base}{query}")
@@ -141,10 +156,17 @@ def test_can_trash_undelete_and_delete_from_the_trash(kind: KindApi):
 
 def test_can_delete_permanently_with_skip_trash(kind: KindApi):
     kind.needs("delete")
-    eid = kind.create()["id"]
+    body = kind.body()
+    eid = kind.create(body)["id"]
     assert kind.call("DELETE", kind.item(eid, "?skipTrash=true"))[0] == 200
     refused(*kind.call("GET", kind.item(eid)), 404)
     assert kind.total() == 0
+    # AND its history went with it
+    if kind.has("history"):
+        refused(*kind.call("GET", kind.item(eid, "/history")), 404)
+        refused(*kind.call("GET", kind.item(eid, "/history/1")), 404)
+    # AND the same body (name, client id) may be created again
+    assert kind.create(body)["version"] == 1
 
 
 def test_can_refuse_to_undelete_what_is_not_in_the_trash(kind: KindApi):

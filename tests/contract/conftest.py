@@ -1,6 +1,6 @@
-"""The contract suite's fixtures: one installation (moto + bootstrap + app) per module, a
-fresh tenant per test, and every test parametrized over the kinds declared on the shared
-CRUD (crud.DECLARED, filled when app.py registers the categories)."""
+"""The contract suite's fixtures: every test parametrized over the kinds declared on the
+shared CRUD (crud.DECLARED, filled when app.py registers the categories), one installation
+(moto + bootstrap + app) per kind and module, and a fresh tenant per test."""
 
 from __future__ import annotations
 

@@ -8,8 +8,6 @@ from typing import Any
 
 from tests.contract.conftest import KindApi, User, refused
 
-# ---- access ----------------------------------------------------------------------------------
-
 
 def entity_calls(kind: KindApi, eid: str, body: dict[str, Any], caller: User) -> list[tuple[str, str, Any]]:
     """A call to every route of the kind that names the entity (method, path, body)."""

@@ -12,8 +12,6 @@ from chalicelib.settings import get_settings
 from tests.contract.conftest import WRITES, KindApi, oversize, refused, write_route
 from tests.contract.samples import Refusal, unknown_fields
 
-# ---- bodies -----------------------------------------------------------------------------------
-
 
 def test_can_refuse_a_bad_body_with_400_and_write_nothing(kind: KindApi, write: str, refusal: Refusal):
     # GIVEN one entity

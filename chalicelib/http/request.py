@@ -101,7 +101,10 @@ class Request:
         """The JSON body (default when empty); malformed JSON is a 400."""
         if not self._json_parsed:
             self._json_parsed = True
-            text = self.raw_body.decode("utf-8", errors="strict") if self.raw_body else ""
+            try:
+                text = self.raw_body.decode("utf-8") if self.raw_body else ""
+            except UnicodeDecodeError as exc:
+                raise Invalid(f"The body is not UTF-8 (byte {exc.start})") from exc
             if text.strip() == "":
                 self._json = None
             else:
@@ -113,6 +116,8 @@ class Request:
                     self._json = json.loads(text)
                 except ValueError as exc:
                     raise Invalid(f"Malformed JSON body: {exc}") from exc
+                except RecursionError as exc:  # nesting deeper than the parser's stack
+                    raise Invalid("Malformed JSON body: nested too deeply") from exc
         return default if self._json is None else self._json
 
     def form(self) -> dict[str, list[str]]:

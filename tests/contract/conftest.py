@@ -54,13 +54,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if "refusal" in metafunc.fixturenames:
         cases = [
-            pytest.param(
-                d,
-                way,
-                r,
-                id=f"{d.kind.name}-{way}-{r.name}",
-                marks=[pytest.mark.xfail(strict=True, reason=r.known_bug)] if r.known_bug else [],
-            )
+            pytest.param(d, way, r, id=f"{d.kind.name}-{way}-{r.name}")
             for d in crud.DECLARED
             for way in WRITES
             for r in refusals(body_schema(d, way) or d.kind.schema)

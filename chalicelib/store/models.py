@@ -73,7 +73,7 @@ class TokenItem(Model):
 
 
 class UsageItem(Model):
-    """Rate-limit windows and idempotency records (TTL)."""
+    """Rate-limit windows (TTL)."""
 
     class Meta:
         table_name = "opsplane-dev-usage"

@@ -53,7 +53,7 @@ def snake(name: str) -> str:
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[pathlib.Path, dict[str, Any], str]]:
     """The client generated from the document the app serves: (package dir, document, generator output)."""
-    from chalicelib.categories import routers
+    from chalicelib.api import routers
     from chalicelib.http.openapi import document
 
     doc = document([route for router in routers() for route in router.routes])

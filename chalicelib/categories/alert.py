@@ -208,8 +208,8 @@ def summary(ctx: Context) -> dict[str, int]:
 # ---- routes particular to alerts ------------------------------------------------------------
 
 
-def _set(req: Request, key: str, value: Any) -> dict[str, Any]:
-    return entities.wire(req.ctx, ALERT, set_managed(req.ctx, req.params["id"], key, value))
+def _answer(req: Request, alert: Entity) -> dict[str, Any]:
+    return entities.wire(req.ctx, ALERT, alert)
 
 
 @router.post(
@@ -221,25 +221,25 @@ def _set(req: Request, key: str, value: Any) -> dict[str, Any]:
 def snooze_alert(req: Request) -> dict[str, Any]:
     """Snooze an alert for some seconds, or forever."""
     seconds = req.int_arg("seconds", 0, low=1, high=MAX_SNOOZE_SECONDS) if req.arg("seconds") else None
-    return entities.wire(req.ctx, ALERT, snooze(req.ctx, req.params["id"], seconds))
+    return _answer(req, snooze(req.ctx, req.params["id"], seconds))
 
 
 @router.post(f"{BASE}/{{id}}/unsnooze", acl="alert.{id}.update", response=Alert)
 def unsnooze_alert(req: Request) -> dict[str, Any]:
     """End an alert's snooze."""
-    return _set(req, "_snoozed", None)
+    return _answer(req, set_managed(req.ctx, req.params["id"], "_snoozed", None))
 
 
 @router.post(f"{BASE}/{{id}}/install", acl="alert.{id}.update", response=Alert)
 def install_alert(req: Request) -> dict[str, Any]:
     """Show a hidden alert again."""
-    return _set(req, "_hidden", None)
+    return _answer(req, set_managed(req.ctx, req.params["id"], "_hidden", None))
 
 
 @router.post(f"{BASE}/{{id}}/uninstall", acl="alert.{id}.update", response=Alert)
 def uninstall_alert(req: Request) -> dict[str, Any]:
     """Hide an alert."""
-    return _set(req, "_hidden", True)
+    return _answer(req, set_managed(req.ctx, req.params["id"], "_hidden", True))
 
 
 @router.get(f"{BASE}/summary", acl="alert.read", response=AlertsSummary)

@@ -73,11 +73,6 @@ def page(listing: Listing, **extra: Any) -> Doc:
     )
 
 
-def clone_version(req: Request) -> int | None:
-    """The `v` query parameter of a clone (None: the current version)."""
-    return req.int_arg("v", 0, low=1) if req.arg("v") else None
-
-
 def path_version(req: Request) -> int:
     """The `{version}` path parameter of a history route."""
     try:
@@ -172,7 +167,8 @@ def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] =
     if "clone" in features:
 
         def clone_one(req: Request) -> Doc:
-            copy = entities.clone(req.ctx, kind, req.params["id"], name=req.arg("name"), version=clone_version(req))
+            version = req.int_arg("v", 0, low=1) if req.arg("v") else None
+            copy = entities.clone(req.ctx, kind, req.params["id"], name=req.arg("name"), version=version)
             return answer(req, copy)
 
         entity_route(

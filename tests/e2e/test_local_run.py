@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -324,6 +325,32 @@ def test_can_find_the_browser_the_browser_tests_need() -> None:
     assert os.access("/usr/bin/chromium", os.X_OK)
     assert os.access("/usr/bin/chromedriver", os.X_OK)
     import selenium.webdriver  # noqa: F401
+
+
+def test_can_refuse_a_port_in_use_before_making_any_credential(tmp_path: Path) -> None:
+    # GIVEN another program listening on the port (a plain socket, which answers nothing)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        port = other.getsockname()[1]
+        moto_port = free_port()
+        state_dir = tmp_path / "state"
+        env = _server_env(str(state_dir), port, moto_port, "", {"OPSPLANE_ADMIN_PASSWORD": ""})
+
+        # WHEN the launcher is started on that port (as `make run` with PORT=...)
+        done = subprocess.run(
+            [sys.executable, str(RUN_LOCAL)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+
+    # THEN it exits non-zero at once, saying what to do, and made no admin and printed no password
+    out = done.stdout + done.stderr
+    assert done.returncode != 0, out
+    assert f"port {port} is in use: stop the other server or set PORT=" in out
+    assert "password" not in out.lower() and "Admin:" not in out
+    assert "Traceback" not in out
+    assert not (state_dir / SNAPSHOT).exists()
+    assert sorted(p.name for p in state_dir.iterdir()) == [".run_local.lock"]
+    assert port_is_free(moto_port)
 
 
 def test_can_refuse_to_start_on_a_bad_setting_naming_the_variable(tmp_path: Path) -> None:

@@ -63,6 +63,18 @@ def test_can_answer_health_without_credentials(server: LocalServer) -> None:
     assert resp.json()["status"] == "ok"
 
 
+def test_can_answer_the_root_with_the_way_to_the_docs(server: LocalServer) -> None:
+    # GIVEN the shared server WHEN a new user opens its address, as the banner prints it
+    resp = requests.get(server.url + "/", timeout=10)
+
+    # THEN it is not a 404 but an index whose Swagger UI and health links answer
+    assert resp.status_code == 200, resp.text
+    index = resp.json()
+    assert index["name"] == "opsplane API"
+    assert requests.get(server.url + index["docs"], timeout=10).status_code == 200
+    assert requests.get(server.url + index["health"], timeout=10).json()["status"] == "ok"
+
+
 def test_can_print_the_url_the_swagger_ui_and_how_to_get_a_token(server: LocalServer) -> None:
     # GIVEN the shared server WHEN its output is read
     out = server.output()

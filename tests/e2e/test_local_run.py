@@ -1,4 +1,4 @@
-"""`make run` as a user meets it: scripts/run_local.py with its embedded DynamoDB and `chalice local`.
+"""`make run` as a user meets it: scripts/run_local.py with its embedded DynamoDB and chalice's local server.
 
 GIVEN a real launcher process (tests/e2e/conftest.py), WHEN it is started, stopped, restarted or
 pointed at another DynamoDB, THEN it serves, prints what a user needs, keeps its state and leaves

@@ -7,8 +7,12 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 # Written after a successful install; newer than every requirements file means "up to date".
+# make run needs only the runtime (RUN_STAMP); everything else also the test and infra tools (STAMP).
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
-REQUIREMENTS := requirements.txt requirements-dev.txt $(wildcard infra/requirements*.txt)
+RUN_REQUIREMENTS := requirements.txt requirements-run.txt
+REQUIREMENTS := $(RUN_REQUIREMENTS) requirements-dev.txt $(wildcard infra/requirements*.txt)
+PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check --no-input -q
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
@@ -22,12 +26,19 @@ help:
 	@echo "make lint | format | typecheck | pytest    one step of make test (lint: ruff + the import layers)"
 
 $(PY):
+	@echo "creating $(VENV) with $(PYTHON)..."
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(REQUIREMENTS) | $(PY)
-	$(PY) -m pip install --disable-pip-version-check --no-input -q -r requirements-dev.txt \
-		$(foreach extra,$(wildcard infra/requirements*.txt),-r $(extra))
+$(RUN_STAMP): $(RUN_REQUIREMENTS) | $(PY)
+	@echo "installing the runtime packages into $(VENV) (first run only)..."
+	$(PIP_INSTALL) -r requirements-run.txt
 	touch $@
+
+# requirements-dev.txt includes requirements-run.txt: this install is a run install too.
+$(STAMP): $(REQUIREMENTS) | $(PY)
+	@echo "installing the development, test and infra packages into $(VENV) (first time only, a few minutes)..."
+	$(PIP_INSTALL) -r requirements-dev.txt $(foreach extra,$(wildcard infra/requirements*.txt),-r $(extra))
+	touch $(RUN_STAMP) $@
 
 install: $(STAMP)
 
@@ -35,7 +46,7 @@ install: $(STAMP)
 browser:
 	@bash scripts/ensure_chromium.sh
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(PY) scripts/run_local.py
 
 lint: $(STAMP)

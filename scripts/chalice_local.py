@@ -1,34 +1,98 @@
-"""`chalice local ARGS...`, tied to the life of the process that started it.
+"""Chalice's local server on a socket run_local.py already listens on, tied to the launcher's life.
+
+`chalice local` (the CLI) binds its own socket with http.server's backlog of 5: a burst of a
+few dozen clients (Grafana saving dashboards, a load test) gets "connection reset by peer".
+This module builds the same server the CLI builds (the stage's config and environment, the
+same route validation and API Gateway emulation, chalice's LocalDevServer) but serves on the
+socket it inherits from run_local.py, with a listen backlog of BACKLOG and daemon threads.
+Holding the socket in the launcher also means a port already in use is reported before
+anything else is done (run_local.py). There is no reloader: restart `make run` after edits.
 
 run_local.py starts this in its own process group. On Linux the kernel sends it SIGTERM
 when its parent dies (PR_SET_PDEATHSIG), so even a launcher killed with SIGKILL leaves no
-server listening. Usage: chalice_local.py <parent pid> local --host ... --port ...
+server listening. Usage: chalice_local.py <parent pid> <listening socket fd> <stage>
 """
 
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
+import socket
 import sys
+from pathlib import Path
+from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]
 PR_SET_PDEATHSIG = 1
+# Connections the kernel queues while every handler thread is busy starting (http.server: 5).
+BACKLOG = 128
 
 
-def main() -> int:
-    """Arm the parent-death signal, then run chalice's own CLI entry point."""
-    parent = int(sys.argv[1])
+def die_with_parent(parent: int) -> bool:
+    """Arm the parent-death signal (Linux); False when the parent is already gone."""
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         except (OSError, AttributeError):
             pass
-    if os.getppid() != parent:  # the parent died before the signal was armed
-        return 0
-    sys.argv = ["chalice", *sys.argv[2:]]
-    from chalice.cli import main as chalice_main
+    return os.getppid() == parent
 
-    return int(chalice_main() or 0)
+
+def server_class(sock: socket.socket) -> Any:
+    """chalice's ThreadedHTTPServer, serving on sock (already bound) with a deep backlog."""
+    from chalice.local import ThreadedHTTPServer
+
+    class InheritedSocketServer(ThreadedHTTPServer):
+        request_queue_size = BACKLOG
+        daemon_threads = True
+
+        def __init__(self, server_address: Any, handler: Any) -> None:
+            super().__init__(server_address, handler, bind_and_activate=False)
+            self.socket.close()
+            self.socket = sock
+            self.server_address = sock.getsockname()
+            self.server_name, self.server_port = self.server_address[:2]
+            self.server_activate()  # listen(BACKLOG) again: harmless, and sets our depth
+
+    return InheritedSocketServer
+
+
+def local_server(sock: socket.socket, stage: str) -> Any:
+    """The server `chalice local --stage stage` would run, on sock."""
+    from chalice import local
+    from chalice.cli.factory import CLIFactory
+    from chalice.deploy.validate import validate_routes
+
+    # What the CLI does first: mark the process, log to stdout as Lambda would.
+    os.environ["AWS_CHALICE_CLI_MODE"] = "true"
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+    os.chdir(ROOT)
+    factory = CLIFactory(str(ROOT), environ=os.environ)
+    config = factory.create_config_obj(chalice_stage_name=stage)
+    app = config.chalice_app  # loads app.py with the stage's environment variables
+    validate_routes(app.routes)
+    # chalice.local.create_local_server, with our server class.
+    local.CustomLocalChalice.__bases__ = (local.LocalChalice, app.__class__)
+    app.__class__ = local.CustomLocalChalice
+    host, port = sock.getsockname()[:2]
+    return local.LocalDevServer(app, config, host, port, server_cls=server_class(sock))
+
+
+def main() -> int:
+    """Serve until SIGTERM (or the launcher's death)."""
+    parent, fd, stage = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    if not die_with_parent(parent):
+        return 0
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    sock = socket.socket(fileno=fd)
+    server = local_server(sock, stage)
+    try:
+        server.serve_forever()
+    finally:
+        server.server.server_close()
+    return 0
 
 
 if __name__ == "__main__":

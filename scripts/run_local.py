@@ -7,7 +7,10 @@
 2. Tables and the blobs bucket created, the installation bootstrapped (root tenant + `admin`;
    a generated password is printed once, on first start; $OPSPLANE_ADMIN_PASSWORD chooses it
    instead).
-3. `chalice local --host 127.0.0.1 --port $PORT --stage dev` as a child in its own process group.
+3. Chalice's local server for stage dev (scripts/chalice_local.py: what `chalice local` runs, with a
+   listen backlog of 128 instead of 5) as a child in its own process group, serving on
+   127.0.0.1:$PORT. The launcher binds that port before anything else: a port in use stops it at
+   once, before any credential is made or printed.
 
 SIGINT (Ctrl-C) and SIGTERM stop the child's process group, write a last snapshot and stop
 the embedded moto: nothing is left running or listening.
@@ -15,10 +18,12 @@ the embedded moto: nothing is left running or listening.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -32,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from scripts.chalice_local import BACKLOG  # noqa: E402
 from scripts.local_dynamodb import BLOBS_DIR, SNAPSHOT_FILE, EmbeddedDynamoDB  # noqa: E402
 
 STAGE = "dev"
@@ -122,29 +128,58 @@ def blobs_bucket() -> str:
     return get_settings().blobs_bucket
 
 
-def start_chalice(port: int) -> subprocess.Popen[bytes]:
-    """`chalice local` in its own process group (and on Linux, dying with this process)."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "chalice_local.py"),
-            str(os.getpid()),
-            "local",
-            "--host",
-            HOST,
-            "--port",
-            str(port),
-            "--stage",
-            STAGE,
-            # The reloader polls every file under the project (the venv and the state dir
-            # included) and would restart on each snapshot: restart `make run` after edits.
-            "--no-autoreload",
-        ],
-        cwd=str(ROOT),
-        env=dict(os.environ),
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+def api_port() -> int:
+    """$PORT (default 8000); a value that is not a port stops the start."""
+    raw = os.environ.get("PORT") or "8000"
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SystemExit(f"[run_local] PORT={raw} is not a TCP port number")
+    return int(raw)
+
+
+def listen_on(port: int) -> socket.socket:
+    """Bind and listen on HOST:port for the server (it inherits the socket), or stop at once
+    when the port is taken: before any credential is generated or printed."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # As http.server does: a connection of a previous run in TIME_WAIT does not block the port.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((HOST, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise SystemExit(
+                f"[run_local] port {port} is in use: stop the other server or set PORT=<another port>"
+            ) from None
+        raise SystemExit(f"[run_local] cannot listen on {HOST}:{port}: {exc.strerror}") from None
+    sock.listen(BACKLOG)
+    return sock
+
+
+def start_moto(embedded: EmbeddedDynamoDB, port: int) -> None:
+    """Start the embedded moto server, or stop at once when its fixed port is taken."""
+    try:
+        embedded.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise SystemExit(
+                f"[run_local] port {port} (OPSPLANE_MOTO_PORT) is in use: stop the other server or unset it"
+            ) from None
+        raise
+
+
+def start_chalice(sock: socket.socket) -> subprocess.Popen[bytes]:
+    """Chalice's local server on sock, in its own process group (on Linux, dying with this process)."""
+    try:
+        return subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "chalice_local.py"), str(os.getpid()), str(sock.fileno()), STAGE],
+            cwd=str(ROOT),
+            env=dict(os.environ),
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            pass_fds=(sock.fileno(),),
+        )
+    finally:
+        sock.close()  # the child holds it now: the port is free again once the child is gone
 
 
 def stop_group(proc: subprocess.Popen[bytes] | None) -> None:
@@ -239,16 +274,22 @@ def main() -> int:
 
     # Test harnesses set this so that a crashed test run leaves no server behind.
     parent = os.getppid() if os.environ.get("OPSPLANE_STOP_WITH_PARENT") == "1" else None
-    port = int(os.environ.get("PORT") or 8000)
+    port = api_port()
     url = f"http://{HOST}:{port}"
     state_dir = os.path.abspath(os.environ.get("OPSPLANE_STATE_DIR") or str(ROOT / ".local"))
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
     lock = lock_state_dir(state_dir)
+    try:
+        listener = listen_on(port)
+    except SystemExit:
+        lock.close()
+        raise
     external = os.environ.get("OPSPLANE_DYNAMODB_ENDPOINT") or None
     external_s3 = os.environ.get("OPSPLANE_S3_ENDPOINT") or None
     configure_environment(state_dir, external, external_s3)
     problems = settings_problems()
     if problems is not None:
+        listener.close()
         lock.close()
         print(f"[run_local] cannot start, {problems}", file=sys.stderr, flush=True)
         return 2
@@ -267,7 +308,7 @@ def main() -> int:
                 bucket=blobs_bucket() if external_s3 is None else None,
                 blobs_dir=os.path.join(state_dir, BLOBS_DIR),
             )
-            embedded.start()
+            start_moto(embedded, moto_port)
         endpoint = external or (embedded.endpoint if embedded is not None else "")
         os.environ["OPSPLANE_DYNAMODB_ENDPOINT"] = endpoint
         os.environ["OPSPLANE_S3_ENDPOINT"] = external_s3 or (embedded.endpoint if embedded is not None else "")
@@ -276,22 +317,23 @@ def main() -> int:
             embedded.start_snapshots()
         if stop.is_set():
             return 0
-        chalice = start_chalice(port)
+        chalice = start_chalice(listener)
         if not wait_healthy(url, chalice, stop):
             if stop.is_set():
                 return 0
-            say(f"[run_local] chalice local did not become healthy on {url} (see its output above)")
+            say(f"[run_local] the server did not become healthy on {url} (see its output above)")
             return 1
         banner(url, endpoint, state_dir, embedded, installation, restored)
         while not stop.wait(0.5):
             if chalice.poll() is not None:
-                say(f"[run_local] chalice local exited with {chalice.returncode}")
+                say(f"[run_local] the server exited with {chalice.returncode}")
                 code = 1
                 break
             if parent is not None and os.getppid() != parent:
                 say("[run_local] the process that started me is gone; stopping")
                 break
     finally:
+        listener.close()  # unless the child has it already
         stop_group(chalice)
         if embedded is not None:
             embedded.stop()

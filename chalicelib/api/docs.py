@@ -1,4 +1,4 @@
-"""API documentation in the product: the OpenAPI document and Swagger UI.
+"""API documentation in the product: the index at `/`, the OpenAPI document and Swagger UI.
 
 Swagger UI's files come from the pinned `swagger-ui-bundle` package and are served by the app
 itself (no CDN: users may be offline). Only the bundle's own files are served, by name.
@@ -21,6 +21,7 @@ router = Router("docs")
 
 SPEC_PATH = "/api/v2/swagger.json"
 UI_PATH = "/api-docs/ui"
+HEALTH_PATH = "/api/health"
 MEDIA_TYPES = {
     ".js": "application/javascript; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -129,6 +130,34 @@ def openapi_document() -> dict[str, Any]:
 def openapi_text() -> str:
     """The document as sent (serialized once: it is large and never changes in a process)."""
     return json.dumps(openapi_document(), separators=(",", ":"), ensure_ascii=False)
+
+
+INDEX = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "version": {"type": "string"},
+        "docs": {"type": "string", "description": "Swagger UI"},
+        "openapi": {"type": "string", "description": "the OpenAPI 3 document"},
+        "health": {"type": "string"},
+    },
+    "required": ["name", "version", "docs", "openapi", "health"],
+}
+
+
+@router.get("/", acl=PUBLIC, envelope=False, response=INDEX)
+def index(req: Request) -> Reply:
+    """What this API is and where its documentation and health check are (the root is not a 404)."""
+    return Reply(
+        {
+            "name": "opsplane API",
+            "version": get_settings().version,
+            "docs": UI_PATH,
+            "openapi": SPEC_PATH,
+            "health": HEALTH_PATH,
+        },
+        raw=True,
+    )
 
 
 @router.get(SPEC_PATH, acl=PUBLIC, envelope=False, response={"type": "object", "additionalProperties": True})

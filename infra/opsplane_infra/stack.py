@@ -42,6 +42,7 @@ CODE_EXCLUDE = [
     "*.md",
     "*.toml",
     "requirements-dev.txt",
+    "requirements-run.txt",  # make run's local server and moto
     "__pycache__",
     "*.pyc",
 ]

@@ -1,4 +1,4 @@
-"""`make run` as a user meets it: scripts/run_local.py with its embedded DynamoDB and `chalice local`.
+"""`make run` as a user meets it: scripts/run_local.py with its embedded DynamoDB and chalice's local server.
 
 GIVEN a real launcher process (tests/e2e/conftest.py), WHEN it is started, stopped, restarted or
 pointed at another DynamoDB, THEN it serves, prints what a user needs, keeps its state and leaves
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -60,6 +61,18 @@ def test_can_answer_health_without_credentials(server: LocalServer) -> None:
     # THEN it answers 200 and says it is fine
     assert resp.status_code == 200
     assert resp.json()["status"] == "ok"
+
+
+def test_can_answer_the_root_with_the_way_to_the_docs(server: LocalServer) -> None:
+    # GIVEN the shared server WHEN a new user opens its address, as the banner prints it
+    resp = requests.get(server.url + "/", timeout=10)
+
+    # THEN it is not a 404 but an index whose Swagger UI and health links answer
+    assert resp.status_code == 200, resp.text
+    index = resp.json()
+    assert index["name"] == "opsplane API"
+    assert requests.get(server.url + index["docs"], timeout=10).status_code == 200
+    assert requests.get(server.url + index["health"], timeout=10).json()["status"] == "ok"
 
 
 def test_can_print_the_url_the_swagger_ui_and_how_to_get_a_token(server: LocalServer) -> None:
@@ -324,6 +337,32 @@ def test_can_find_the_browser_the_browser_tests_need() -> None:
     assert os.access("/usr/bin/chromium", os.X_OK)
     assert os.access("/usr/bin/chromedriver", os.X_OK)
     import selenium.webdriver  # noqa: F401
+
+
+def test_can_refuse_a_port_in_use_before_making_any_credential(tmp_path: Path) -> None:
+    # GIVEN another program listening on the port (a plain socket, which answers nothing)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen(1)
+        port = other.getsockname()[1]
+        moto_port = free_port()
+        state_dir = tmp_path / "state"
+        env = _server_env(str(state_dir), port, moto_port, "", {"OPSPLANE_ADMIN_PASSWORD": ""})
+
+        # WHEN the launcher is started on that port (as `make run` with PORT=...)
+        done = subprocess.run(
+            [sys.executable, str(RUN_LOCAL)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+
+    # THEN it exits non-zero at once, saying what to do, and made no admin and printed no password
+    out = done.stdout + done.stderr
+    assert done.returncode != 0, out
+    assert f"port {port} is in use: stop the other server or set PORT=" in out
+    assert "password" not in out.lower() and "Admin:" not in out
+    assert "Traceback" not in out
+    assert not (state_dir / SNAPSHOT).exists()
+    assert sorted(p.name for p in state_dir.iterdir()) == [".run_local.lock"]
+    assert port_is_free(moto_port)
 
 
 def test_can_refuse_to_start_on_a_bad_setting_naming_the_variable(tmp_path: Path) -> None:

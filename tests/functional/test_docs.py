@@ -126,3 +126,19 @@ def test_can_refuse_anything_outside_the_asset_whitelist(docs, name):
 def test_can_refuse_writes_to_the_docs(docs):
     resp = docs.http.request("POST", "/api/v2/swagger.json", headers={"Content-Type": "application/json"}, body=b"{}")
     assert resp.status_code == 405
+
+
+def test_can_answer_the_root_with_an_index_of_the_docs_and_health(docs):
+    # WHEN the root is asked without credentials (a browser opening the server's address)
+    resp = get(docs, "/")
+    # THEN it is not a 404 but a bare JSON index naming the API, Swagger UI, the document and health
+    assert resp.status_code == 200
+    assert resp.headers["Content-Type"].startswith("application/json")
+    index = json.loads(resp.body)
+    assert index["name"] == "opsplane API"
+    assert index["docs"] == "/api-docs/ui"
+    assert index["openapi"] == "/api/v2/swagger.json"
+    assert index["health"] == "/api/health"
+    # AND every link it names answers
+    for path in ("docs", "openapi", "health"):
+        assert get(docs, index[path]).status_code == 200, index[path]

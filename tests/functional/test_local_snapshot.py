@@ -354,3 +354,40 @@ def test_can_keep_the_blobs_of_a_large_document_across_a_restart(tmp_path, start
         from chalicelib.settings import get_settings
 
         models.bind(get_settings())
+
+
+def test_can_serve_64_clients_connecting_at_once(tmp_path, started):
+    # GIVEN the embedded server (werkzeug's threaded server: a listen backlog of 128)
+    db = _start(tmp_path / "snap.json")
+    started.append(db)
+    assert db._server.request_queue_size >= 64 and db._server.daemon_threads
+    clients = 64
+    barrier = threading.Barrier(clients, timeout=60)
+    answers: list[object] = [None] * clients
+
+    def client(n: int) -> None:
+        with requests.Session() as session:  # a connection of its own
+            barrier.wait()
+            try:
+                resp = session.post(
+                    db.endpoint,
+                    data="{}",
+                    headers={
+                        "X-Amz-Target": "DynamoDB_20120810.ListTables",
+                        "Content-Type": "application/x-amz-json-1.0",
+                    },
+                    timeout=60,
+                )
+                answers[n] = resp.status_code
+            except requests.RequestException as exc:
+                answers[n] = f"{type(exc).__name__}: {exc}"
+
+    # WHEN 64 clients connect and ask at the same moment
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    # THEN every one is answered, none reset
+    assert answers == [200] * clients, [a for a in answers if a != 200][:3]

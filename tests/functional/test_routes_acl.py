@@ -7,9 +7,11 @@ import re
 from chalicelib.api import routers
 from chalicelib.http.router import PUBLIC
 
-# Public by design: health, the token endpoints (they authenticate themselves), JWKS, docs.
+# Public by design: health, the token endpoints (they authenticate themselves), JWKS, docs
+# (and the root's index of them).
 PUBLIC_ALLOWED = re.compile(
-    r"^(/api/health"
+    r"^(/"
+    r"|/api/health"
     r"|/api/auth/0\.1/token(/\{[a-z_]+\})?"
     r"|/auth/oauth/token"
     r"|/\.well-known/jwks\.json"

@@ -10,7 +10,11 @@ loopback, started here, so all of them pay the same HTTP round trips.
 - full app: `import app` (every category), GET /api/v2/alert/{id} with an API token;
 - alert function: the same with OPSPLANE_CATEGORIES=alert (what one deployed function imports).
 
-    .venv/bin/python bench/bench_coldstart.py [--runs 7]
+    .venv/bin/python bench/bench_coldstart.py [--runs 7] [--asset] [--code DIR]
+
+--asset runs the app from the Lambda package (make asset: compiled, the parser's tables
+saved), as Lambda would; --code DIR from another checkout (e.g. `git archive main`), to
+compare before and after on the same machine.
 """
 
 from __future__ import annotations
@@ -62,7 +66,8 @@ print(__import__("json").dumps({"seconds": time.perf_counter() - t0, "import": t
 APP = """
 import time
 t0 = time.perf_counter()
-import os
+import os, sys
+sys.path.insert(0, os.environ["BENCH_CODE"])  # the app's tree, or a built Lambda asset
 from chalice.test import Client
 import app
 t1 = time.perf_counter()
@@ -133,7 +138,15 @@ def run_child(code: str, env: dict[str, str]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=7, help="children per measurement (the median is shown)")
+    parser.add_argument("--asset", action="store_true", help="run the app from the Lambda package (build/lambda)")
+    parser.add_argument("--code", type=Path, default=ROOT, help="the app's source tree (default: this one)")
     args = parser.parse_args()
+    code_dir = args.code.resolve()
+    if args.asset:
+        sys.path.insert(0, str(ROOT / "infra"))
+        from opsplane_infra import asset
+
+        code_dir = asset.build()
 
     import logging
 
@@ -151,6 +164,7 @@ def main() -> None:
         os.environ.update(base)
         base.update(seed())
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("OPSPLANE_")} | base
+        child_env["BENCH_CODE"] = str(code_dir)
         cases = {
             "floor": (FLOOR, child_env),
             "full app": (APP, child_env),
@@ -168,6 +182,7 @@ def main() -> None:
     medians = {name: statistics.median(total for total, _ in values) for name, values in samples.items()}
     floor = medians["floor"]
     print(f"cold start: import + first request, median of {args.runs} fresh interpreters (moto server on loopback)")
+    print(f"app from {code_dir}")
     print(f"{'':16} {'total ms':>9} {'min ms':>7} {'import ms':>10} {'x floor':>8} {'target':>7}")
     for name, values in samples.items():
         ratio = medians[name] / floor

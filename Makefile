@@ -16,13 +16,14 @@ PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check --no-input -q
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: help run test install browser lint format typecheck pytest bench wire
+.PHONY: help run test install browser lint format typecheck pytest bench wire asset
 
 help:
 	@echo "make run     start the API on http://127.0.0.1:$${PORT:-8000} (embedded DynamoDB, state in .local/)"
 	@echo "make test    ruff, mypy and every test (unit, functional, e2e, browser, infra)"
-	@echo "make bench   repository, edge and dashboard-size figures on moto"
+	@echo "make bench   repository, edge, dashboard-size and cold-start figures on moto"
 	@echo "make wire    regenerate the modules derived from the pinned wavefront-api-client"
+	@echo "make asset   build the Lambda package (runtime dependencies for Lambda + the app) in build/lambda"
 	@echo "make lint | format | typecheck | pytest    one step of make test (lint: ruff + the import layers)"
 
 $(PY):
@@ -75,3 +76,8 @@ wire: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_repository.py
 	$(PY) bench/bench_dashboards.py
+	$(PY) bench/bench_coldstart.py
+
+# The Lambda package infra/ deploys (infra/README.md); synthesis builds it too, when stale.
+asset: $(STAMP)
+	$(PY) scripts/build_lambda_asset.py

@@ -1,15 +1,22 @@
-"""Password hashing with Argon2id (memory-hard)."""
+"""Password hashing with Argon2id (memory-hard).
+
+argon2 is imported on first use: only Basic logins and password changes hash, and a
+function that serves neither never loads it.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHasher:
+    from argon2 import PasswordHasher
+
     # 19 MiB, 2 passes: OWASP's minimum for Argon2id; a Lambda verifies in ~50 ms.
     return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
@@ -25,8 +32,11 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         # Spend the same time as a real check so unknown users are not distinguishable.
         _hasher().hash(password)
         return False
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+    hasher = _hasher()
     try:
-        return _hasher().verify(stored_hash, password)
+        return hasher.verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -1,8 +1,9 @@
 """Immutable blobs in S3: the documents too large for a DynamoDB item, even compressed.
 
 The repository decides what goes here and names each blob (a new key per write, never
-overwritten); this module only moves bytes. The boto3 client is created on first use and
-kept for the life of the process (models.bind re-points it). botocore errors stop here and
+overwritten); this module only moves bytes. The S3 client is made on first use from the
+process's botocore session (store/aws.py) and kept for the life of the process
+(models.bind re-points it). botocore errors stop here and
 leave as StoreError (500): a missing blob is a broken store, not a NotFound of the entity
 (context `missing=True` lets the repository tell the two apart); S3 throttling (SlowDown)
 and outages leave as Unavailable (503, store/failures.py).
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import OpsplaneError, StoreError
+from chalicelib.store import aws
 from chalicelib.store.failures import unavailable
 
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys per call
@@ -53,8 +55,7 @@ def _client() -> Any:
         return client
     with _lock:
         if _state["client"] is None:
-            import boto3  # kept out of module import: most requests never touch S3
-            from botocore.config import Config
+            from botocore.config import Config  # kept out of module import: most requests never touch S3
 
             target: Target = _state["target"]
             config = Config(
@@ -64,10 +65,11 @@ def _client() -> Any:
                 # A local endpoint (moto) is an address, not a domain: no bucket subdomains.
                 s3={"addressing_style": "path"} if target.endpoint else {},
             )
-            # A session of its own: boto3's default session is not safe to share while
-            # another thread creates a client.
-            _state["client"] = boto3.session.Session().client(
-                "s3", endpoint_url=target.endpoint, region_name=target.region, config=config
+            # A plain botocore client (boto3 adds nothing used here) on the shared session.
+            _state["client"] = aws.create(
+                lambda session: session.create_client(
+                    "s3", endpoint_url=target.endpoint, region_name=target.region, config=config
+                )
             )
         return _state["client"]
 

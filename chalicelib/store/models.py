@@ -1,7 +1,14 @@
-"""PynamoDB models, one per table. Table names and endpoint are bound at runtime."""
+"""PynamoDB models, one per table. Table names and endpoint are bound at runtime.
+
+Every model, and every transaction, goes through one PynamoDB Connection: one botocore
+client, made from the process's one botocore session (store/aws.py). PynamoDB would
+otherwise build a session and a client per model and per transaction connection, each
+loading DynamoDB's service model again: the largest part of a cold start's first request.
+"""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from pynamodb.attributes import (
@@ -13,14 +20,59 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     VersionAttribute,
 )
-from pynamodb.connection import Connection
+from pynamodb.connection import Connection, TableConnection
 from pynamodb.models import Model
 
 from chalicelib.settings import Settings
-from chalicelib.store import blobs
+from chalicelib.store import aws, blobs
 
 
-class EntityItem(Model):
+class SharedConnection(Connection):
+    """A PynamoDB Connection on the process's botocore session; its client is made under
+    the session's lock (botocore client creation is not thread-safe)."""
+
+    @property
+    def session(self) -> Any:
+        return aws.session()
+
+    @property
+    def client(self) -> Any:
+        with aws.lock:
+            return Connection.client.fget(self)  # type: ignore[attr-defined]
+
+
+_shared: dict[str, SharedConnection] = {}
+_shared_lock = threading.Lock()
+
+
+def connection() -> SharedConnection:
+    """The one DynamoDB connection of the process (every model and transaction uses it)."""
+    found = _shared.get("default")
+    if found is None:
+        with _shared_lock:
+            found = _shared.get("default")
+            if found is None:
+                meta: Any = EntityItem.Meta
+                found = _shared["default"] = SharedConnection(region=meta.region, host=getattr(meta, "host", None))
+    return found
+
+
+class Table(Model):
+    """A model whose table connection runs on the shared connection (relies on PynamoDB's
+    `_get_connection` / `_connection`, which build a Connection per model otherwise)."""
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        table = cls._connection  # type: ignore[attr-defined]
+        if table is None or table.table_name != cls.Meta.table_name:
+            table = super()._get_connection()  # builds the table's key schema, no I/O
+            shared = connection()
+            shared.add_meta_table(table.connection.get_meta_table(cls.Meta.table_name))
+            table.connection = shared
+        return table  # type: ignore[no-any-return]
+
+
+class EntityItem(Table):
     """Every tenant-scoped management object, and its history versions.
 
     pk = "<tenant>#<kind>" (live objects) or "<tenant>#<kind>#h" (history),
@@ -55,7 +107,7 @@ class EntityItem(Model):
     head = UnicodeAttribute(null=True)
 
 
-class TokenItem(Model):
+class TokenItem(Table):
     """Credentials and short-lived security records (API tokens, OAuth clients,
     revoked JWT ids, login throttling). Expired rows vanish through TTL."""
 
@@ -72,7 +124,7 @@ class TokenItem(Model):
     expires = TTLAttribute(null=True)
 
 
-class UsageItem(Model):
+class UsageItem(Table):
     """Rate-limit windows (TTL)."""
 
     class Meta:
@@ -88,22 +140,18 @@ class UsageItem(Model):
 MODELS: tuple[type[Model], ...] = (EntityItem, TokenItem, UsageItem)
 
 
-_transactions: dict[str, Connection] = {}
-
-
 def transaction_connection() -> Connection:
-    """The connection TransactWrite uses: one per process, like the models' own (a new
-    botocore client per write costs more than the write)."""
-    conn = _transactions.get("default")
-    if conn is None:
-        meta: Any = EntityItem.Meta
-        conn = _transactions["default"] = Connection(region=meta.region, host=getattr(meta, "host", None))
-    return conn
+    """The connection TransactWrite uses: the models' own (a new botocore client per
+    write costs more than the write)."""
+    return connection()
 
 
 def bind(settings: Settings) -> None:
-    """Point every model at the tables and endpoint named by settings."""
-    _transactions.clear()
+    """Point every model at the tables and endpoint named by settings (and forget the
+    session, connection and clients made so far)."""
+    with _shared_lock:
+        _shared.clear()
+    aws.reset()
     names = {
         EntityItem: settings.entities_table,
         TokenItem: settings.tokens_table,

@@ -20,32 +20,11 @@ from constructs import Construct
 
 from chalicelib.settings import get_settings
 
-from . import openapi, registry
+from . import asset, openapi, registry
 from .config import StageConfig
 
-# The Chalice package layout (app.py, chalicelib/, requirements.txt): everything else in
-# the repository stays out of the Lambda package.
-CODE_EXCLUDE = [
-    "tests",
-    "infra",
-    ".venv",
-    ".local",
-    "docs",
-    "bench",
-    "scripts",
-    "build",  # where the deploy package is assembled (README)
-    ".git",
-    ".*",  # every other dot entry: CI and tool config, caches, local state
-    "cdk.out",
-    "node_modules",
-    "Makefile",
-    "*.md",
-    "*.toml",
-    "requirements-dev.txt",
-    "requirements-run.txt",  # make run's local server and moto
-    "__pycache__",
-    "*.pyc",
-]
+# Never shipped from a code directory: caches and the builder's own bookkeeping.
+CODE_EXCLUDE = [asset.FINGERPRINT, "*.lock"]
 
 # Queues of the workers to come (consumers are not deployed yet: see README).
 WORKER_QUEUES = ("webhook-delivery", "alert-evaluation")
@@ -102,7 +81,9 @@ class OpsplaneStack(Stack):
         )
         self.queues = {name: self._queue(name) for name in WORKER_QUEUES}
 
-        self.code = lambda_.Code.from_asset(config.code_dir or str(registry.REPO_ROOT), exclude=CODE_EXCLUDE)
+        # app.py, chalicelib/ and the runtime dependencies for the functions' platform
+        # (asset.py; built here, once per change of requirements or sources, unless given).
+        self.code = lambda_.Code.from_asset(config.code_dir or str(asset.build()), exclude=CODE_EXCLUDE)
         self.functions: dict[str, lambda_.Function] = {}
         for served in registry.served():
             if served.name in ("default", "authorizer"):
@@ -261,8 +242,8 @@ class OpsplaneStack(Stack):
             cid,
             function_name=function_name,
             description=description,
-            runtime=lambda_.Runtime.PYTHON_3_11,
-            architecture=lambda_.Architecture.X86_64,
+            runtime=lambda_.Runtime.PYTHON_3_11,  # asset.PYTHON_VERSION: what the asset is built for
+            architecture=lambda_.Architecture.X86_64,  # asset.ARCHITECTURE
             handler=handler,
             code=self.code,
             memory_size=memory_mb,

@@ -16,7 +16,7 @@ from aws_cdk.assertions import Match, Template
 from chalicelib import api
 from chalicelib.api import routers
 from chalicelib.settings import get_settings, reset_settings
-from infra.opsplane_infra import openapi, registry
+from infra.opsplane_infra import asset, openapi, registry
 from infra.opsplane_infra.config import BASE
 from infra.opsplane_infra.stack import OpsplaneStack
 
@@ -476,16 +476,25 @@ def test_can_keep_every_log_for_a_bounded_time(synth: Synth) -> None:
         assert _refs(props["LoggingConfig"]["LogGroup"]) <= set(groups), logical
 
 
-def test_can_package_only_the_chalice_layout(synth: Synth) -> None:
+def test_can_package_the_app_with_its_runtime_dependencies_only(synth: Synth) -> None:
     # GIVEN the staged code asset of the functions
     _, props = synth.functions()["alert"]
     key = props["Code"]["S3Key"]
-    asset = synth.directory / f"asset.{key.removesuffix('.zip')}"
-    entries = {p.name for p in asset.iterdir()}
-    # THEN it holds app.py, chalicelib/ and requirements.txt, and nothing of the dev tree
-    assert {"app.py", "chalicelib", "requirements.txt"} <= entries
-    assert not entries & {"tests", "infra", ".venv", ".local", "docs", "bench", "scripts", ".git"}
-    assert not any(p.name == "__pycache__" for p in asset.rglob("*"))
+    staged = synth.directory / f"asset.{key.removesuffix('.zip')}"
+    entries = {p.name for p in staged.iterdir()}
+    # THEN it holds the app and what it imports at runtime, compiled
+    assert {"app.py", "chalicelib", "chalice", "pynamodb", "botocore", "pydantic", "pydantic_core", "lark"} <= entries
+    assert (staged / "chalicelib" / "query" / "grammar.lark-cache").is_file()
+    assert any(staged.glob("chalicelib/__pycache__/*.cpython-311.pyc"))
+    # AND nothing of the dev tree, nor a dev, test or CDK package
+    assert not entries & {"tests", "infra", ".venv", ".local", "docs", "bench", "scripts", ".git", "requirements.txt"}
+    assert not entries & {"moto", "boto3", "pytest", "aws_cdk", "jsii", "ruff", "mypy", "pip", "setuptools", "click"}
+
+
+def test_can_run_on_the_platform_the_asset_is_built_for(synth: Synth) -> None:
+    for logical, props in synth.functions().values():
+        assert props["Runtime"] == f"python{asset.PYTHON_VERSION}", logical
+        assert props.get("Architectures", ["x86_64"]) == [asset.ARCHITECTURE], logical
 
 
 def test_can_lint_the_template_without_errors(synth: Synth) -> None:

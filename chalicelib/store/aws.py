@@ -1,0 +1,46 @@
+"""The process's one botocore session, and the clients made from it.
+
+A botocore session loads and caches the service models (JSON, endpoint rules) and resolves
+credentials once; every extra session repeats that, ~50-100 ms each on a cold Lambda. So
+DynamoDB (all PynamoDB models and transactions: store/models.py), S3 (store/blobs.py) and
+Secrets Manager (store/secrets.py) all build their clients from this session, on first use.
+botocore client creation is not thread-safe, so it happens under one lock.
+models.bind() calls reset() so tests and local runs can re-point everything.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_state: dict[str, Any] = {"session": None}
+# Re-entrant: a client factory may ask for the session while holding it.
+lock = threading.RLock()
+
+
+def session() -> Any:
+    """The botocore session (created on first use)."""
+    found = _state["session"]
+    if found is None:
+        with lock:
+            if _state["session"] is None:
+                from botocore.session import get_session  # kept out of module import: cold starts
+
+                _state["session"] = get_session()
+            found = _state["session"]
+    return found
+
+
+def create(factory: Callable[[Any], T]) -> T:
+    """factory(session), run under the lock that serializes botocore client creation."""
+    with lock:
+        return factory(session())
+
+
+def reset() -> None:
+    """Forget the session: the next client reads credentials and configuration afresh."""
+    with lock:
+        _state["session"] = None

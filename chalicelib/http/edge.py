@@ -166,6 +166,7 @@ class Edge:
                 status=response.status_code,
                 ms=ms,
                 aws_calls=made.total,
+                aws_operations=dict(made.operations),
                 request_id=request_id,
                 tenant=seen.tenant,
                 category=seen.category,

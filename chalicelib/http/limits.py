@@ -63,6 +63,7 @@ class _Window:
     pending: int = 0  # hits admitted here and not flushed yet
     flushed_at: float = 0.0
     flushing: bool = False  # a thread is flushing this key: the others count locally
+    failed: bool = False  # the last flush failed
 
 
 def budget_class(method: str, paged: bool) -> str:
@@ -109,7 +110,8 @@ class Limiter:
             if window.shared + window.pending + 1 > limit:
                 raise self._throttled(limit, reset, now)
             window.pending += 1
-            due = window.pending >= settings.rate_limit_flush_hits or (
+            # After a failed flush, only time triggers the next: never one call per request.
+            due = (window.pending >= settings.rate_limit_flush_hits and not window.failed) or (
                 now - window.flushed_at >= settings.rate_limit_flush_seconds
             )
             if not due or window.flushing:
@@ -119,6 +121,7 @@ class Limiter:
         with self._lock:
             window.flushing = False
             window.flushed_at = now
+            window.failed = count is None
             if count is None:  # the store is unavailable: keep the hits for the next flush
                 window.pending += hits
             else:

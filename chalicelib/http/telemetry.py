@@ -54,6 +54,7 @@ class Sample:
     request_id: str
     tenant: str | None = None
     category: str | None = None
+    aws_operations: dict[str, int] | None = None  # "dynamodb.GetItem" -> calls
 
 
 def blob(sample: Sample) -> dict[str, Any]:
@@ -73,6 +74,7 @@ def blob(sample: Sample) -> dict[str, Any]:
     metrics.add_metadata(key="category", value=sample.category)
     metrics.add_metadata(key="status", value=sample.status)
     metrics.add_metadata(key="request_id", value=sample.request_id)
+    metrics.add_metadata(key="aws_operations", value=sample.aws_operations or {})
     return dict(metrics.serialize_metric_set())
 
 

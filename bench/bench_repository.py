@@ -34,7 +34,7 @@ os.environ.update(
         "AWS_REGION": "us-east-1",
         "OPSPLANE_STATE_DIR": tempfile.mkdtemp(prefix="opsplane-bench-"),
         "OPSPLANE_STAGE": "bench",
-        # The limiter stays on (its counter write is part of the edge's cost), out of reach.
+        # The limiter stays on (its in-memory count and occasional flush are part of the edge's cost), out of reach.
         "OPSPLANE_RATE_LIMIT_GET": "100000000",
         "OPSPLANE_RATE_LIMIT_GET_PAGED": "100000000",
         "OPSPLANE_RATE_LIMIT_WRITE": "100000000",

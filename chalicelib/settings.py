@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     rate_limit_get_paged: int = _env("OPSPLANE_RATE_LIMIT_GET_PAGED", 50, ge=1)
     rate_limit_write: int = _env("OPSPLANE_RATE_LIMIT_WRITE", 50, ge=1)
     rate_limit_enabled: bool = _env("OPSPLANE_RATE_LIMIT_ENABLED", True)
+    # A container flushes its count of a key after this many hits or seconds, whichever
+    # first (http/limits.py; the error bound is in docs/configuration.md).
+    rate_limit_flush_hits: int = _env("OPSPLANE_RATE_LIMIT_FLUSH_HITS", 5, ge=1)
+    rate_limit_flush_seconds: int = _env("OPSPLANE_RATE_LIMIT_FLUSH_SECONDS", 5, ge=1)
     # A comma-separated list, not JSON (NoDecode): "alert,dashboard".
     categories: Annotated[tuple[str, ...], NoDecode] = _env("OPSPLANE_CATEGORIES", ())
     version: str = _env("OPSPLANE_VERSION", "0.1.0")

@@ -30,6 +30,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -61,6 +62,25 @@ def stage_environment(stage: str = STAGE) -> dict[str, str]:
     if clash:
         raise SystemExit(f"[run_local] .chalice/config.json must not set {', '.join(clash)} for stage {stage}")
     return {k: str(v) for k, v in env.items()}
+
+
+# The local budget: a developer's scripts loop over the API, and the MSP platform's budgets
+# (500 / 50 / 50 a minute, the settings' defaults) throttle them within seconds. A variable
+# the user set wins (docs/development.md).
+LOCAL_RATE_LIMITS = {
+    "OPSPLANE_RATE_LIMIT_GET": "10000",
+    "OPSPLANE_RATE_LIMIT_GET_PAGED": "10000",
+    "OPSPLANE_RATE_LIMIT_WRITE": "10000",
+}
+
+
+def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment of the `chalice local` child: environ plus the local budget."""
+    env = dict(environ)
+    for name, value in LOCAL_RATE_LIMITS.items():
+        if not env.get(name):
+            env[name] = value
+    return env
 
 
 def lock_state_dir(state_dir: str) -> TextIO:
@@ -173,7 +193,7 @@ def start_chalice(sock: socket.socket) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [sys.executable, str(ROOT / "scripts" / "chalice_local.py"), str(os.getpid()), str(sock.fileno()), STAGE],
             cwd=str(ROOT),
-            env=dict(os.environ),
+            env=child_environment(os.environ),
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             pass_fds=(sock.fileno(),),
@@ -251,6 +271,7 @@ def banner(
     say(f"  S3:          {blobs}")
     say(f"  State dir:   {state_dir}")
     say(f"  Admin:       user admin, {note}")
+    say(f"  Rate limits: {rate_limits_line()}")
     say()
     say("Get a session token:")
     say(
@@ -260,6 +281,15 @@ def banner(
     say("then call the API with -H 'Authorization: Bearer <token>' (or X-AUTH-TOKEN: <token>).")
     say("Stop with Ctrl-C.")
     say()
+
+
+def rate_limits_line() -> str:
+    """The budget the child runs with, for the banner."""
+    env = child_environment(os.environ)
+    get, paged, write = (env[name] for name in LOCAL_RATE_LIMITS)
+    local = all(not os.environ.get(name) for name in LOCAL_RATE_LIMITS)
+    source = "the local budget (deployed default: 500 / 50 / 50)" if local else "OPSPLANE_RATE_LIMIT_*"
+    return f"{get} GETs, {paged} paged GETs, {write} writes a minute per tenant and category, {source}"
 
 
 def main() -> int:

@@ -97,10 +97,11 @@ def error_body(dialect: str, error: OpsplaneError) -> dict[str, Any]:
     else:
         body = {"status": {"result": "ERROR", "code": status, "message": message}}
     if isinstance(error, Throttled):
-        body.setdefault("status", {"result": "ERROR", "code": status, "message": message})
-        body["error"] = "throttled"
-        body["error_description"] = "Too Many Requests"
-    elif isinstance(error, Unavailable):
+        # Every client of a 429 reads these two fields; the native dialect keeps its envelope
+        # around them, the bare dialects answer them alone (never another dialect's shape).
+        throttled = {"error": "throttled", "error_description": "Too Many Requests"}
+        return {**body, **throttled} if dialect == NATIVE else throttled
+    if isinstance(error, Unavailable):
         body.setdefault("status", {"result": "ERROR", "code": status, "message": message})
         # RFC 6749's code for a server that cannot answer now; elsewhere, our own.
         body["error"] = "temporarily_unavailable" if dialect == OAUTH else "unavailable"

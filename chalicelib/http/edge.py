@@ -10,6 +10,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -24,13 +25,14 @@ from chalicelib.errors import (
     PayloadTooLarge,
     Unavailable,
 )
-from chalicelib.http import dialects, limits
+from chalicelib.http import dialects, limits, telemetry
 from chalicelib.http.reply import Reply
 from chalicelib.http.request import Request, decode_params
 from chalicelib.http.router import Route, Router, required_access
 from chalicelib.identity import tenants
 from chalicelib.identity.authorize import authorize
 from chalicelib.settings import Settings, get_settings
+from chalicelib.store import calls
 
 logger = Logger(service="opsplane")
 
@@ -40,6 +42,8 @@ METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]
 CONTENT_TYPES = ["*/*"]
 # Depth of the catch-all routes that make unknown paths answer 404 in their dialect.
 CATCH_ALL_DEPTH = 10
+# The route of a path no route matches, in logs and metrics (never the path itself).
+UNKNOWN_ROUTE = "unknown"
 
 
 def _json(data: Any) -> str:
@@ -86,11 +90,25 @@ def _authorizer_principal(context: dict[str, Any]) -> Principal | None:
     return None
 
 
+@dataclass
+class _Seen:
+    """What the pipeline learnt of a request, for its log line and telemetry."""
+
+    route: Route | None = None
+    tenant: str | None = None
+
+    @property
+    def category(self) -> str | None:
+        return self.route.tag if self.route else None
+
+
 class Edge:
     """Dispatches Chalice requests to declared routes."""
 
-    def __init__(self, app: Chalice, routers: Iterable[Router]) -> None:
+    def __init__(self, app: Chalice, routers: Iterable[Router], limiter: limits.Limiter | None = None) -> None:
         self.app = app
+        # One per container: its counts are what keeps rate limiting off the request path.
+        self.limiter = limiter or limits.Limiter()
         self.routes: list[Route] = [r for router in routers for r in router.routes]
         self.table: dict[str, dict[str, Route]] = defaultdict(dict)
         for route in self.routes:
@@ -124,14 +142,44 @@ class Edge:
         return view
 
     def handle(self, path: str | None, raw_params: dict[str, str]) -> Response:
-        """Run one request through the pipeline."""
+        """Run one request through the pipeline; log it and report its telemetry."""
         chalice_request: Any = self.app.current_request
         started = time.perf_counter()
-        actual_path = _actual_path(chalice_request, path)
-        dialect = dialects.dialect_of(actual_path)
         request_id = _request_id(chalice_request)
         logger.append_keys(request_id=request_id, tenant=None, principal=None)
-        route: Route | None = None
+        seen = _Seen()
+        method = chalice_request.method.upper()
+        with calls.counted() as made, telemetry.traced(f"{method} {path or UNKNOWN_ROUTE}") as trace:
+            response = self._respond(chalice_request, path, raw_params, request_id, seen)
+            trace.annotate(tenant=seen.tenant, category=seen.category)
+        response.headers["X-Request-Id"] = request_id
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        route = seen.route.path if seen.route else (path or UNKNOWN_ROUTE)  # the template: never a token
+        logger.info(
+            "request",
+            extra={"method": method, "route": route, "status": response.status_code, "ms": ms, "aws_calls": made.total},
+        )
+        telemetry.publish(
+            telemetry.Sample(
+                route=route,
+                method=method,
+                status=response.status_code,
+                ms=ms,
+                aws_calls=made.total,
+                aws_operations=dict(made.operations),
+                request_id=request_id,
+                tenant=seen.tenant,
+                category=seen.category,
+            )
+        )
+        return response
+
+    def _respond(
+        self, chalice_request: Any, path: str | None, raw_params: dict[str, str], request_id: str, seen: _Seen
+    ) -> Response:
+        """The pipeline: every answer of an authenticated tenant carries its X-RateLimit-* headers."""
+        actual_path = _actual_path(chalice_request, path)
+        dialect = dialects.dialect_of(actual_path)
         budget_headers: dict[str, str] = {}
         try:
             if path is None:
@@ -142,10 +190,17 @@ class Edge:
                 route = self.table[path].get("GET")
             if route is None:
                 raise MethodNotAllowed(f"Method {method} not allowed on {path}")
+            seen.route = route
             request = self._parse(chalice_request, route, raw_params, request_id)
             if not route.public:
-                self._authorize(chalice_request, request, route)
-                budget_headers = self._limit(request, route)
+                try:
+                    self._authorize(chalice_request, request, route)
+                finally:
+                    # Once the tenant is known, even a refusal (403) spends its budget and
+                    # carries the headers; a Throttled raised here wins over the refusal.
+                    seen.tenant = request.tenant
+                    if request.tenant:
+                        budget_headers = self._limit(request, route)
             result = route.handler(request)
             response = render(dialect, result, envelope=route.envelope)
             if method == "HEAD":
@@ -160,16 +215,6 @@ class Edge:
             logger.exception("unhandled error")
             response = render_error(dialect, OpsplaneError("Internal server error"))
         response.headers.update(budget_headers)
-        response.headers["X-Request-Id"] = request_id
-        logger.info(
-            "request",
-            extra={
-                "method": chalice_request.method,
-                "route": route.path if route else path,  # the template: never a token in a path
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
         return response
 
     def _parse(self, chalice_request: Any, route: Route, raw_params: dict[str, str], request_id: str) -> Request:
@@ -208,10 +253,11 @@ class Edge:
             raise Forbidden(f"Missing permission {access}")
 
     def _limit(self, request: Request, route: Route) -> dict[str, str]:
+        """Count the request against its tenant's budget (in memory: http/limits.py); the headers."""
         settings = get_settings()
         if not settings.rate_limit_enabled or not request.tenant:
             return {}
-        return limits.take(settings, request.tenant, route.tag, request.method, route.paged).headers()
+        return self.limiter.take(settings, request.tenant, route.tag, request.method, route.paged).headers()
 
 
 def body_limit(route: Route, settings: Settings) -> int:

@@ -1,19 +1,43 @@
-"""Per-tenant, per-category rate limits (DynamoDB counters, one-minute windows).
+"""Per-tenant, per-category rate limits: one-minute windows, counted in this container and
+flushed to a shared counter in batches, so that no request waits for DynamoDB to count it.
 
 Budgets follow the MSP platform: GET non-paginated, GET paginated, and writes each have
-their own budget per tenant per minute. Every answer carries X-RateLimit-* headers.
+their own budget per tenant per category per minute. A key is (tenant, category, budget
+class); its window is the wall-clock minute.
+
+Each container keeps, per key and window, `pending` hits not yet written and `shared`, the
+window's count as the last flush returned it (every container's flushed hits, ours
+included). A request is admitted when shared + pending + 1 <= limit, decided in memory. A
+flush is one UpdateItem ADD of the pending hits on the key's usage row
+(store/usage.py), made by the request that brings pending to `flush_hits`, or by the first
+request `flush_seconds` after the key's last flush, whichever comes first; that request is
+then decided on the fresh count. So a request makes at most one AWS call, and most make
+none. The error bound this buys (how far over the limit a tenant can get with several warm
+containers) is in docs/configuration.md, next to the settings. Deployed, API Gateway usage
+plans stay the hard limit.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from chalicelib.errors import Throttled
+from aws_lambda_powertools import Logger
+
+from chalicelib.errors import Throttled, Unavailable
 from chalicelib.settings import Settings
 from chalicelib.store import usage
 
 WINDOW = 60
+
+logger = Logger(service="opsplane", child=True)
+
+Clock = Callable[[], float]
+# Adds hits to the shared row (pk, sk) and returns its new count: store/usage.add.
+Flush = Callable[..., int]
 
 
 @dataclass
@@ -30,27 +54,107 @@ class Budget:
         }
 
 
+@dataclass
+class _Window:
+    """One key's count in one window, as this container knows it."""
+
+    start: int
+    shared: int = 0  # the shared row's count as the last flush returned it
+    pending: int = 0  # hits admitted here and not flushed yet
+    flushed_at: float = 0.0
+    flushing: bool = False  # a thread is flushing this key: the others count locally
+    failed: bool = False  # the last flush failed
+
+
 def budget_class(method: str, paged: bool) -> str:
     if method in ("GET", "HEAD"):
         return "get_paged" if paged else "get"
     return "write"
 
 
-def take(settings: Settings, tenant: str, category: str, method: str, paged: bool) -> Budget:
-    """Count one request against the tenant's window; Throttled when over budget."""
-    cls = budget_class(method, paged)
-    limit = {
+def row(tenant: str, category: str, budget: str) -> str:
+    """The usage row of a key (one per window: the window's start is the sort key)."""
+    return f"{tenant}#rate#{category}#{budget}"
+
+
+def limit_of(settings: Settings, budget: str) -> int:
+    """The per-minute limit of a budget class."""
+    return {
         "get": settings.rate_limit_get,
         "get_paged": settings.rate_limit_get_paged,
         "write": settings.rate_limit_write,
-    }[cls]
-    now = int(time.time())
-    window_start = now - now % WINDOW
-    reset = window_start + WINDOW
-    used = usage.hit(f"{tenant}#rate#{category}#{cls}", str(window_start), expires=reset + WINDOW)
-    budget = Budget(limit=limit, remaining=limit - used, reset=reset)
-    if used > limit:
-        error = Throttled("Too Many Requests", retry_after=max(1, reset - now))
-        error.context["headers"] = budget.headers()
-        raise error
-    return budget
+    }[budget]
+
+
+class Limiter:
+    """This container's counts; thread-safe (`chalice local` serves requests on threads)."""
+
+    def __init__(self, clock: Clock = time.time, flush: Flush = usage.add) -> None:
+        self.clock = clock
+        self.flush = flush
+        self.flushes = 0  # flushes made (one AWS call each), for bench/ and the logs
+        self._lock = threading.Lock()
+        self._windows: dict[str, _Window] = {}
+        self._current = 0
+
+    def take(self, settings: Settings, tenant: str, category: str, method: str, paged: bool) -> Budget:
+        """Count one request against the tenant's window; Throttled when over budget."""
+        budget = budget_class(method, paged)
+        limit = limit_of(settings, budget)
+        key = row(tenant, category, budget)
+        now = self.clock()
+        start = int(now // WINDOW) * WINDOW
+        reset = start + WINDOW
+        with self._lock:
+            window = self._window(key, start, now)
+            if window.shared + window.pending + 1 > limit:
+                raise self._throttled(limit, reset, now)
+            window.pending += 1
+            # After a failed flush, only time triggers the next: never one call per request.
+            due = (window.pending >= settings.rate_limit_flush_hits and not window.failed) or (
+                now - window.flushed_at >= settings.rate_limit_flush_seconds
+            )
+            if not due or window.flushing:
+                return Budget(limit, limit - window.shared - window.pending, reset)
+            hits, window.pending, window.flushing = window.pending, 0, True
+        count = self._flush(key, window, hits, now)
+        with self._lock:
+            window.flushing = False
+            window.flushed_at = now
+            window.failed = count is None
+            if count is None:  # the store is unavailable: keep the hits for the next flush
+                window.pending += hits
+            else:
+                window.shared = max(window.shared, count)
+            used = window.shared + window.pending
+        if used > limit:  # the fresh count says another container spent the budget
+            raise self._throttled(limit, reset, now)
+        return Budget(limit, limit - used, reset)
+
+    def _window(self, key: str, start: int, now: float) -> _Window:
+        if start > self._current:
+            # A new minute: the last one's counts are over (its unflushed hits count for
+            # nothing any more), so forget every key's.
+            self._windows = {k: w for k, w in self._windows.items() if w.start >= start}
+            self._current = start
+        window = self._windows.get(key)
+        if window is None or window.start != start:
+            window = self._windows[key] = _Window(start=start, flushed_at=now)
+        return window
+
+    def _flush(self, key: str, window: _Window, hits: int, now: float) -> int | None:
+        """Add hits to the key's shared row: its new count, or None when the store cannot
+        answer (the request is then decided on this container's counts alone)."""
+        self.flushes += 1
+        try:
+            return self.flush(key, str(window.start), hits, expires=window.start + 2 * WINDOW)
+        except Unavailable as exc:
+            logger.warning("rate-limit flush failed", extra={"key": key, "hits": hits, "context": exc.context})
+            return None
+
+    @staticmethod
+    def _throttled(limit: int, reset: int, now: float) -> Throttled:
+        # Honest Retry-After: the budget refills when the window ends, not before.
+        error = Throttled("Too Many Requests", retry_after=max(1, math.ceil(reset - now)))
+        error.context["headers"] = Budget(limit, 0, reset).headers()
+        return error

@@ -106,8 +106,9 @@ BASE_SCHEMAS: dict[str, Any] = {
     },
     "opsplane.ThrottledError": {
         "type": "object",
-        "description": "429 in every dialect: the native status plus the OAuth-style error fields.",
-        "required": ["status", "error", "error_description"],
+        "description": "429 in every dialect: the OAuth-style error fields, alone in the bare dialects "
+        "(Wazo, Grafana, OAuth) and inside the envelope (`status`) in the native one.",
+        "required": ["error", "error_description"],
         "properties": {
             "status": {"$ref": REF_TEMPLATE.format(model="opsplane.NativeStatus")},
             "error": {"type": "string", "enum": ["throttled"]},

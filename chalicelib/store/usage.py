@@ -1,5 +1,5 @@
 """Rows of the usage table: per-tenant rate-limit windows (http/limits.py decides the
-budgets). Throttling and outages leave as Unavailable (store/failures.py)."""
+budgets and when to flush). Throttling and outages leave as Unavailable (store/failures.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from chalicelib.store.models import UsageItem
 
 
 @guarded
-def hit(pk: str, sk: str, *, expires: float) -> int:
-    """Count one hit on a window row (which vanishes at expires, epoch s); the new count."""
+def add(pk: str, sk: str, hits: int, *, expires: float) -> int:
+    """Add hits to a window row (which vanishes at expires, epoch s) in one UpdateItem; the
+    row's new count, every container's flushed hits included."""
     item = UsageItem(pk, sk)
-    item.update(actions=[UsageItem.hits.add(1), UsageItem.expires.set(datetime.fromtimestamp(expires, tz=UTC))])
+    item.update(actions=[UsageItem.hits.add(hits), UsageItem.expires.set(datetime.fromtimestamp(expires, tz=UTC))])
     return int(item.hits or 0)

@@ -101,11 +101,8 @@ def error_body(dialect: str, error: OpsplaneError) -> dict[str, Any]:
         # around them, the bare dialects answer them alone (never another dialect's shape).
         throttled = {"error": "throttled", "error_description": "Too Many Requests"}
         return {**body, **throttled} if dialect == NATIVE else throttled
-    if isinstance(error, Unavailable):
-        body.setdefault("status", {"result": "ERROR", "code": status, "message": message})
-        # RFC 6749's code for a server that cannot answer now; elsewhere, our own.
-        body["error"] = "temporarily_unavailable" if dialect == OAUTH else "unavailable"
-        body["error_description"] = "Service Unavailable"
+    if isinstance(error, Unavailable) and dialect == OAUTH:
+        body["error"] = "temporarily_unavailable"  # RFC 6749's code for a server that cannot answer now
     return body
 
 

@@ -29,6 +29,8 @@ class Call:
     keys: tuple[str, ...] = ()
     # Items DynamoDB read for it (a Query's ScannedCount, a GetItem's 1), set when it answers.
     read: int = 0
+    # Whether it asked for some attributes only (a ProjectionExpression).
+    projected: bool = False
 
 
 def _partitions(body: dict[str, Any]) -> tuple[str, ...]:
@@ -98,7 +100,8 @@ class AwsCalls:
             return
         raw = params.get("body") or b"{}"
         body = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
-        self.calls.append(Call(service, model.name, _table(body), _partitions(body)))
+        projected = "ProjectionExpression" in body
+        self.calls.append(Call(service, model.name, _table(body), _partitions(body), projected=projected))
 
     def _answered(self, model: Any, parsed: dict[str, Any], **_: Any) -> None:
         if not self.calls or self.calls[-1].operation != model.name:
@@ -108,7 +111,7 @@ class AwsCalls:
             read = 1 if parsed.get("Item") else 0
             read += sum(len(v) for v in (parsed.get("Responses") or {}).values())
         last = self.calls[-1]
-        self.calls[-1] = Call(last.service, last.operation, last.table, last.keys, int(read))
+        self.calls[-1] = Call(last.service, last.operation, last.table, last.keys, int(read), last.projected)
 
     def items_read(self, *, table: str | None = None) -> int:
         """Items DynamoDB read for the recorded calls (on table, when given)."""

@@ -225,13 +225,13 @@ SEARCH_FIELDS = Fields.of(
 
 DASHBOARD = Kind(
     name=store.KIND,
-    label="Dashboard",
+    label=store.LABEL,
     schema=DashboardBody,
     to_doc=lambda body: (body.model_dump(exclude_none=True), None),  # unused: create/update are ours
     to_wire=to_wire,
     wire=Dashboard,
     search=SEARCH_FIELDS,
-    change_labels={store.DIALECT: "Saved through another dialect", store.FOLDER: "Moved to another folder"},
+    change_labels=store.CHANGE_LABELS,
     unique=store.DASHBOARD_NAME,
     head_keys=store.HEAD_KEYS,
     personal=favorite_flag,

@@ -25,9 +25,10 @@ from chalicelib.auth.principal import Principal
 from chalicelib.domain import entity_acl
 from chalicelib.domain.context import Context
 from chalicelib.domain.searching import Fields
-from chalicelib.errors import Conflict, Forbidden, Invalid
+from chalicelib.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.identity.accounts import ACCOUNT, GROUP
 from chalicelib.store.repository import (
+    Describe,
     Entity,
     Repository,
     UniqueName,
@@ -39,7 +40,6 @@ from chalicelib.store.repository import (
 # Wavefront tags: alphanumerics, dash, underscore, colon; dots make tag paths (a.b.c).
 TAG_PATTERN = re.compile(r"[A-Za-z0-9_\-:.]+\Z")
 ID_ATTEMPTS = 3
-HISTORY_READ_ALL = 100_000
 
 Doc = dict[str, Any]
 
@@ -93,8 +93,14 @@ def new_id(ctx: Context) -> str:
 
 
 def repo(ctx: Context, kind: Kind) -> Repository:
-    """The tenant-scoped repository of the kind."""
-    return ctx.repo(kind.name, history=kind.history, unique=kind.unique, head_keys=kind.head_keys)
+    """The tenant-scoped repository of the kind (each version is described as it is written)."""
+    return ctx.repo(
+        kind.name,
+        history=kind.history,
+        unique=kind.unique,
+        head_keys=kind.head_keys,
+        describe=describer(kind.label, kind.change_labels) if kind.history else None,
+    )
 
 
 def valid_tag(tag: Any) -> str:
@@ -136,6 +142,16 @@ def load(ctx: Context, kind: Kind, entity_id: str, *, include_deleted: bool = Fa
     return entity
 
 
+def peek(ctx: Context, kind: Kind, entity_id: str, *, include_deleted: bool = False) -> Entity:
+    """An entity the principal may view, read as cheaply as the check allows: its head row
+    (no document) when the kind keeps heads that hold the entity ACL, else the entity."""
+    if kind.head_keys and (not kind.entity_acl or entity_acl.ACL_KEY in kind.head_keys):
+        entity = repo(ctx, kind).summary(entity_id, include_deleted=include_deleted)
+        require(ctx.principal, kind, entity)
+        return entity
+    return load(ctx, kind, entity_id, include_deleted=include_deleted)
+
+
 def wire(ctx: Context, kind: Kind, entity: Entity) -> Doc:
     """The wire object, with the principal-dependent fields (entity ACL, the kind's own)."""
     out = kind.to_wire(entity)
@@ -175,7 +191,12 @@ def visible(ctx: Context, kind: Kind, *, deleted: bool = False) -> Iterator[Enti
 
 
 def list_page(ctx: Context, kind: Kind, *, offset: int, limit: int) -> Listing:
-    """One offset/limit page of the entities the principal may view, as wire objects."""
+    """One offset/limit page of the entities the principal may view, as wire objects.
+
+    A principal who sees everything (no entity ACL on the kind, or a superadmin) gets a
+    repository page: one Query, its total from the kind's counter row. Anyone else gets
+    the entities filtered one by one (a counter cannot know what they may see): the whole
+    partition is read, every page, and the total is what the filter let through."""
     principal = ctx.principal
     if kind.head_keys and (entity_acl.ACL_KEY in kind.head_keys or not kind.entity_acl):
         # Large documents: filter and page over the heads, load only the page's documents.
@@ -301,39 +322,51 @@ def clone(ctx: Context, kind: Kind, entity_id: str, *, name: str | None = None, 
 # ---- history ------------------------------------------------------------------------------
 
 
+def describer(label: str, change_labels: dict[str, str]) -> Describe:
+    """What a write changed, in words, for a kind labelled label (its history wording)."""
+
+    def describe_change(before: Entity | None, after: Entity) -> list[str]:
+        if before is None:
+            return [f"{label} created"]
+        changes = []
+        if before.deleted != after.deleted:
+            changes.append("Moved to trash" if after.deleted else "Restored from trash")
+        added, removed = sorted(set(after.tags) - set(before.tags)), sorted(set(before.tags) - set(after.tags))
+        if added:
+            changes.append("Added tags: " + ", ".join(added))
+        if removed:
+            changes.append("Removed tags: " + ", ".join(removed))
+        for key in sorted(set(before.doc) | set(after.doc)):
+            if before.doc.get(key) != after.doc.get(key):
+                default = "Access control changed" if key == entity_acl.ACL_KEY else f"Changed {key.lstrip('_')}"
+                changes.append(change_labels.get(key, default))
+        return changes or ["Saved without changes"]
+
+    return describe_change
+
+
 def describe(kind: Kind, before: Entity | None, after: Entity) -> list[str]:
     """What changed from one version to the next, in words."""
-    if before is None:
-        return [f"{kind.label} created"]
-    changes = []
-    if before.deleted != after.deleted:
-        changes.append("Moved to trash" if after.deleted else "Restored from trash")
-    added, removed = sorted(set(after.tags) - set(before.tags)), sorted(set(before.tags) - set(after.tags))
-    if added:
-        changes.append("Added tags: " + ", ".join(added))
-    if removed:
-        changes.append("Removed tags: " + ", ".join(removed))
-    for key in sorted(set(before.doc) | set(after.doc)):
-        if before.doc.get(key) != after.doc.get(key):
-            default = "Access control changed" if key == entity_acl.ACL_KEY else f"Changed {key.lstrip('_')}"
-            changes.append(kind.change_labels.get(key, default))
-    return changes or ["Saved without changes"]
+    return describer(kind.label, kind.change_labels)(before, after)
 
 
 def history(ctx: Context, kind: Kind, entity_id: str, *, offset: int, limit: int) -> Listing:
-    """The versions of an entity newest first (HistoryResponse items), offset/limit paged."""
-    load(ctx, kind, entity_id, include_deleted=True)
-    # Read whole: each change is described against the version before it.
-    versions, total = repo(ctx, kind).history(entity_id, offset=0, limit=HISTORY_READ_ALL)
+    """The versions of an entity newest first (HistoryResponse items), offset/limit paged.
+
+    Each version carries its description, written with it, so the page is listed without
+    its documents (one Query of offset + limit small rows). Versions written before
+    descriptions were stored are described against the version before them, read whole."""
+    peek(ctx, kind, entity_id, include_deleted=True)
+    store = repo(ctx, kind)
+    versions, total = store.history(entity_id, offset=offset, limit=limit, heads=True)
     entries = []
-    for i, v in enumerate(versions[offset : offset + limit], start=offset):
-        before = versions[i + 1] if i + 1 < len(versions) else None
+    for v in versions:
         entry: Doc = {
             "id": v.id,
             "version": v.version,
             "updateTime": v.updated,
             "inTrash": v.deleted,
-            "changeDescription": describe(kind, before, v),
+            "changeDescription": v.changes if v.changes is not None else _described_late(store, kind, v),
         }
         if v.updated_by:
             entry["updateUser"] = v.updated_by
@@ -341,11 +374,22 @@ def history(ctx: Context, kind: Kind, entity_id: str, *, offset: int, limit: int
     return Listing(entries, offset, limit, total, offset + len(entries) < total)
 
 
+def _described_late(store: Repository, kind: Kind, summary: Entity) -> list[str]:
+    """A version stored without its description, described from its document and the
+    previous version's."""
+    after = store.version(summary.id, summary.version)
+    try:
+        before = store.version(summary.id, summary.version - 1) if summary.version > 1 else None
+    except NotFound:  # kept no history then
+        before = None
+    return describe(kind, before, after)
+
+
 def version_of(ctx: Context, kind: Kind, entity_id: str, version: int) -> Entity:
     """One past version of an entity the principal may view."""
     if version < 1:
         raise Invalid("version must be positive")
-    load(ctx, kind, entity_id, include_deleted=True)
+    peek(ctx, kind, entity_id, include_deleted=True)
     return repo(ctx, kind).version(entity_id, version)
 
 

@@ -105,6 +105,14 @@ class EntityItem(Table):
     note = UnicodeAttribute(null=True)
     # A few document keys copied out (JSON) so that listings can skip the document itself.
     head = UnicodeAttribute(null=True)
+    # What this version changed, in words (JSON list), written with it: history listings
+    # describe versions without reading their documents.
+    changes = UnicodeAttribute(null=True)
+    # A kind's counter row (store/repository.py): live and trashed objects, and when the
+    # counts were last taken from the partition itself (absent: deltas only, not yet counted).
+    live = NumberAttribute(null=True)
+    trashed = NumberAttribute(null=True)
+    counted = NumberAttribute(null=True)
 
 
 class TokenItem(Table):

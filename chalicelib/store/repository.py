@@ -4,11 +4,27 @@ Versioned entities with conditional writes (a stale write raises VersionMismatch
 never silently wins), history versions, trash (soft delete / undelete / purge), tags and
 Query-only listing with signed cursors. botocore and PynamoDB errors stop here and leave
 as domain errors (throttling and outages as Unavailable: store/failures.py).
+
+What each operation costs (DynamoDB calls; a transaction is one):
+- get: 1 GetItem. create: 1 TransactWriteItems (the item, its history version, its head
+  row, the kind's counter row, a unique-name row and the caller's extra writes), or 1
+  PutItem for a kind with none of those.
+- update: 1 GetItem + 1 write. The read is needed: the change is a function of the stored
+  object (server-managed document keys, the entity ACL the caller is checked against, the
+  name whose reservation moves, the trash flag the counter follows).
+- page: 1 Query when the page fits in 1 MB. The kind's counter row (`<tenant>#<kind>` /
+  COUNTER, sorted before every id) holds how many objects are live and in the trash; it is
+  written in the transaction of every create, trash, undelete and purge, and read by the
+  same Query as the first page. A page at offset 0 (or after a cursor) reads the page plus
+  one item (plus trashed objects in between, which the filter skips); a page at offset n
+  reads n + limit + 1 items, the least an offset can cost without an index.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +51,13 @@ MAX_ID_LENGTH = 512
 # makes the ones callers outside store/ need).
 Writes = Callable[[TransactWrite], None]
 
+# The sort key of a kind's counter row: a control character first, so it sorts before every
+# id (check_id refuses them) and the first Query of a listing reads it with the page.
+COUNTER = "\x01count"
+# A transaction cancelled only because another one held one of its items (every create of
+# a kind writes the kind's counter row) runs again, this many times at most.
+CONFLICT_RETRIES = 5
+
 
 def now_ms() -> int:
     """Epoch milliseconds, the timestamp unit of every wire dialect here."""
@@ -57,8 +80,14 @@ class Entity:
     created_by: str | None = None
     updated_by: str | None = None
     note: str | None = None
+    # What this version changed, in words, when the repository describes its writes.
+    changes: list[str] | None = None
     # True when doc holds only the repository's head keys (a listing that skipped documents).
     partial: bool = False
+
+
+# What a write changed, in words, from the entity before it (None: a create) and after it.
+Describe = Callable[["Entity | None", Entity], list[str]]
 
 
 @dataclass(frozen=True)
@@ -80,9 +109,13 @@ class Page:
     offset: int = 0
     limit: int = 0
     total: int = 0
+    # Whether items follow the page, when the listing read one more to know.
+    follows: bool | None = None
 
     @property
     def more(self) -> bool:
+        if self.follows is not None:
+            return self.follows
         return self.cursor is not None or self.offset + len(self.items) < self.total
 
 
@@ -100,6 +133,7 @@ def _to_entity(item: EntityItem) -> Entity:
         created_by=item.created_by,
         updated_by=item.updated_by,
         note=item.note,
+        changes=json.loads(item.changes) if item.changes else None,
     )
 
 
@@ -120,7 +154,7 @@ HEAD_ROW_ATTRIBUTES = (
     "head",
 )
 # What a listing of history versions reads (heads=True): the same, without the document.
-SUMMARY_ATTRIBUTES = ("pk", "sk", "version", *HEAD_ROW_ATTRIBUTES)
+SUMMARY_ATTRIBUTES = ("pk", "sk", "version", *HEAD_ROW_ATTRIBUTES, "changes")
 
 
 def _to_summary(item: EntityItem) -> Entity:
@@ -145,6 +179,27 @@ def check_id(entity_id: str) -> str:
     return entity_id
 
 
+def _only_conflicts(exc: Exception) -> bool:
+    """Was a transaction cancelled only because another transaction held one of its items?"""
+    codes = {getattr(r, "code", None) for r in getattr(exc, "cancellation_reasons", None) or [] if r is not None}
+    codes -= {None, "None"}
+    return codes == {"TransactionConflict"}
+
+
+def _transact(writes: Writes) -> None:
+    """Run writes as one transaction, again when only a concurrent transaction cancelled it
+    (a kind's counter row is shared by all its creates; DynamoDB cancels, it never queues)."""
+    for attempt in range(CONFLICT_RETRIES + 1):
+        try:
+            with TransactWrite(connection=transaction_connection()) as tx:
+                writes(tx)
+            return
+        except TransactWriteError as exc:
+            if attempt == CONFLICT_RETRIES or not _only_conflicts(exc):
+                raise
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+
+
 def _is_conditional_failure(exc: Exception) -> bool:
     cause = getattr(exc, "cause_response_code", None)
     if cause == "ConditionalCheckFailedException":
@@ -167,6 +222,7 @@ class Repository:
         history: bool = False,
         unique: UniqueName | None = None,
         head_keys: tuple[str, ...] = (),
+        describe: Describe | None = None,
     ) -> None:
         if not tenant or "#" in tenant:
             raise Invalid("Invalid tenant")
@@ -178,6 +234,7 @@ class Repository:
         self._pk = f"{tenant}#{kind}"
         self._unique = unique
         self._head_keys = head_keys
+        self._describe = describe
 
     def _secret(self) -> bytes:
         secret = self._cursor_secret
@@ -240,8 +297,71 @@ class Repository:
         return entity
 
     def count(self, *, deleted: bool = False) -> int:
-        """How many objects of this kind the tenant has."""
-        return int(EntityItem.count(self._pk, filter_condition=EntityItem.deleted == deleted))
+        """How many objects of this kind the tenant has (live, or in the trash): the counter
+        row, one GetItem (counted once from the partition when it has never been)."""
+        try:
+            row: EntityItem | None = EntityItem.get(self._pk, COUNTER, consistent_read=True)
+        except DoesNotExist:
+            row = None
+        live, trashed = self._counts(row)
+        return trashed if deleted else live
+
+    def _counts(self, row: EntityItem | None) -> tuple[int, int]:
+        """(live, trashed) from the counter row, counting the partition once when the row was
+        never counted (data written before counters, or a kind's first listing)."""
+        if row is not None and row.counted:
+            return int(row.live or 0), int(row.trashed or 0)
+        return self._recount()
+
+    def _recount(self) -> tuple[int, int]:
+        """Count the partition and store the counts in the counter row, unless a write moved
+        the row meanwhile (then the counts are used once and taken again next time). The row
+        is read before the partition: any write landing after that read changes its revision."""
+        try:
+            stamp: int | None = int(EntityItem.get(self._pk, COUNTER, consistent_read=True).revision or 0)
+        except DoesNotExist:
+            stamp = None
+        live = trashed = 0
+        for item in EntityItem.query(self._pk, consistent_read=True, attributes_to_get=["sk", "deleted", "kind"]):
+            if item.sk == COUNTER:
+                continue
+            if item.deleted:
+                trashed += 1
+            else:
+                live += 1
+        row = EntityItem(self._pk, COUNTER)
+        unchanged = EntityItem.pk.does_not_exist() if stamp is None else EntityItem.revision == stamp
+        actions = [
+            *self._counter_labels(),
+            EntityItem.live.set(live),
+            EntityItem.trashed.set(trashed),
+            EntityItem.counted.set(now_ms()),
+            EntityItem.revision.set(stamp or 0),
+        ]
+        try:
+            row.update(actions=actions, condition=unchanged, add_version_condition=False)
+        except UpdateError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+        return live, trashed
+
+    def _counter_labels(self) -> list[Any]:
+        return [EntityItem.kind.set(f"{self.kind}#count"), EntityItem.tenant.set(self.tenant)]
+
+    def _count(self, live: int, trashed: int) -> Writes:
+        """The transactional write that moves the counter row by (live, trashed)."""
+        row = EntityItem(self._pk, COUNTER)
+        actions = [
+            *self._counter_labels(),
+            EntityItem.live.add(live),
+            EntityItem.trashed.add(trashed),
+            EntityItem.revision.add(1),
+        ]
+
+        def move(tx: TransactWrite) -> None:
+            tx.update(row, actions=actions, add_version_condition=False)
+
+        return move
 
     def page(
         self,
@@ -252,7 +372,10 @@ class Repository:
         deleted: bool = False,
         query: Any = None,
     ) -> Page:
-        """One page by offset (Wavefront) or by signed cursor (when cursor is given)."""
+        """One page by offset (Wavefront) or by signed cursor (when cursor is given). One
+        Query reads the counter row (for the total), the items up to the page and one more
+        (to know whether there are more); trashed or live objects the page skips cost reads
+        too, as does a partition beyond DynamoDB's 1 MB per call."""
         if limit < 1 or limit > 1000:
             raise Invalid("limit must be between 1 and 1000")
         if offset < 0:
@@ -261,44 +384,40 @@ class Repository:
         start_key = None
         if cursor:
             start_key = decode_cursor(self._secret(), self.tenant, fingerprint, cursor).get("k")
+            offset = 0
         cond = EntityItem.deleted == deleted
-        if cursor is not None or offset == 0:
+        if start_key is None:
+            cond = cond | (EntityItem.kind == f"{self.kind}#count")
+        wanted = offset + limit + 1 + (1 if start_key is None else 0)
+        found: list[EntityItem] = []
+        key = start_key
+        while len(found) < wanted:
+            # One call at a time, asking only for what is still missing (ResultIterator
+            # would ask for a whole page_size again).
             results = EntityItem.query(
-                self._pk,
-                filter_condition=cond,
-                last_evaluated_key=start_key,
-                limit=None,
-                page_size=max(limit * 2, 25),
+                self._pk, filter_condition=cond, last_evaluated_key=key, page_size=wanted - len(found)
             )
-            items: list[Entity] = []
-            last_key: dict[str, Any] | None = None
-            for item in results:
-                items.append(_to_entity(item))
-                if len(items) == limit:
-                    last_key = {"pk": {"S": item.pk}, "sk": {"S": item.sk}}
-                    break
-            more = last_key is not None and self._has_after(last_key, deleted)
-            next_cursor = (
-                encode_cursor(self._secret(), self.tenant, fingerprint, {"k": last_key}) if more and last_key else None
-            )
-            total = self.count(deleted=deleted) if not cursor else len(items) + (1 if more else 0)
-            return Page(items=items, cursor=next_cursor, offset=offset, limit=limit, total=total)
-        everything = list(self.iterate(deleted=deleted))
-        return Page(
-            items=everything[offset : offset + limit],
-            offset=offset,
-            limit=limit,
-            total=len(everything),
-        )
-
-    def _has_after(self, last_key: dict[str, Any], deleted: bool) -> bool:
-        rest = EntityItem.query(
-            self._pk,
-            filter_condition=EntityItem.deleted == deleted,
-            last_evaluated_key=last_key,
-            page_size=25,
-        )
-        return next(iter(rest), None) is not None
+            raw = next(results.page_iter, None)
+            found += [EntityItem.from_raw_data(i) for i in (raw or {}).get("Items", [])]
+            key = (raw or {}).get("LastEvaluatedKey")
+            if not key:
+                break
+        counter = found.pop(0) if found and found[0].sk == COUNTER else None
+        rest = found[offset:]
+        items = [_to_entity(i) for i in rest[:limit]]
+        more = len(rest) > limit
+        next_cursor = None
+        if more and offset == 0:
+            last = rest[limit - 1]
+            position = {"pk": {"S": last.pk}, "sk": {"S": last.sk}}
+            next_cursor = encode_cursor(self._secret(), self.tenant, fingerprint, {"k": position})
+        if start_key is not None:  # a cursor page: no counter row on the way, no total
+            total = len(items) + (1 if more else 0)
+            return Page(items=items, cursor=next_cursor, limit=limit, total=total, follows=more)
+        live, trashed = self._counts(counter)
+        total = trashed if deleted else live
+        total = max(total, offset + len(items) + (1 if more else 0))  # a counter never hides what was read
+        return Page(items=items, cursor=next_cursor, offset=offset, limit=limit, total=total, follows=more)
 
     # ---- writing -------------------------------------------------------------
 
@@ -342,17 +461,22 @@ class Repository:
             deleted=item.deleted,
             note=item.note,
             head=item.head,
+            changes=item.changes,
         )
         return hist
 
-    def _write(self, item: EntityItem, *, new: bool, extra: Writes | None = None) -> None:
+    def _write(
+        self, item: EntityItem, *, new: bool, extra: Writes | None = None, counts: tuple[int, int] | None = None
+    ) -> None:
         """Save item conditionally (new: must not exist; else: version must match),
-        together with its history version and any extra transactional writes. A document
-        bound for S3 is uploaded first under a new key; a refused write deletes it again."""
+        together with its history version, its head row, the counter's move by counts
+        (live, trashed) and any extra transactional writes. A document bound for S3 is
+        uploaded first under a new key; a refused write deletes it again."""
         uploaded = self._upload_doc(item)
         try:
-            if self.history_enabled or extra is not None or self._head_keys:
-                with TransactWrite(connection=transaction_connection()) as tx:
+            if self.history_enabled or extra is not None or self._head_keys or counts is not None:
+
+                def writes(tx: TransactWrite) -> None:
                     if new:
                         tx.save(item, condition=EntityItem.pk.does_not_exist())
                     else:
@@ -361,8 +485,12 @@ class Repository:
                         tx.save(self._history_item(item), condition=EntityItem.pk.does_not_exist())
                     if self._head_keys:
                         self._write_head(tx, item)
+                    if counts is not None:
+                        self._count(*counts)(tx)
                     if extra is not None:
                         extra(tx)
+
+                _transact(writes)
             elif new:
                 item.save(condition=EntityItem.pk.does_not_exist())
             else:
@@ -418,9 +546,12 @@ class Repository:
         item.tags = sorted(set(tags or [])) or None  # type: ignore[assignment,arg-type]
         item.note = note
         entity = _to_entity(item)
+        if self._describe is not None:
+            entity.changes = self._describe(None, entity)
+            item.changes = json.dumps(entity.changes, ensure_ascii=False)
         name = self._name_of(entity)
         try:
-            self._write(item, new=True, extra=chain(self._rename(entity_id, None, name), extra))
+            self._write(item, new=True, extra=chain(self._rename(entity_id, None, name), extra), counts=(1, 0))
         except Conflict as exc:
             self._raise_if_name_taken(name, entity_id, exc)
             raise
@@ -453,8 +584,14 @@ class Repository:
                 raise VersionMismatch(
                     f"{self.kind.capitalize()} {entity_id} is at version {entity.version}, not {expected_version}"
                 )
+            before = copy.deepcopy(entity) if self._describe is not None else None
             change(entity)
             name_after = self._name_of(entity)
+            changes = self._describe(before, entity) if self._describe is not None else None
+            item.changes = json.dumps(changes, ensure_ascii=False) if changes is not None else None
+            flip = None
+            if entity.deleted != bool(item.deleted):
+                flip = (-1, 1) if entity.deleted else (1, -1)
             documents.encode(item, entity.doc)
             _set_head(item, entity.doc, self._head_keys)
             item.note = note
@@ -465,7 +602,8 @@ class Repository:
             item.updated_by = by
             item.revision = int(item.revision or 1) + 1
             try:
-                self._write(item, new=False, extra=chain(self._rename(entity_id, name_before, name_after), extra))
+                extra_writes = chain(self._rename(entity_id, name_before, name_after), extra)
+                self._write(item, new=False, extra=extra_writes, counts=flip)
                 return _to_entity(item)
             except VersionMismatch as exc:
                 self._raise_if_name_taken(name_after, entity_id, exc)
@@ -496,14 +634,12 @@ class Repository:
         """Delete permanently, with its history."""
         item = self._load(entity_id)
         entity = _to_entity(item)
-        extra = chain(self._rename(entity_id, self._name_of(entity), None), self._drop_head(entity_id), extra)
+        gone = (0, -1) if entity.deleted else (-1, 0)
+        writes = chain(
+            self._rename(entity_id, self._name_of(entity), None), self._drop_head(entity_id), self._count(*gone), extra
+        )
         try:
-            if extra is not None:
-                with TransactWrite(connection=transaction_connection()) as tx:
-                    tx.delete(item)
-                    extra(tx)
-            else:
-                item.delete()
+            _transact(chain(lambda tx: tx.delete(item), writes))  # type: ignore[arg-type]
         except (DeleteError, TransactWriteError) as exc:
             if _is_conditional_failure(exc):
                 raise VersionMismatch(f"{self.kind.capitalize()} {entity_id} changed meanwhile") from exc
@@ -577,12 +713,19 @@ class Repository:
     def history(
         self, entity_id: str, *, offset: int = 0, limit: int = 100, heads: bool = False
     ) -> tuple[list[Entity], int]:
-        """Versions, newest first, and how many there are. Only the page's documents are
-        decoded; with heads, none are (partial entities, as summaries() gives)."""
+        """Versions, newest first, and how many there are. One Query of the newest
+        offset + limit versions (versions are never dropped but with their object, so the
+        newest one's number is the count); with heads, without their documents (partial
+        entities, as summaries() gives)."""
         projection = list(SUMMARY_ATTRIBUTES) if heads else None
+        wanted = offset + limit
         items = list(
             EntityItem.query(
-                f"{self._pk}#h#{check_id(entity_id)}", scan_index_forward=False, attributes_to_get=projection
+                f"{self._pk}#h#{check_id(entity_id)}",
+                scan_index_forward=False,
+                attributes_to_get=projection,
+                limit=wanted,
+                page_size=wanted,
             )
         )
         if not items:
@@ -590,8 +733,10 @@ class Repository:
                 EntityItem.get(self._pk, entity_id, consistent_read=True, attributes_to_get=["pk"])
             except DoesNotExist as exc:
                 raise NotFound(f"{self.kind.capitalize()} {entity_id} not found") from exc
+            return [], 0
         convert = _to_summary if heads else _to_entity
-        return [convert(i) for i in items[offset : offset + limit]], len(items)
+        total = max(int(items[0].revision or 0), len(items))
+        return [convert(i) for i in items[offset:wanted]], total
 
     def version(self, entity_id: str, version: int) -> Entity:
         """One historical version."""

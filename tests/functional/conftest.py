@@ -89,6 +89,16 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
+def aws_calls(aws: None) -> Iterator[Any]:
+    """The AWS calls the store makes, by operation and table (tests/calls.py)."""
+    from tests.calls import AwsCalls
+
+    calls = AwsCalls().attach()
+    yield calls
+    calls.detach()
+
+
+@pytest.fixture
 def api(aws: None) -> Iterator[Api]:
     from app import app
     from chalicelib.identity.bootstrap import bootstrap

@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run     start the API on http://127.0.0.1:$${PORT:-8000} (embedded DynamoDB, state in .local/)"
 	@echo "make test    ruff, mypy and every test (unit, functional, e2e, browser, infra)"
-	@echo "make bench   repository, edge and dashboard-size figures on moto"
+	@echo "make bench   repository, edge, dashboard-size and warm-auth figures on moto"
 	@echo "make wire    regenerate the modules derived from the pinned wavefront-api-client"
 	@echo "make lint | format | typecheck | pytest    one step of make test (lint: ruff + the import layers)"
 
@@ -64,3 +64,4 @@ wire: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_repository.py
 	$(PY) bench/bench_dashboards.py
+	$(PY) bench/bench_auth.py

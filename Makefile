@@ -21,7 +21,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run     start the API on http://127.0.0.1:$${PORT:-8000} (embedded DynamoDB, state in .local/)"
 	@echo "make test    ruff, mypy and every test (unit, functional, e2e, browser, infra)"
-	@echo "make bench   AWS calls per request, rate limiter, cold start, repository, dashboard sizes (moto)"
+	@echo "make bench   AWS calls per request, warm auth, rate limiter, cold start, repository, dashboard sizes (moto)"
 	@echo "make wire    regenerate the modules derived from the pinned wavefront-api-client"
 	@echo "make asset   build the Lambda package (runtime dependencies for Lambda + the app) in build/lambda"
 	@echo "make lint | format | typecheck | pytest    one step of make test (lint: ruff + the import layers)"
@@ -77,6 +77,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_repository.py
 	$(PY) bench/bench_dashboards.py
 	$(PY) bench/bench_calls.py
+	$(PY) bench/bench_auth.py
 	$(PY) bench/bench_limiter.py
 	$(PY) bench/bench_coldstart.py
 

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     max_api_tokens_per_account: int = _env("OPSPLANE_MAX_API_TOKENS", 20, ge=0)
     login_failures_before_throttle: int = _env("OPSPLANE_LOGIN_FAILURES", 5, ge=1)
     login_throttle_seconds: int = _env("OPSPLANE_LOGIN_THROTTLE_SECONDS", 300, ge=1)
+    # How long a container keeps a verified credential's principal (0: no cache). Writes made
+    # through the container invalidate at once; elsewhere this is how late they show (docs/auth.md).
+    auth_cache_seconds: int = _env("OPSPLANE_AUTH_CACHE_SECONDS", 30, ge=0, le=3600)
     csrf_strict: bool = _env("OPSPLANE_CSRF_STRICT", False)
     rate_limit_get: int = _env("OPSPLANE_RATE_LIMIT_GET", 500, ge=1)
     rate_limit_get_paged: int = _env("OPSPLANE_RATE_LIMIT_GET_PAGED", 50, ge=1)

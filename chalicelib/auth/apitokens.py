@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.auth.cache import invalidate
 from chalicelib.errors import Invalid, NotFound
 from chalicelib.settings import get_settings
 from chalicelib.store import tokens
@@ -35,7 +36,12 @@ from chalicelib.store.tokens import transact as transact
 
 MAX_NAME_LENGTH = 256
 MAX_PUBLIC_ID_LENGTH = 64
+# Last use is for people ("used 3 minutes ago"), not for security: a write per request would
+# double the cost of every call, so a token's use is recorded at most once a minute.
 TOUCH_EVERY_MS = 60_000
+# When this container last recorded each token's use (sha-256 -> epoch ms), bounded.
+_touched: dict[str, int] = {}
+MAX_TOUCHED = 10_000
 
 
 @dataclass
@@ -199,6 +205,7 @@ def revoke(tenant: str, public_id: str, account: str | None = None) -> ApiToken:
         _counter_key(tenant, token.account),
         f"Token {public_id} not found",
     )
+    invalidate()
     return token
 
 
@@ -212,6 +219,11 @@ def touch(token: ApiToken) -> None:
     now = int(time.time() * 1000)
     if not token.digest or (token.last_used and now - token.last_used < TOUCH_EVERY_MS):
         return
+    if now - _touched.get(token.digest, 0) < TOUCH_EVERY_MS:
+        return  # this container wrote it a moment ago (the row read may predate that write)
+    if len(_touched) >= MAX_TOUCHED:
+        _touched.clear()
+    _touched[token.digest] = now
     token.last_used = now
     for key in (_lookup_key(token.digest), _list_key(token.tenant, token.account, token.public_id)):
         if not tokens.touch(key, now):

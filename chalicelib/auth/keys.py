@@ -3,6 +3,9 @@
 Locally they live in a JSON file in the state directory; deployed, in a Secrets Manager
 secret. Rotation adds a key and makes it active; earlier keys stay published in the
 JWKS (and accepted) so nobody is logged out.
+
+cryptography and PyJWT are imported only where a key is made, parsed or published (about
+70 ms of a cold start otherwise), and each key's PEM is parsed once per process.
 """
 
 from __future__ import annotations
@@ -14,10 +17,6 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store import secrets as stored_secrets
@@ -32,16 +31,41 @@ class SigningKey:
     created: int
 
     def private_key(self) -> Any:
-        return serialization.load_pem_private_key(self.private_pem.encode(), password=None)
+        """The parsed private key (parsed once per process)."""
+        return _parsed(self.private_pem)[0]
+
+    def public_key(self) -> Any:
+        """The parsed public key that verifies this key's signatures (parsed once per process)."""
+        return _parsed(self.private_pem)[1]
 
     def public_jwk(self) -> dict[str, Any]:
-        jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self.private_key().public_key()))
+        from jwt.algorithms import ECAlgorithm
+
+        jwk = json.loads(ECAlgorithm.to_jwk(self.public_key()))
         jwk.update({"kid": self.kid, "use": "sig", "alg": ALGORITHM})
         return jwk
 
 
+# PEM -> (private key, public key). Keyed by the PEM, not the kid: a key ring read anew
+# (rotation, tests) can never meet a stale parse. A handful of keys per process at most.
+_parsed_keys: dict[str, tuple[Any, Any]] = {}
+
+
+def _parsed(private_pem: str) -> tuple[Any, Any]:
+    found = _parsed_keys.get(private_pem)
+    if found is None:
+        from cryptography.hazmat.primitives import serialization
+
+        private = serialization.load_pem_private_key(private_pem.encode(), password=None)
+        found = _parsed_keys[private_pem] = (private, private.public_key())
+    return found
+
+
 def new_key() -> SigningKey:
     """A fresh P-256 key with a random kid."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     private = ec.generate_private_key(ec.SECP256R1())
     pem = private.private_bytes(
         serialization.Encoding.PEM,

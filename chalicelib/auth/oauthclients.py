@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.auth.apitokens import digest, revoke_each
+from chalicelib.auth.cache import invalidate
 from chalicelib.errors import NotFound
 from chalicelib.store import tokens
 from chalicelib.store.tokens import create_counted, delete_counted
@@ -116,6 +117,7 @@ def revoke(tenant: str, account: str, client_id: str) -> OAuthClient:
         _counter_key(tenant, account),
         f"Client {client_id} not found",
     )
+    invalidate()
     return client
 
 

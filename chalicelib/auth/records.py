@@ -6,16 +6,23 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from chalicelib.auth.cache import invalidate
 from chalicelib.store import tokens
+
+
+def revocation_key(jti: str) -> tokens.Key:
+    """The row that marks a JWT id revoked (authorize() reads it in its batch)."""
+    return f"revoked#{jti}", "jti"
 
 
 def revoke_session(jti: str, expires_at: int) -> None:
     """Mark a JWT id revoked until it would have expired anyway."""
-    tokens.put((f"revoked#{jti}", "jti"), expires=datetime.fromtimestamp(expires_at + 60, tz=UTC))
+    tokens.put(revocation_key(jti), expires=datetime.fromtimestamp(expires_at + 60, tz=UTC))
+    invalidate()
 
 
 def is_revoked(jti: str) -> bool:
-    return tokens.get((f"revoked#{jti}", "jti")) is not None
+    return tokens.get(revocation_key(jti)) is not None
 
 
 def _failures_key(username: str) -> tuple[str, str]:

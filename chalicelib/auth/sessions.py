@@ -1,4 +1,8 @@
-"""Short-lived tokens: JWTs signed with the active key, verified by kid."""
+"""Short-lived tokens: JWTs signed with the active key, verified by kid.
+
+PyJWT (and cryptography behind it) is imported by the functions that sign or verify, not
+with this module: a warm request whose principal is cached never checks a signature.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
-
-import jwt
 
 from chalicelib.auth.keys import ALGORITHM, keyring
 from chalicelib.errors import TokenExpired, Unauthenticated
@@ -40,6 +42,8 @@ def issue(*, sub: str, tenant: str, name: str, kind: str, method: str, ttl: int)
         expires_at=now + ttl,
         name=name,
     )
+    import jwt
+
     key = keyring().active
     token = jwt.encode(
         {
@@ -66,6 +70,8 @@ def looks_like_jwt(token: str) -> bool:
 
 def verify(token: str, *, leeway: int = 0) -> SessionClaims:
     """Claims of a valid token; Unauthenticated (TokenExpired when expired) otherwise."""
+    import jwt
+
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -76,7 +82,7 @@ def verify(token: str, *, leeway: int = 0) -> SessionClaims:
     try:
         data: dict[str, Any] = jwt.decode(
             token,
-            key.private_key().public_key(),
+            key.public_key(),
             algorithms=[ALGORITHM],
             issuer=ISSUER,
             leeway=leeway,

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.auth.cache import AUTHORIZING_KINDS, InvalidatingRepository
 from chalicelib.auth.principal import Principal
 from chalicelib.errors import Invalid
 from chalicelib.settings import Settings, get_settings
@@ -49,7 +50,10 @@ class Context:
 
     def repo(self, kind: str, *, history: bool = False, **options: Any) -> Repository:
         """The tenant-scoped repository of one kind (options: Repository's unique, head_keys)."""
-        return Repository(self.tenant, kind, cursor_secret=_cursor_secret, history=history, **options)
+        # Accounts, policies and groups decide what authorizing returns: their writes
+        # invalidate the cached principals (auth/cache.py).
+        make = InvalidatingRepository if kind in AUTHORIZING_KINDS else Repository
+        return make(self.tenant, kind, cursor_secret=_cursor_secret, history=history, **options)
 
     def can(self, access: str) -> bool:
         """Does the acting principal's ACL grant access?"""

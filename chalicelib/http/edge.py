@@ -29,8 +29,7 @@ from chalicelib.http import dialects, limits, telemetry
 from chalicelib.http.reply import Reply
 from chalicelib.http.request import Request, decode_params
 from chalicelib.http.router import Route, Router, required_access
-from chalicelib.identity import tenants
-from chalicelib.identity.authorize import authorize
+from chalicelib.identity.authorize import authorize, enter_tenant
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store import calls
 
@@ -243,7 +242,7 @@ class Edge:
         if principal is None:
             principal = authorize(request.headers, request.method)
         requested = request.headers.get("wazo-tenant") or request.headers.get("x-tenant-id")
-        tenant = tenants.enter_tenant(principal.tenant, requested)
+        tenant = enter_tenant(principal.tenant, requested)  # kept per container (auth/cache.py)
         request.principal = principal
         request.tenant = tenant
         logger.append_keys(tenant=tenant, principal=principal.id)

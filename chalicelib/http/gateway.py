@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.errors import OpsplaneError, Unavailable
-from chalicelib.identity import tenants
-from chalicelib.identity.authorize import authorize
+from chalicelib.identity.authorize import active_tenant, authorize
 
 
 def authorizer_response(event: dict[str, Any]) -> dict[str, Any]:
@@ -16,7 +15,7 @@ def authorizer_response(event: dict[str, Any]) -> dict[str, Any]:
     method = str(event.get("httpMethod", "GET"))
     try:
         principal = authorize(headers, method)
-        tenant = tenants.get_tenant(principal.tenant)
+        tenant = active_tenant(principal.tenant)  # kept with the principal (auth/cache.py)
     except OpsplaneError as exc:
         if isinstance(exc, Unavailable):
             # Not a Deny, which API Gateway would cache for the token: a failing authorizer

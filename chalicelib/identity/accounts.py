@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from chalicelib.auth.cache import InvalidatingRepository
 from chalicelib.auth.keys import cursor_secret
 from chalicelib.auth.passwords import hash_password
 from chalicelib.errors import Conflict, NotFound
@@ -30,8 +31,9 @@ SECRET_FIELDS = ("password_hash",)
 
 
 def repo(tenant: str, kind: str) -> Repository:
-    """A repository for identity kinds (accounts, policies, groups)."""
-    return Repository(tenant, kind, cursor_secret=cursor_secret)
+    """A repository for identity kinds (accounts, policies, groups); its writes invalidate
+    the cached principals (auth/cache.py)."""
+    return InvalidatingRepository(tenant, kind, cursor_secret=cursor_secret)
 
 
 def _username_key(username: str) -> str:

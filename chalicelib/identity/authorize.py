@@ -4,20 +4,28 @@ Accepted credentials (CONTRACTS.md): `Authorization: Bearer <JWT or API token>`,
 `X-AUTH-TOKEN: [Bearer ]<token>` / `X-Auth-Token: <token>` (header names are
 case-insensitive), and `Authorization: Basic` (with the CSRF rule for browser-originated
 and cookie-session requests).
+
+A verified credential's principal is kept per container for `auth_cache_seconds`
+(auth/cache.py): a warm request costs no AWS call. A cold one reads the credential's rows,
+its account and tenant in one batch, then the tenant's ancestors (one batch), the tenant's
+groups (one Query) and the policies (one batch).
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
 from chalicelib.auth import apitokens, records, sessions
+from chalicelib.auth.cache import AUTH_CACHE
 from chalicelib.auth.passwords import verify_password
 from chalicelib.auth.principal import Principal
-from chalicelib.errors import CsrfRefused, NotFound, Throttled, Unauthenticated
+from chalicelib.errors import CsrfRefused, NotFound, TenantGone, Throttled, Unauthenticated
 from chalicelib.identity import accounts, tenants
 from chalicelib.settings import get_settings
+from chalicelib.store import batch
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -109,10 +117,6 @@ def login(username: str, password: str) -> tuple[str, dict]:
     return found[0] if found else "", account
 
 
-def _principal(tenant: str, account: dict, method: str, session: str | None) -> Principal:
-    return _principal_in(tenants.require_active(tenant), account, method, session)
-
-
 def _principal_in(tenant_doc: dict, account: dict, method: str, session: str | None) -> Principal:
     """The principal of an enabled account of an active tenant (its record given)."""
     tenant = tenant_doc["uuid"]
@@ -131,28 +135,125 @@ def _principal_in(tenant_doc: dict, account: dict, method: str, session: str | N
     )
 
 
-def _account(tenant: str, account_uuid: str) -> dict:
+# ---- the per-container cache (auth/cache.py) ----------------------------------------------
+
+
+def _cached(namespace: str, parts: tuple[str, ...], compute: Callable[[], tuple[Any, float]]) -> Any:
+    """compute()'s value (value, valid until epoch s), kept up to auth_cache_seconds under
+    a keyed hash of parts; compute() runs on a miss or when the cache is off."""
+    seconds = get_settings().auth_cache_seconds
+    if not seconds:
+        return compute()[0]
+    cache = AUTH_CACHE
+    key = cache.key(namespace, *parts)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    generation = cache.generation  # before reading: a write meanwhile makes this entry stale
+    value, valid_until = compute()
+    cache.put(key, value, generation=generation, expires=min(cache.clock() + seconds, valid_until))
+    return value
+
+
+def _own(principal: Principal) -> Principal:
+    """A copy the caller may change without changing the cached one."""
+    return replace(principal, acl=list(principal.acl), groups=list(principal.groups))
+
+
+FOREVER = float("inf")
+
+
+def _check_active(doc: dict[str, Any], ancestors: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    tenant_uuid = doc["uuid"]
+    if not doc.get("active", True):
+        raise TenantGone(f"Tenant {tenant_uuid} is deactivated")
+    for ancestor in doc.get("ancestors", []):
+        above = ancestors.get(ancestor)
+        if above is not None and not above.get("active", True):
+            raise TenantGone(f"Tenant {tenant_uuid} is unavailable: tenant {ancestor} is deactivated")
+    return doc
+
+
+def _tenant_key(tenant_uuid: str) -> batch.EntityKey:
+    return tenant_uuid, tenants.TENANT, tenant_uuid
+
+
+def _active(doc: dict[str, Any]) -> dict[str, Any]:
+    """The tenant (its record given), or TenantGone when it or an ancestor is deactivated;
+    the ancestors are read in one batch, and the verdict is kept like a principal."""
+
+    def check() -> tuple[dict[str, Any], float]:
+        found, _ = batch.read([_tenant_key(a) for a in doc.get("ancestors", [])])
+        ancestors = {key[2]: entity.doc for key, entity in found.items()}
+        return _check_active(doc, ancestors), FOREVER
+
+    return dict(_cached("tenant", (doc["uuid"],), check))
+
+
+def active_tenant(tenant_uuid: str) -> dict[str, Any]:
+    """tenants.require_active, kept for auth_cache_seconds (NotFound, TenantGone)."""
+
+    def check() -> tuple[dict[str, Any], float]:
+        return tenants.require_active(tenant_uuid), FOREVER
+
+    return dict(_cached("tenant", (tenant_uuid,), check))
+
+
+def enter_tenant(home: str, requested: str | None) -> str:
+    """tenants.enter_tenant, kept for auth_cache_seconds: the home tenant costs nothing (it
+    was found active when the principal was), a named descendant is checked once per bound."""
+    if not requested or requested == home:
+        return home
+    return str(_cached("enter", (home, requested), lambda: (tenants.enter_tenant(home, requested), FOREVER)))
+
+
+def _account_and_tenant(
+    tenant: str, account_uuid: str, *, revocation: tuple[str, str] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(account, active tenant) of a credential in one batch read (with its revocation row,
+    Unauthenticated when present)."""
+    account_key = (tenant, accounts.ACCOUNT, account_uuid)
     try:
-        return accounts.get_account(tenant, account_uuid).doc
-    except NotFound as exc:
-        raise Unauthenticated("The account behind these credentials no longer exists") from exc
+        found, rows = batch.read([account_key, _tenant_key(tenant)], [revocation] if revocation else [])
+    except NotFound as exc:  # an id the store refuses
+        raise Unauthenticated("Invalid token") from exc
+    if revocation is not None and revocation in rows:
+        raise Unauthenticated("The token has been revoked")
+    if account_key not in found:
+        raise Unauthenticated("The account behind these credentials no longer exists")
+    tenant_found = found.get(_tenant_key(tenant))
+    if tenant_found is None:
+        raise NotFound(f"Tenant {tenant} not found")
+    return found[account_key].doc, _active(tenant_found.doc)
+
+
+def _verified_token(token: str) -> tuple[Principal, float]:
+    """(principal, valid until) of a bearer token, read from the store."""
+    if sessions.looks_like_jwt(token):
+        claims = sessions.verify(token)
+        account, tenant_doc = _account_and_tenant(
+            claims.tenant, claims.sub, revocation=records.revocation_key(claims.jti)
+        )
+        return _principal_in(tenant_doc, account, claims.method, claims.jti), float(claims.expires_at)
+    api_token = apitokens.lookup(token)
+    if api_token is None:
+        raise Unauthenticated("Invalid token")
+    account, tenant_doc = _account_and_tenant(api_token.tenant, api_token.account)
+    principal = _principal_in(tenant_doc, account, "apitoken", api_token.public_id)
+    apitokens.touch(api_token)  # on a miss only, and at most once a minute per token
+    return principal, FOREVER
 
 
 def authenticate_token(token: str) -> Principal:
     """The principal behind a bearer token (JWT session or API token)."""
-    if sessions.looks_like_jwt(token):
-        claims = sessions.verify(token)
-        if records.is_revoked(claims.jti):
-            raise Unauthenticated("The token has been revoked")
-        return _principal(claims.tenant, _account(claims.tenant, claims.sub), claims.method, claims.jti)
-    api_token = apitokens.lookup(token)
-    if api_token is None:
-        raise Unauthenticated("Invalid token")
-    principal = _principal(
-        api_token.tenant, _account(api_token.tenant, api_token.account), "apitoken", api_token.public_id
-    )
-    apitokens.touch(api_token)
-    return principal
+    return _own(_cached("bearer", (token,), lambda: _verified_token(token)))
+
+
+def _basic(username: str, password: str) -> tuple[tuple[Principal, bool], float]:
+    tenant, account = login(username, password)
+    tenant_doc = active_tenant(tenant)
+    strict = get_settings().csrf_strict or bool(tenant_doc.get("csrf_strict"))
+    return (_principal_in(tenant_doc, account, "basic", None), strict), FOREVER
 
 
 def authorize(headers: Mapping[str, str], method: str) -> Principal:
@@ -162,10 +263,11 @@ def authorize(headers: Mapping[str, str], method: str) -> Principal:
     if creds is None:
         raise Unauthenticated("No credentials")
     if creds.scheme == "basic":
-        tenant, account = login(creds.username, creds.password)
-        tenant_doc = tenants.require_active(tenant)
-        principal = _principal_in(tenant_doc, account, "basic", None)
-        strict = get_settings().csrf_strict or bool(tenant_doc.get("csrf_strict"))
+        # Keyed by user and password: after a password change only the new one matches,
+        # and the change itself invalidates the cache.
+        principal, strict = _cached(
+            "basic", (creds.username, creds.password), lambda: _basic(creds.username, creds.password)
+        )
         check_csrf(method, headers, strict=strict)
-        return principal
+        return _own(principal)
     return authenticate_token(creds.value)

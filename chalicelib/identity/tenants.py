@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from chalicelib.auth.cache import InvalidatingRepository
 from chalicelib.auth.keys import cursor_secret
 from chalicelib.errors import Forbidden, Invalid, NotFound, TenantGone
 from chalicelib.identity import accounts, directory, names
@@ -19,7 +20,7 @@ SLUGS = "tenantslug"  # slugs are unique among siblings: reserved in the parent'
 
 
 def _repo(owner: str, kind: str) -> Repository:
-    return Repository(owner, kind, cursor_secret=cursor_secret)
+    return InvalidatingRepository(owner, kind, cursor_secret=cursor_secret)
 
 
 def get_tenant(tenant_uuid: str) -> dict[str, Any]:

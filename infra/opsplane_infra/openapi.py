@@ -134,6 +134,8 @@ def build(
                 # A REQUEST authorizer without identity sources, uncached: clients send
                 # either Authorization or X-AUTH-TOKEN, and API Gateway refuses (401,
                 # without calling the authorizer) a request lacking any declared source.
+                # The authorizer function keeps verified principals itself instead
+                # (auth_cache_seconds, docs/auth.md "The principal cache").
                 "type": "apiKey",
                 "name": "Unused",
                 "in": "header",

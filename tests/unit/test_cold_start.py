@@ -68,11 +68,6 @@ def test_can_start_an_alert_function_without_heavy_imports(alert_function):
     assert loaded(alert_function, HEAVY) == []
 
 
-@pytest.mark.xfail(
-    reason="auth/keys.py and auth/sessions.py import jwt and cryptography at module level;"
-    " the auth-cache work makes them lazy (then drop this mark)",
-    strict=False,
-)
 def test_can_start_an_alert_function_without_jwt_or_cryptography(alert_function):
     assert loaded(alert_function, CRYPTO) == []
 

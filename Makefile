@@ -78,6 +78,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_dashboards.py
 	$(PY) bench/bench_calls.py
 	$(PY) bench/bench_auth.py
+	$(PY) bench/bench_throughput.py
 	$(PY) bench/bench_limiter.py
 	$(PY) bench/bench_coldstart.py
 

@@ -250,6 +250,8 @@ class OpsplaneStack(Stack):
             timeout=Duration.seconds(self.config.timeout_seconds),
             environment=environment,
             log_group=log_group,
+            # X-Ray: the edge annotates each request with tenant and category (http/telemetry.py).
+            tracing=lambda_.Tracing.ACTIVE,
         )
 
     def _grant_tables(self, function: lambda_.Function, access: dict[str, tuple[str, ...]]) -> None:

@@ -129,7 +129,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
     yield Synth(tmp_path_factory.mktemp("cdk.out"))
 
 
-def test_can_deploy_the_tables_with_pitr_ttl_encryption_and_the_alt_index(synth: Synth) -> None:
+def test_can_deploy_the_tables_with_pitr_ttl_encryption_and_no_index(synth: Synth) -> None:
     # GIVEN the prod stack WHEN it is synthesized THEN it holds exactly the app's three tables
     assert sorted(synth.table_keys().values()) == ["entities", "tokens", "usage"]
     for key in ("entities", "tokens", "usage"):
@@ -258,6 +258,8 @@ def test_can_run_one_function_per_category_of_the_registry(synth: Synth) -> None
         assert props["Handler"] == "app.app"
         assert props["MemorySize"] == category.memory_mb
         assert props["Runtime"] == "python3.11"
+        # AND each is traced (the edge annotates requests with tenant and category)
+        assert props["TracingConfig"] == {"Mode": "Active"}
     # AND the authorizer runs app.py's `authorizer` lambda function
     assert functions["authorizer"][1]["Handler"] == "app.authorizer"
 

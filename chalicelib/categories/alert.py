@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictStr
+from pydantic import ConfigDict, StrictStr
 
 from chalicelib import query
 from chalicelib.categories import crud
@@ -31,6 +31,7 @@ from chalicelib.errors import Invalid
 from chalicelib.http.request import Request
 from chalicelib.http.router import Category, Router
 from chalicelib.store.repository import Entity, now_ms
+from chalicelib.wire import Model
 
 router = Router("alert")
 
@@ -248,7 +249,7 @@ def alerts_summary(req: Request) -> dict[str, int]:
     return summary(req.ctx)
 
 
-class QueryCheck(BaseModel):
+class QueryCheck(Model):
     """The client's QueryTypeDTO."""
 
     model_config = ConfigDict(extra="ignore")

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
 from chalicelib.categories.crud_views import EntityFields, Page
-from chalicelib.wire import wavefront
+from chalicelib.wire import Model, wavefront
 
 Severity = Literal["INFO", "SMOKE", "WARN", "SEVERE"]
 QueryType = Literal["WQL", "PROMQL", "HYBRID"]
@@ -26,7 +26,7 @@ SEVERITY_KEYS = ("info", "smoke", "warn", "severe")  # least to most severe (THR
 # ---- body ------------------------------------------------------------------------------
 
 
-class _Part(BaseModel):
+class _Part(Model):
     model_config = ConfigDict(extra="ignore")
 
 
@@ -139,7 +139,7 @@ class Alert(AlertBody, EntityFields):
     )
 
 
-class AlertCounts(BaseModel):
+class AlertCounts(Model):
     """Alerts per state (an alert may count in several)."""
 
     checking: int
@@ -160,7 +160,7 @@ class PagedAlertWithStats(Page):
     alertCounts: AlertCounts
 
 
-class QueryTypeDTO(BaseModel):
+class QueryTypeDTO(Model):
     """The client's QueryTypeDTO, as checkQuery answers it."""
 
     inputQuery: str

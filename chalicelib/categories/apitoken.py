@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from chalicelib.auth import apitokens
 from chalicelib.auth.apitokens import ApiToken
@@ -19,6 +19,7 @@ from chalicelib.errors import Invalid, Unauthenticated
 from chalicelib.http.request import Request
 from chalicelib.http.router import Category, Router
 from chalicelib.identity import accounts, directory
+from chalicelib.wire import Model
 
 router = Router("apitoken")
 
@@ -36,7 +37,7 @@ SERVICE_ACCOUNT = "SERVICE_ACCOUNT"
 INACTIVE_SERVICE_ACCOUNT = "INACTIVE_SERVICE_ACCOUNT"
 
 
-class ApiTokenBody(BaseModel):
+class ApiTokenBody(Model):
     """UserApiToken as clients send it (only the name can change)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -45,7 +46,7 @@ class ApiTokenBody(BaseModel):
     tokenName: str | None = None
 
 
-class RevokeBody(BaseModel):
+class RevokeBody(Model):
     """ApiTokenModel (or UserApiToken) naming the token to revoke."""
 
     model_config = ConfigDict(extra="ignore")

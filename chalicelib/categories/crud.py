@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
+from pydantic import ConfigDict, Field, StrictStr, ValidationError
 
 from chalicelib.categories.crud_views import (
     NO_PAYLOAD,
@@ -33,6 +33,7 @@ from chalicelib.errors import Invalid
 from chalicelib.http import dialects
 from chalicelib.http.request import Request, validation_message
 from chalicelib.http.router import Router
+from chalicelib.wire import Model
 
 # What categories use from here besides declare (one surface for the routes they add).
 __all__ = ["Doc", "Kind", "declare", "page"]
@@ -41,7 +42,7 @@ MAX_ACL_ENTRIES = 200
 SEARCH_BASE = "/api/v2/search"
 
 
-class AclWrite(BaseModel):
+class AclWrite(Model):
     """The client's AccessControlListWriteDTO."""
 
     model_config = ConfigDict(extra="ignore")

@@ -10,22 +10,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.domain.searching import Sorting
+from chalicelib.wire import Model
 
 # The payload of routes answering nothing (the client's ResponseContainerVoid): `response: null`.
 NO_PAYLOAD: dict[str, Any] = {"type": "null", "description": "No payload"}
 
 
-class AccessControlListSimple(BaseModel):
+class AccessControlListSimple(Model):
     """The entity ACL embedded in an entity: ids of the accounts and groups listed."""
 
     canView: list[str]
     canModify: list[str]
 
 
-class EntityFields(BaseModel):
+class EntityFields(Model):
     """The bookkeeping fields every entity's wire object carries (times in epoch ms)."""
 
     id: str
@@ -42,7 +43,7 @@ class EntityFields(BaseModel):
     modifyAclAccess: bool | None = Field(default=None, description="May the caller change the entity ACL?")
 
 
-class Page(BaseModel):
+class Page(Model):
     """The native paged payload's bookkeeping (items are per shape)."""
 
     offset: int
@@ -53,7 +54,7 @@ class Page(BaseModel):
     sort: Sorting | None = None
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(Model):
     """The client's HistoryEntry: one version of an entity, newest first."""
 
     id: str
@@ -70,14 +71,14 @@ class TagsResponse(Page):
     items: list[str]
 
 
-class AccessControlElement(BaseModel):
+class AccessControlElement(Model):
     """An account or group named by an entity ACL."""
 
     id: str
     name: str
 
 
-class AccessControlListReadDTO(BaseModel):
+class AccessControlListReadDTO(Model):
     """The client's AccessControlListReadDTO."""
 
     entityId: str
@@ -92,7 +93,7 @@ class FacetResponse(Page):
     counts: dict[str, int] = Field(description="How many matches hold each value of the page")
 
 
-class FacetsResponseContainer(BaseModel):
+class FacetsResponseContainer(Model):
     """The client's FacetsResponseContainer: several facets' values."""
 
     facets: dict[str, list[str]]

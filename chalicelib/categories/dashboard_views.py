@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
 
 from chalicelib.categories.crud_views import EntityFields
 from chalicelib.dashboards.store import MAX_TITLE
-from chalicelib.wire import wavefront
+from chalicelib.wire import Model, wavefront
 
 ChartType = Literal[
     "line",
@@ -41,7 +41,7 @@ QueryType = Literal["WQL", "PROMQL", "HYBRID"]
 MAX_ID = 256
 
 
-class _Part(BaseModel):
+class _Part(Model):
     # Validation only: the document keeps every key as posted.
     model_config = ConfigDict(extra="allow")
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from chalicelib.http.reply import bare
 from chalicelib.http.request import Request
 from chalicelib.http.router import PUBLIC, Category, Router
 from chalicelib.settings import get_settings
+from chalicelib.wire import Model
 
 router = Router("health")
 
 
-class Health(BaseModel):
+class Health(Model):
     """The probe's answer."""
 
     database: str = Field(examples=["ok"])

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
+from pydantic import ConfigDict, Field, StrictBool, StrictStr, field_validator
 
 from chalicelib.auth import apitokens, permissions
 from chalicelib.domain.context import Context
@@ -23,6 +23,7 @@ from chalicelib.identity import accounts, directory, policies
 from chalicelib.identity.accounts import POLICY
 from chalicelib.identity.directory import Directory
 from chalicelib.store.repository import Entity
+from chalicelib.wire import Model
 
 SAMPLE_SIZE = 10
 MAX_NAME = 256
@@ -38,7 +39,7 @@ IDS = list[str]
 # ---- answers --------------------------------------------------------------------------
 
 
-class Wire(BaseModel):
+class Wire(Model):
     """An answer model: dumped without absent fields."""
 
     model_config = ConfigDict(extra="forbid")
@@ -136,7 +137,7 @@ class ValidatedUsers(Wire):
 # ---- bodies ---------------------------------------------------------------------------
 
 
-class Body(BaseModel):
+class Body(Model):
     """A request body: unknown fields are ignored (clients send whole models back)."""
 
     model_config = ConfigDict(extra="ignore")

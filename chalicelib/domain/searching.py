@@ -22,9 +22,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from chalicelib.errors import Invalid
+from chalicelib.wire import Model
 
 Method = Literal["CONTAINS", "STARTSWITH", "EXACT", "TAGPATH"]
 FREETEXT = "freetext"
@@ -37,7 +38,7 @@ Extractor = Callable[[Record], Iterable[Any]]
 # ---- request bodies (the client's SortableSearchRequest and facet containers) -----
 
 
-class _Body(BaseModel):
+class _Body(Model):
     model_config = ConfigDict(extra="ignore")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from chalicelib.compat.grafana import views
 from chalicelib.dashboards import store
@@ -15,6 +15,7 @@ from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
 from chalicelib.http.router import Router
 from chalicelib.store.repository import Entity
+from chalicelib.wire import Model
 
 router = Router("grafana")
 
@@ -28,7 +29,7 @@ VERSIONS_QUERY = (
 )
 
 
-class SaveBody(BaseModel):
+class SaveBody(Model):
     """POST /api/dashboards/db."""
 
     model_config = ConfigDict(extra="ignore")
@@ -41,7 +42,7 @@ class SaveBody(BaseModel):
     meta: dict[str, Any] | None = Field(default=None, description="Accepted; its folderUid is used when absent above")
 
 
-class GrafanaSaved(BaseModel):
+class GrafanaSaved(Model):
     """The answer to a save or a restore."""
 
     id: int
@@ -52,7 +53,7 @@ class GrafanaSaved(BaseModel):
     slug: str
 
 
-class GrafanaMeta(BaseModel):
+class GrafanaMeta(Model):
     """What Grafana says about a dashboard besides its JSON."""
 
     model_config = ConfigDict(extra="allow")
@@ -82,14 +83,14 @@ class GrafanaMeta(BaseModel):
     isStarred: bool
 
 
-class GrafanaDashboard(BaseModel):
+class GrafanaDashboard(Model):
     """GET /api/dashboards/uid/{uid}."""
 
     dashboard: dict[str, Any]
     meta: GrafanaMeta
 
 
-class GrafanaDeleted(BaseModel):
+class GrafanaDeleted(Model):
     """The answer to a dashboard deletion."""
 
     title: str
@@ -98,7 +99,7 @@ class GrafanaDeleted(BaseModel):
     uid: str
 
 
-class GrafanaVersion(BaseModel):
+class GrafanaVersion(Model):
     """One version of a dashboard (`data` only when one version is asked for)."""
 
     id: int
@@ -114,7 +115,7 @@ class GrafanaVersion(BaseModel):
     data: dict[str, Any] | None = None
 
 
-class RestoreBody(BaseModel):
+class RestoreBody(Model):
     """POST .../restore."""
 
     model_config = ConfigDict(extra="ignore")
@@ -122,14 +123,14 @@ class RestoreBody(BaseModel):
     version: StrictInt = Field(ge=1, description="The version to make the newest one")
 
 
-class GrafanaTag(BaseModel):
+class GrafanaTag(Model):
     """A tag and how many dashboards carry it."""
 
     term: str
     count: int
 
 
-class GrafanaMessage(BaseModel):
+class GrafanaMessage(Model):
     """A plain Grafana answer."""
 
     message: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from chalicelib.compat.grafana import views
 from chalicelib.dashboards import folders, store
@@ -13,6 +13,7 @@ from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
 from chalicelib.http.router import Router
 from chalicelib.store.repository import Entity
+from chalicelib.wire import Model
 
 router = Router("grafana")
 
@@ -26,7 +27,7 @@ LIST_QUERY = (
 DEFAULT_LIMIT = 1000
 
 
-class FolderBody(BaseModel):
+class FolderBody(Model):
     """POST /api/folders."""
 
     model_config = ConfigDict(extra="ignore")
@@ -36,7 +37,7 @@ class FolderBody(BaseModel):
     parentUid: StrictStr | None = Field(default=None, description="The parent folder (absent: top level)")
 
 
-class FolderChange(BaseModel):
+class FolderChange(Model):
     """PUT /api/folders/{uid}."""
 
     model_config = ConfigDict(extra="ignore")
@@ -47,7 +48,7 @@ class FolderChange(BaseModel):
     uid: StrictStr | None = Field(default=None, description="Must be the folder's own uid (uids do not change)")
 
 
-class FolderMove(BaseModel):
+class FolderMove(Model):
     """POST /api/folders/{uid}/move."""
 
     model_config = ConfigDict(extra="ignore")
@@ -55,7 +56,7 @@ class FolderMove(BaseModel):
     parentUid: StrictStr | None = Field(default=None, description='The new parent ("" or absent: top level)')
 
 
-class GrafanaFolderItem(BaseModel):
+class GrafanaFolderItem(Model):
     """An entry of the folder list."""
 
     id: int
@@ -64,7 +65,7 @@ class GrafanaFolderItem(BaseModel):
     parentUid: str | None = None
 
 
-class GrafanaFolder(BaseModel):
+class GrafanaFolder(Model):
     """One folder."""
 
     model_config = ConfigDict(extra="allow")
@@ -87,7 +88,7 @@ class GrafanaFolder(BaseModel):
     parents: list[dict[str, Any]]
 
 
-class GrafanaFolderDeleted(BaseModel):
+class GrafanaFolderDeleted(Model):
     """The answer to a folder deletion."""
 
     message: str

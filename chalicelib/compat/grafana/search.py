@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from chalicelib.compat.grafana import views
 from chalicelib.dashboards import folders, store
@@ -19,6 +19,7 @@ from chalicelib.http.request import Request
 from chalicelib.http.router import PUBLIC, Router
 from chalicelib.settings import get_settings
 from chalicelib.store.repository import Entity
+from chalicelib.wire import Model
 
 router = Router("grafana")
 
@@ -40,7 +41,7 @@ SEARCH_QUERY = (
 )
 
 
-class GrafanaHit(BaseModel):
+class GrafanaHit(Model):
     """A search hit (folder keys only for a dashboard inside a folder)."""
 
     model_config = ConfigDict(extra="allow")
@@ -57,7 +58,7 @@ class GrafanaHit(BaseModel):
     sortMeta: int
 
 
-class GrafanaBuildInfo(BaseModel):
+class GrafanaBuildInfo(Model):
     """What the server says it is."""
 
     version: str
@@ -66,7 +67,7 @@ class GrafanaBuildInfo(BaseModel):
     env: str
 
 
-class GrafanaFrontendSettings(BaseModel):
+class GrafanaFrontendSettings(Model):
     """The part of Grafana's frontend settings clients read."""
 
     model_config = ConfigDict(extra="allow")

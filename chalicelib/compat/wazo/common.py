@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import ConfigDict, Field, StrictStr
 
 from chalicelib.auth.principal import Principal
 from chalicelib.errors import Invalid, Unauthenticated
@@ -15,6 +15,7 @@ from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
 from chalicelib.identity import accounts, tenants
 from chalicelib.store.repository import Entity
+from chalicelib.wire import Model
 
 PREFIX = "/api/auth/0.1"
 LIST_QUERY = (
@@ -34,7 +35,7 @@ GROUP_SORT = ("name", "slug", "uuid")
 GROUP_SEARCH = ("uuid", "name", "slug", "tenant_uuid")
 
 
-class WazoList(BaseModel):
+class WazoList(Model):
     """A Wazo list answer."""
 
     items: list[dict[str, Any]]
@@ -42,7 +43,7 @@ class WazoList(BaseModel):
     filtered: int
 
 
-class NamedChange(BaseModel):
+class NamedChange(Model):
     """PUT body of a named record (group, policy): the slug never changes, as in Wazo."""
 
     model_config = ConfigDict(extra="ignore")
@@ -51,7 +52,7 @@ class NamedChange(BaseModel):
     description: StrictStr | None = Field(default=None, max_length=4096)
 
 
-class Named(BaseModel):
+class Named(Model):
     """A named record of a tenant (group, policy) as Wazo shows it."""
 
     uuid: str

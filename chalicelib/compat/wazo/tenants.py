@@ -5,18 +5,19 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import ConfigDict, Field, StrictBool, StrictStr
 
 from chalicelib.compat.wazo.common import LIST_QUERY, PREFIX, WazoList, acting, listed, no_content, tenant_view
 from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
 from chalicelib.http.router import Router
 from chalicelib.identity import tenants
+from chalicelib.wire import Model
 
 router = Router("wazo")
 
 
-class TenantBody(BaseModel):
+class TenantBody(Model):
     """POST body: a new child of the acting tenant."""
 
     model_config = ConfigDict(extra="ignore")
@@ -26,7 +27,7 @@ class TenantBody(BaseModel):
     slug: StrictStr | None = Field(default=None, min_length=1, max_length=80)
 
 
-class TenantChange(BaseModel):
+class TenantChange(Model):
     """PUT body: rename, deactivate or reactivate (the slug never changes, as in Wazo)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -36,7 +37,7 @@ class TenantChange(BaseModel):
     slug: StrictStr | None = None
 
 
-class Tenant(BaseModel):
+class Tenant(Model):
     """A tenant."""
 
     uuid: str

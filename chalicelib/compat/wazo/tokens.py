@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import ConfigDict, Field, StrictInt
 
 from chalicelib.auth import records, sessions
 from chalicelib.auth.keys import keyring
@@ -22,6 +22,7 @@ from chalicelib.http.request import Request
 from chalicelib.http.router import PUBLIC, Router
 from chalicelib.identity import accounts, authorize, tenants
 from chalicelib.settings import get_settings
+from chalicelib.wire import Model
 
 router = Router("wazo")
 
@@ -30,7 +31,7 @@ TOKEN = f"{PREFIX}/token/{{token}}"
 JWKS_MAX_AGE = 300
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(Model):
     """POST /token body (at least `{}`)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -38,7 +39,7 @@ class TokenRequest(BaseModel):
     expiration: StrictInt | None = Field(default=None, ge=1, le=MAX_EXPIRATION)
 
 
-class TokenMetadata(BaseModel):
+class TokenMetadata(Model):
     uuid: str
     tenant_uuid: str
     auth_id: str
@@ -46,7 +47,7 @@ class TokenMetadata(BaseModel):
     purpose: str
 
 
-class TokenData(BaseModel):
+class TokenData(Model):
     """A session as wazo-auth shows it (times: ISO 8601 with microseconds, local and UTC)."""
 
     token: str
@@ -63,21 +64,21 @@ class TokenData(BaseModel):
     remote_addr: str | None
 
 
-class TokenAnswer(BaseModel):
+class TokenAnswer(Model):
     data: TokenData
 
 
-class RevokedData(BaseModel):
+class RevokedData(Model):
     message: str = Field(examples=["success"])
 
 
-class Revoked(BaseModel):
+class Revoked(Model):
     """DELETE /token's answer."""
 
     data: RevokedData
 
 
-class Jwk(BaseModel):
+class Jwk(Model):
     """One public key (RFC 7517), P-256 for ES256."""
 
     kty: str = Field(examples=["EC"])
@@ -89,7 +90,7 @@ class Jwk(BaseModel):
     alg: str = Field(examples=["ES256"])
 
 
-class Jwks(BaseModel):
+class Jwks(Model):
     """A JSON Web Key Set."""
 
     keys: list[Jwk]

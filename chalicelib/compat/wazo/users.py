@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import ConfigDict, Field, StrictBool, StrictStr
 
 from chalicelib.compat.wazo.common import (
     LIST_QUERY,
@@ -27,13 +27,14 @@ from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
 from chalicelib.http.router import Router
 from chalicelib.identity import accounts, users
+from chalicelib.wire import Model
 
 router = Router("wazo")
 
 Purpose = Literal["user", "internal", "external_api"]
 
 
-class UserBody(BaseModel):
+class UserBody(Model):
     """POST body (Wazo's `email_address`, or `email`)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -49,7 +50,7 @@ class UserBody(BaseModel):
     enabled: StrictBool = True
 
 
-class UserChange(BaseModel):
+class UserChange(Model):
     """PUT body: the fields given replace the stored ones."""
 
     model_config = ConfigDict(extra="ignore")
@@ -63,7 +64,7 @@ class UserChange(BaseModel):
     enabled: StrictBool | None = None
 
 
-class PasswordChange(BaseModel):
+class PasswordChange(Model):
     """PUT body of /users/{user_uuid}/password."""
 
     model_config = ConfigDict(extra="ignore")
@@ -72,13 +73,13 @@ class PasswordChange(BaseModel):
     new_password: StrictStr
 
 
-class Email(BaseModel):
+class Email(Model):
     address: str
     main: bool
     confirmed: bool
 
 
-class User(BaseModel):
+class User(Model):
     """A user (never its password)."""
 
     uuid: str

@@ -8,7 +8,10 @@ loopback, started here, so all of them pay the same HTTP round trips.
 
 - floor: a one-route Chalice app and one PynamoDB model, GET -> Model.get (one GetItem);
 - full app: `import app` (every category), GET /api/v2/alert/{id} with an API token;
-- alert function: the same with OPSPLANE_CATEGORIES=alert (what one deployed function imports).
+- alert function: the same with OPSPLANE_CATEGORIES=alert (what one deployed function imports);
+- alert function, deployed: the same function invoked as API Gateway does, with a proxy event
+  whose request context carries the principal the Lambda authorizer verified (deployed, a
+  category's function never authenticates: the authorizer, its own function, does).
 
     .venv/bin/python bench/bench_coldstart.py [--runs 7] [--asset] [--code DIR]
 
@@ -32,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 # Targets from the issue ("Foundation v2, part 2", item 4).
-TARGETS = {"full app": 1.5, "alert function": 1.2}
+TARGETS = {"full app": 1.5, "alert function, deployed": 1.2}
 
 FLOOR = """
 import time
@@ -79,6 +82,30 @@ t2 = time.perf_counter()
 print(__import__("json").dumps({"seconds": t2 - t0, "import": t1 - t0, "status": answer.status_code, "body": answer.body.decode()[:300]}))
 """
 
+DEPLOYED = """
+import time
+t0 = time.perf_counter()
+import json, os, sys
+sys.path.insert(0, os.environ["BENCH_CODE"])
+import app
+t1 = time.perf_counter()
+alert = os.environ["BENCH_ALERT"]
+path = f"/api/v2/alert/{alert}"
+event = {
+    "resource": "/api/v2/alert/{id}", "path": path, "httpMethod": "GET",
+    "headers": {"Accept": "application/json"}, "multiValueHeaders": {"Accept": ["application/json"]},
+    "queryStringParameters": None, "multiValueQueryStringParameters": None,
+    "pathParameters": {"id": alert}, "stageVariables": None, "body": None, "isBase64Encoded": False,
+    "requestContext": {
+        "resourcePath": "/api/v2/alert/{id}", "httpMethod": "GET", "path": "/prod" + path, "stage": "prod",
+        "requestId": "bench", "authorizer": json.loads(os.environ["BENCH_AUTHORIZER"]),
+    },
+}
+answer = app.app(event, None)
+t2 = time.perf_counter()
+print(json.dumps({"seconds": t2 - t0, "import": t1 - t0, "status": answer["statusCode"], "body": answer["body"][:300]}))
+"""
+
 
 def environment(state_dir: str) -> dict[str, str]:
     """What parent and children share: fake credentials, the state dir (signing keys), the stage."""
@@ -96,6 +123,7 @@ def environment(state_dir: str) -> dict[str, str]:
 def seed() -> dict[str, str]:
     """Tables, an installation, one alert and an API token; what the children need to find them."""
     from chalicelib.auth import apitokens
+    from chalicelib.auth.principal import Principal
     from chalicelib.categories.alert import ALERT
     from chalicelib.categories.alert_views import AlertBody
     from chalicelib.domain import entities
@@ -118,6 +146,10 @@ def seed() -> dict[str, str]:
         "BENCH_PK": f"{inst.root_tenant}#alert",
         "BENCH_SK": alert.id,
         "OPSPLANE_ENTITIES_TABLE": settings.entities_table,
+        # What the Lambda authorizer hands the category function (http/gateway.py).
+        "BENCH_AUTHORIZER": json.dumps(
+            Principal(id=inst.admin_uuid, name="admin", tenant=inst.root_tenant, acl=["#"]).to_context()
+        ),
     }
 
 
@@ -169,6 +201,7 @@ def main() -> None:
             "floor": (FLOOR, child_env),
             "full app": (APP, child_env),
             "alert function": (APP, child_env | {"OPSPLANE_CATEGORIES": "alert"}),
+            "alert function, deployed": (DEPLOYED, child_env | {"OPSPLANE_CATEGORIES": "alert"}),
         }
         for code, env in cases.values():  # warm the bytecode caches and the server
             run_child(code, env)
@@ -183,7 +216,7 @@ def main() -> None:
     floor = medians["floor"]
     print(f"cold start: import + first request, median of {args.runs} fresh interpreters (moto server on loopback)")
     print(f"app from {code_dir}")
-    print(f"{'':16} {'total ms':>9} {'min ms':>7} {'import ms':>10} {'x floor':>8} {'target':>7}")
+    print(f"{'':26} {'total ms':>9} {'min ms':>7} {'import ms':>10} {'x floor':>8} {'target':>7}")
     for name, values in samples.items():
         ratio = medians[name] / floor
         target = TARGETS.get(name)
@@ -191,7 +224,7 @@ def main() -> None:
         least = min(total for total, _ in values)
         imports = statistics.median(imported for _, imported in values)
         print(
-            f"{name:16} {medians[name] * 1000:9.0f} {least * 1000:7.0f} {imports * 1000:10.0f} {ratio:7.2f}x {verdict}"
+            f"{name:26} {medians[name] * 1000:9.0f} {least * 1000:7.0f} {imports * 1000:10.0f} {ratio:7.2f}x {verdict}"
         )
 
 

@@ -65,8 +65,10 @@ class Calls:
         from chalicelib.store.models import MODELS, transaction_connection
 
         connections = [m._get_connection().connection for m in MODELS]  # type: ignore[attr-defined]
-        for connection in [*connections, transaction_connection()]:
-            connection.client.meta.events.register("before-call.dynamodb", self._record)
+        # The models share one client (store/aws.py): register once per distinct client.
+        clients = {id(c.client): c.client for c in [*connections, transaction_connection()]}
+        for client in clients.values():
+            client.meta.events.register("before-call.dynamodb", self._record)
 
     def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         body = json.loads(params.get("body") or b"{}")

@@ -128,14 +128,48 @@ ERROR_SCHEMA = {
     dialects.WAZO: "opsplane.WazoError",
     dialects.OAUTH: "opsplane.OAuthError",
 }
-ERRORS_PUBLIC = {400: "Bad request", 404: "Not found"}
-ERRORS_AUTHENTICATED = {
+# What a route may answer besides its success, by what the route is (docs/architecture.md):
+# declared so that a client (or a fuzzer checking status conformance) meets no surprise.
+ERRORS_EVERY = {
     400: "Bad request",
+    404: "Not found (or another tenant's object)",
+    405: "Method not allowed on this path",
+    503: "A dependency is throttled or down; see Retry-After",
+}
+ERRORS_WITH_BODY = {
+    409: "Conflict: a stale version, or a name or id taken",
+    413: "Request body too large",
+    415: "Unsupported media type",
+}
+ERRORS_AUTHENTICATED = {
     401: "Missing, invalid or expired credentials",
     403: "The principal lacks the required ACL",
-    404: "Not found (or another tenant's object)",
+    410: "The tenant is deactivated",
     429: "Rate limit exceeded; see Retry-After",
 }
+# Public routes that check credentials themselves (Wazo's Basic login, OAuth client secrets).
+ERRORS_LOGIN = {
+    401: "Wrong credentials",
+    429: "Too many failed attempts; see Retry-After",
+}
+ERRORS_GRAFANA = {412: "Grafana: version-mismatch or name-exists", 422: "Grafana: a limit out of range"}
+
+
+def error_statuses(route: Route) -> dict[int, str]:
+    """The error statuses a route may answer, with what each means."""
+    dialect = dialects.dialect_of(route.path)
+    found = dict(ERRORS_EVERY)
+    if route.method in BODY_METHODS or route.body is not None:
+        found.update(ERRORS_WITH_BODY)
+    if not route.public:
+        found.update(ERRORS_AUTHENTICATED)
+    elif dialect in (dialects.WAZO, dialects.OAUTH):
+        found.update(ERRORS_LOGIN)
+    if dialect == dialects.GRAFANA:
+        found.update(ERRORS_GRAFANA)
+    return dict(sorted(found.items()))
+
+
 QUERY_TYPES = {"integer", "number", "boolean", "string"}
 
 # ---- JSON Schema 2020-12 -> OpenAPI 3.0 schema objects ---------------------------------
@@ -452,7 +486,7 @@ def _operation(route: Route, schemas: _Schemas, operation_id: str) -> dict[str, 
         ok["content"] = {media: {"schema": payload}}
     responses: dict[str, Any] = {str(route.status): ok}
     error_ref = {"$ref": REF_TEMPLATE.format(model=ERROR_SCHEMA[dialect])}
-    for code, text in (ERRORS_PUBLIC if route.public else ERRORS_AUTHENTICATED).items():
+    for code, text in error_statuses(route).items():
         ref = {"$ref": REF_TEMPLATE.format(model="opsplane.ThrottledError")} if code == 429 else error_ref
         responses[str(code)] = {"description": text, "content": {JSON: {"schema": ref}}}
     op["responses"] = responses

@@ -283,7 +283,21 @@ def test_can_show_acl_and_security_per_route():
     assert update["x-acl"] == "alert.{id}.update"
     assert {"bearerAuth": []} in update["security"] and {"wavefrontToken": []} in update["security"]
     assert update["parameters"][0] == {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
-    assert set(update["responses"]) == {"200", "400", "401", "403", "404", "429"}
+    # AND every status the route may answer is declared (a write with a body: conflicts, sizes, media)
+    assert set(update["responses"]) == {
+        "200",
+        "400",
+        "401",
+        "403",
+        "404",
+        "405",
+        "409",
+        "410",
+        "413",
+        "415",
+        "429",
+        "503",
+    }
     assert update["responses"]["429"]["content"]["application/json"]["schema"]["$ref"].endswith(
         "/opsplane.ThrottledError"
     )
@@ -295,6 +309,11 @@ def test_can_show_acl_and_security_per_route():
     oauth = doc["paths"]["/auth/oauth/token"]["post"]
     assert "application/x-www-form-urlencoded" in oauth["requestBody"]["content"]
     assert oauth["responses"]["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/opsplane.OAuthError")
+    # AND the public routes that check credentials themselves declare 401 and 429; Grafana saves 412
+    assert {"401", "429"} <= set(oauth["responses"]) and {"401", "429"} <= set(token["responses"])
+    full = document(registered_routes())
+    assert "412" in full["paths"]["/api/dashboards/db"]["post"]["responses"]
+    assert "503" in full["paths"]["/api/health"]["get"]["responses"]
     head = doc["paths"]["/api/auth/0.1/token/{token}"]["head"]
     assert "content" not in head["responses"]["200"]
     gone = doc["paths"]["/api/auth/0.1/users/{user_uuid}"]["delete"]["responses"]

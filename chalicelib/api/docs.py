@@ -166,7 +166,7 @@ def swagger_json(req: Request) -> Reply:
     return Reply(openapi_text(), raw=True)
 
 
-@router.get("/api-docs", acl=PUBLIC, envelope=False, response=HTML)
+@router.get("/api-docs", acl=PUBLIC, envelope=False, response=HTML, status=302)
 def docs_home(req: Request) -> Reply:
     """Redirect to Swagger UI."""
     return Reply("", status=302, headers={"Location": UI_PATH}, raw=True, content_type="text/html; charset=utf-8")

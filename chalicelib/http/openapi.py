@@ -482,7 +482,9 @@ def _operation(route: Route, schemas: _Schemas, operation_id: str) -> dict[str, 
             "properties": {"status": {"$ref": REF_TEMPLATE.format(model="opsplane.NativeStatus")}, "response": payload},
         }
     ok: dict[str, Any] = {"description": "No content" if route.status == NO_CONTENT else "OK"}
-    if route.method != "HEAD" and route.status != NO_CONTENT:
+    if 300 <= route.status < 400:
+        ok = {"description": "Redirect", "headers": {"Location": {"schema": {"type": "string"}}}}
+    elif route.method != "HEAD" and route.status != NO_CONTENT:
         ok["content"] = {media: {"schema": payload}}
     responses: dict[str, Any] = {str(route.status): ok}
     error_ref = {"$ref": REF_TEMPLATE.format(model=ERROR_SCHEMA[dialect])}

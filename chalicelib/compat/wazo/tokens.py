@@ -219,7 +219,7 @@ def revoke_token(req: Request) -> Reply:
     return bare({"data": {"message": "success"}})
 
 
-@router.get("/.well-known/jwks.json", acl=PUBLIC, tag="jwks", response=Jwks)
+@router.get("/.well-known/jwks.json", acl=PUBLIC, tag="jwks", response=Jwks, envelope=False)
 def jwks(req: Request) -> Reply:
     """The public keys that verify session tokens (every key still accepted, by kid)."""
     return Reply(keyring().jwks(), raw=True, headers={"Cache-Control": f"public, max-age={JWKS_MAX_AGE}"})

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     max_api_tokens_per_account: int = _env("OPSPLANE_MAX_API_TOKENS", 20, ge=0)
     login_failures_before_throttle: int = _env("OPSPLANE_LOGIN_FAILURES", 5, ge=1)
     login_throttle_seconds: int = _env("OPSPLANE_LOGIN_THROTTLE_SECONDS", 300, ge=1)
+    # Failed logins from one client address (any accounts) per window (docs/auth.md).
+    login_failures_per_address: int = _env("OPSPLANE_LOGIN_FAILURES_PER_ADDRESS", 20, ge=1)
     # How long a container keeps a verified credential's principal (0: no cache). Writes made
     # through the container invalidate at once; elsewhere this is how late they show (docs/auth.md).
     auth_cache_seconds: int = _env("OPSPLANE_AUTH_CACHE_SECONDS", 30, ge=0, le=3600)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from chalicelib.auth import oauthclients, sessions
+from chalicelib.auth import oauthclients, records, sessions
 from chalicelib.auth.acl import may_grant
 from chalicelib.auth.oauthclients import OAuthClient
 from chalicelib.categories.apitoken import path_service_account
@@ -143,9 +143,13 @@ def _issue(req: Request) -> Reply:
     if grant != GRANT:
         raise Invalid(f"Grant type {grant} is not supported", oauth_error="unsupported_grant_type")
     client_id, secret = client_credentials(req.headers, params)
+    # The secret is checked only after taking a slot, per client id and per address, as
+    # a password is (auth/records.py): a wrong one keeps its slot for the window.
+    taken = records.take_attempts(records.client_attempts(client_id), source=req.source, name=f"client {client_id}")
     client = oauthclients.verify(client_id, secret)
     if client is None:
         raise _invalid_client("Client authentication failed")
+    records.give_back(*taken)
     account = client_account(client)
     scope = granted_scope(params.get("scope"), accounts.effective_acl(client.tenant, account))
     ttl = get_settings().oauth_token_ttl_seconds

@@ -81,6 +81,13 @@ def render_error(dialect: str, error: OpsplaneError) -> Response:
     )
 
 
+def source_address(context: dict[str, Any] | None) -> str | None:
+    """The client's address in an API Gateway request context (identity.sourceIp)."""
+    identity = (context or {}).get("identity") or {}
+    source = identity.get("sourceIp") if isinstance(identity, dict) else None
+    return str(source) if source else None
+
+
 def _authorizer_principal(context: dict[str, Any]) -> Principal | None:
     """The principal an API Gateway Lambda authorizer put in the request context."""
     ctx = (context or {}).get("authorizer") or {}
@@ -235,12 +242,13 @@ class Edge:
             headers=headers,
             raw_body=body,
             request_id=request_id,
+            source=source_address(chalice_request.context),
         )
 
     def _authorize(self, chalice_request: Any, request: Request, route: Route) -> None:
         principal = _authorizer_principal(chalice_request.context)
         if principal is None:
-            principal = authorize(request.headers, request.method)
+            principal = authorize(request.headers, request.method, source=request.source)
         requested = request.headers.get("wazo-tenant") or request.headers.get("x-tenant-id")
         tenant = enter_tenant(principal.tenant, requested)  # kept per container (auth/cache.py)
         request.principal = principal

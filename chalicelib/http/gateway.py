@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.errors import OpsplaneError, Unavailable
+from chalicelib.http.edge import source_address
 from chalicelib.identity.authorize import active_tenant, authorize
 
 
@@ -14,7 +15,7 @@ def authorizer_response(event: dict[str, Any]) -> dict[str, Any]:
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     method = str(event.get("httpMethod", "GET"))
     try:
-        principal = authorize(headers, method)
+        principal = authorize(headers, method, source=source_address(event.get("requestContext")))
         tenant = active_tenant(principal.tenant)  # kept with the principal (auth/cache.py)
     except OpsplaneError as exc:
         if isinstance(exc, Unavailable):

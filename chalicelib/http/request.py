@@ -60,6 +60,9 @@ class Request:
     headers: dict[str, str]  # lower-cased names
     raw_body: bytes
     request_id: str
+    # The client's address as API Gateway (or chalice local) saw it: requestContext.identity.
+    # sourceIp, never X-Forwarded-For (the client writes that). None when unknown.
+    source: str | None = None
     principal: Principal | None = None
     tenant: str | None = None
     _json: Any = field(default=None, repr=False)

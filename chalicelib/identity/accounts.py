@@ -36,8 +36,14 @@ def repo(tenant: str, kind: str) -> Repository:
     return InvalidatingRepository(tenant, kind, cursor_secret=cursor_secret)
 
 
-def _username_key(username: str) -> str:
+def canonical_username(username: str) -> str:
+    """The one spelling of a username that lookups use: any padding or casing of a name
+    reaches the same account (and counts against its one login throttle)."""
     return username.strip().lower()
+
+
+def _username_key(username: str) -> str:
+    return canonical_username(username)
 
 
 def _index_doc(tenant: str, account_uuid: str) -> dict[str, str]:

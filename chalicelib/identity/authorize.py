@@ -22,7 +22,7 @@ from chalicelib.auth import apitokens, records, sessions
 from chalicelib.auth.cache import AUTH_CACHE
 from chalicelib.auth.passwords import verify_password
 from chalicelib.auth.principal import Principal
-from chalicelib.errors import CsrfRefused, NotFound, TenantGone, Throttled, Unauthenticated
+from chalicelib.errors import CsrfRefused, NotFound, TenantGone, Unauthenticated
 from chalicelib.identity import accounts, tenants
 from chalicelib.settings import get_settings
 from chalicelib.store import batch
@@ -91,15 +91,14 @@ def check_csrf(method: str, headers: Mapping[str, str], *, strict: bool) -> None
         raise CsrfRefused()
 
 
-def login(username: str, password: str) -> tuple[str, dict]:
-    """Check a username/password (throttled per user); returns (tenant, account doc)."""
-    settings = get_settings()
-    failures, remaining = records.login_failures(username)
-    if failures >= settings.login_failures_before_throttle:
-        raise Throttled(
-            f"Too many failed logins for {username}; try again in {remaining} seconds",
-            retry_after=remaining,
-        )
+def login(
+    username: str, password: str, *, source: str | None = None, verify: Callable[[Any, str], bool] = verify_password
+) -> tuple[str, dict]:
+    """Check a username/password; returns (tenant, account doc). Throttled per account (by
+    its canonical name: any padding or casing of it) and per client address (source): the
+    password is checked only after a slot was taken (auth/records.py, docs/auth.md)."""
+    canonical = accounts.canonical_username(username)
+    taken = records.take_attempts(records.account_attempts(canonical), source=source, name=canonical)
     found = accounts.find_by_username(username)
     account = None
     if found:
@@ -107,11 +106,9 @@ def login(username: str, password: str) -> tuple[str, dict]:
             account = accounts.get_account(found[0], found[1]).doc
         except NotFound:
             account = None
-    if account is None or not verify_password(account.get("password_hash"), password):
-        records.record_login_failure(username, settings.login_throttle_seconds)
-        raise Unauthenticated("Invalid username or password")
-    if failures:
-        records.clear_login_failures(username)
+    if account is None or not verify(account.get("password_hash"), password):
+        raise Unauthenticated("Invalid username or password")  # the slots stay taken
+    records.give_back(*taken)
     if not account.get("enabled", True):
         raise Unauthenticated("Account is disabled")
     return found[0] if found else "", account
@@ -249,15 +246,17 @@ def authenticate_token(token: str) -> Principal:
     return _own(_cached("bearer", (token,), lambda: _verified_token(token)))
 
 
-def _basic(username: str, password: str) -> tuple[tuple[Principal, bool], float]:
-    tenant, account = login(username, password)
+def _basic(username: str, password: str, source: str | None) -> tuple[tuple[Principal, bool], float]:
+    tenant, account = login(username, password, source=source)
     tenant_doc = active_tenant(tenant)
     strict = get_settings().csrf_strict or bool(tenant_doc.get("csrf_strict"))
     return (_principal_in(tenant_doc, account, "basic", None), strict), FOREVER
 
 
-def authorize(headers: Mapping[str, str], method: str) -> Principal:
-    """The principal of a request, or Unauthenticated / Throttled / CsrfRefused / TenantGone."""
+def authorize(headers: Mapping[str, str], method: str, *, source: str | None = None) -> Principal:
+    """The principal of a request, or Unauthenticated / Throttled / CsrfRefused / TenantGone.
+    source: the client's address as API Gateway saw it (Basic logins are throttled per
+    address too), never a header the client wrote."""
     headers = {k.lower(): v for k, v in headers.items()}
     creds = extract(headers)
     if creds is None:
@@ -266,7 +265,7 @@ def authorize(headers: Mapping[str, str], method: str) -> Principal:
         # Keyed by user and password: after a password change only the new one matches,
         # and the change itself invalidates the cache.
         principal, strict = _cached(
-            "basic", (creds.username, creds.password), lambda: _basic(creds.username, creds.password)
+            "basic", (creds.username, creds.password), lambda: _basic(creds.username, creds.password, source)
         )
         check_csrf(method, headers, strict=strict)
         return _own(principal)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -95,15 +96,44 @@ def delete(key: Key) -> None:
     TokenItem(*key).delete()
 
 
+def _conditional(item: TokenItem, actions: list[Any], condition: Any) -> bool:
+    """Apply one conditional update; False when the condition failed."""
+    try:
+        item.update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if is_conditional_failure(exc):
+            return False
+        raise
+    return True
+
+
 @guarded
-def count(key: Key, *, restart: bool, expires: float) -> None:
-    """Add one to a row's count (restart: set it to 1), which vanishes at expires (epoch s)."""
-    TokenItem(*key).update(
-        actions=[
-            TokenItem.hits.set(1) if restart else TokenItem.hits.set((TokenItem.hits | 0) + 1),
-            TokenItem.expires.set(datetime.fromtimestamp(expires, tz=UTC)),
-        ]
-    )
+def take_slot(key: Key, *, limit: int, window: int, attempts: int = 3) -> int:
+    """Take one of limit slots of key's window (window seconds from its first slot), by a
+    conditional write, so concurrent takers never exceed limit. 0 when taken, else the
+    seconds until the window ends. Each round tries the live window, then a fresh one (the
+    row absent or expired: TTL deletes late); a round lost to a racing fresh window is retried,
+    and a window still contended after attempts rounds refuses (fail closed)."""
+    for _ in range(attempts):
+        now = time.time()
+        at = datetime.fromtimestamp(now, tz=UTC)
+        item = TokenItem(*key)
+        if _conditional(item, [TokenItem.hits.add(1)], (TokenItem.expires > at) & (TokenItem.hits < limit)):
+            return 0
+        fresh = [TokenItem.hits.set(1), TokenItem.expires.set(datetime.fromtimestamp(now + window, tz=UTC))]
+        if _conditional(item, fresh, TokenItem.expires.does_not_exist() | (TokenItem.expires <= at)):
+            return 0
+        row = get(key, consistent=True)
+        if row is not None and row.expires is not None and (row.hits or 0) >= limit:
+            return max(1, int(row.expires.timestamp() - time.time()))
+    return window
+
+
+@guarded
+def release_slot(key: Key) -> None:
+    """Give back a slot taken by take_slot (a window that ended meanwhile is left alone)."""
+    at = datetime.fromtimestamp(time.time(), tz=UTC)
+    _conditional(TokenItem(*key), [TokenItem.hits.add(-1)], (TokenItem.expires > at) & (TokenItem.hits > 0))
 
 
 @guarded

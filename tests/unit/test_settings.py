@@ -43,6 +43,7 @@ def test_can_default_every_setting_when_the_environment_is_empty(env):
         max_api_tokens_per_account=20,
         login_failures_before_throttle=5,
         login_throttle_seconds=300,
+        login_failures_per_address=20,
         csrf_strict=False,
         rate_limit_get=500,
         rate_limit_get_paged=50,

@@ -142,7 +142,7 @@ def create_token(req: Request) -> Reply:
     credentials = authorize.extract(req.headers)
     if credentials is None or credentials.scheme != "basic":
         raise Unauthenticated("Basic credentials are required to create a token")
-    principal = authorize.authorize(req.headers, req.method)
+    principal = authorize.authorize(req.headers, req.method, source=req.source)
     # A Basic request may name a tenant too: only the principal's own or a descendant.
     tenants.resolve_acting_tenant(principal.tenant, req.headers.get("wazo-tenant") or req.headers.get("x-tenant-id"))
     token, claims = sessions.issue(

@@ -157,7 +157,7 @@ def delete_account(req: Request) -> Any:
     if req.principal and account.id == req.principal.id:
         raise Invalid("You cannot delete your own account")
     view = Views(req.need_tenant()).account(account).dump()
-    directory.delete_account(req.need_tenant(), account.id)
+    directory.delete_account(req.need_tenant(), account.id, guard=True)
     return view
 
 
@@ -168,6 +168,7 @@ def delete_multiple_accounts(req: Request) -> Any:
     targets = directory.resolve_accounts(tenant, id_list(req, "account", required=True))
     if req.principal and any(a.id == req.principal.id for a in targets):
         raise Invalid("You cannot delete your own account")
+    directory.keep_administrator(tenant, [(ACCOUNT, a.id, None) for a in targets])
     for account in targets:
         directory.delete_account(tenant, account.id)
     return [a.doc["username"] for a in targets]
@@ -478,7 +479,7 @@ def update_service_account(req: Request) -> Any:
             if body.description is not None:
                 entity.doc["description"] = body.description
 
-        req.ctx.repo(ACCOUNT).update(account.id, change, by=req.actor, retries=directory.RETRIES)
+        directory.update(tenant, ACCOUNT, account.id, change, by=req.actor)
     _apply(req.ctx, account.id, access, snapshot)
     for public_id in revoke:
         apitokens.revoke(tenant, public_id, account.id)

@@ -122,7 +122,7 @@ def update_role(req: Request) -> Any:
             policies.require_change_grantable(mine, old, new)
             entity.doc["acl"] = new
 
-    req.ctx.repo(POLICY).update(role.id, change, by=req.actor, retries=directory.RETRIES)
+    directory.update(req.need_tenant(), POLICY, role.id, change, by=req.actor)
     return _view(req.ctx, role.id)
 
 

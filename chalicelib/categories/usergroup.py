@@ -117,7 +117,7 @@ def update_user_group(req: Request) -> Any:
         if wanted is not None:
             entity.doc["policies"] = list(wanted)
 
-    req.ctx.repo(GROUP).update(group.id, change, by=req.actor, retries=directory.RETRIES)
+    directory.update(req.need_tenant(), GROUP, group.id, change, by=req.actor)
     return _view(req.ctx, group.id)
 
 

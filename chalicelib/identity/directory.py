@@ -5,13 +5,23 @@ The links live on one side only: an account's `policies` and direct `acl`, a gro
 read-modify-write through Repository.update with retries: the edits are commutative
 (add / remove members), so a writer that lost a race re-reads and re-applies, and
 concurrent editors never lose each other's changes.
+
+No tenant locks itself out: a change that would take a tenant from at least one
+administrator (an enabled account whose united ACL holds ADMINISTRATION) to none is
+Invalid (keep_administrator). The edits below check it inside their read-modify-write,
+against the fresh version of the record they write; deletions check it before purging.
+The window left: two concurrent changes of *different* records (two admins each taking
+administration from the other) can each see the other admin and both land; nothing
+serializes them across records. scripts/restore_admin.py repairs such a tenant.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from chalicelib.auth import permissions
 from chalicelib.errors import Invalid, NotFound
 from chalicelib.identity import accounts
 from chalicelib.identity.accounts import ACCOUNT, GROUP, POLICY
@@ -20,6 +30,15 @@ from chalicelib.store.repository import Entity
 # Enough for every one of dozens of concurrent editors of one record to get through.
 RETRIES = 40
 MAX_REF_LENGTH = 256
+
+# What makes an administrator: the Accounts permission (account.#, role.#, policy.#, ...),
+# which `#` holds. Its holder can give administration back to others.
+ADMINISTRATION = "user_management"
+
+
+def administers(acl: Iterable[str]) -> bool:
+    """Does an ACL give administration of the tenant?"""
+    return permissions.holds(acl, ADMINISTRATION)
 
 
 class Directory:
@@ -84,6 +103,23 @@ class Directory:
         for policy in self.policies_in(group.doc.get("policies", [])):
             acl.extend(policy.doc.get("acl", []))
         return list(dict.fromkeys(acl))
+
+    def administrators(self) -> list[Entity]:
+        """Enabled accounts whose united ACL gives administration."""
+        return [a for a in self.accounts.values() if a.doc.get("enabled", True) and administers(self.united_acl(a))]
+
+    def changed(self, kind: str, entity_id: str, doc: dict[str, Any] | None) -> Directory:
+        """A copy of the snapshot where one record has doc (None: is gone)."""
+        other = Directory(self.tenant)
+        other._cache = {k: dict(self._all(k)) for k in (ACCOUNT, GROUP, POLICY)}
+        records = other._cache[kind]
+        if doc is None:
+            records.pop(entity_id, None)
+        else:
+            base = records.get(entity_id) or Entity(id=entity_id, kind=kind, tenant=self.tenant, doc={})
+            records[entity_id] = copy.copy(base)
+            records[entity_id].doc = doc
+        return other
 
     def assignees(self, policy_id: str) -> tuple[list[Entity], list[Entity]]:
         """(accounts, groups) that have the policy directly."""
@@ -166,6 +202,76 @@ def require(tenant: str, kind: str, entity_id: str, label: str) -> Entity:
     return found
 
 
+# ---- keeping an administrator ---------------------------------------------------------
+
+LABELS = {ACCOUNT: "account", GROUP: "group", POLICY: "policy"}
+
+
+def keep_administrator(
+    tenant: str, changes: Iterable[tuple[str, str, dict[str, Any] | None]], *, snapshot: Directory | None = None
+) -> None:
+    """Invalid when the changes ((kind, id, new doc or None when deleted), applied together)
+    would leave a tenant that has an administrator without one. A tenant with none (a new
+    sub-tenant, managed from its parent) is left alone."""
+    changes = list(changes)
+    before = snapshot or Directory(tenant)
+    if not before.administrators():
+        return
+    after = before
+    for kind, entity_id, doc in changes:
+        after = after.changed(kind, entity_id, doc)
+    if after.administrators():
+        return
+    what = ", ".join(
+        f"{'deleting' if doc is None else 'changing'} {LABELS.get(kind, kind)} {entity_id}"
+        for kind, entity_id, doc in changes
+    )
+    raise Invalid(
+        f"Refused: {what} would leave tenant {tenant} without an administrator "
+        f"(an enabled account holding {ADMINISTRATION}, e.g. through `#`). "
+        "Give administration to another account first."
+    )
+
+
+_LINKS = ("acl", "policies", "users")
+
+
+def _may_take_administration(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Could going from before to after take administration from someone? Only additions
+    of plain ACL entries and links (and enabling) cannot: a link may carry negations."""
+    if before.get("enabled", True) and not after.get("enabled", True):
+        return True
+    for key in _LINKS:
+        old, new = before.get(key, []), after.get(key, [])
+        if set(old) - set(new):
+            return True
+        added = set(new) - set(old)
+        if added and (key != "acl" or any(e.startswith("!") for e in added)):
+            return True
+    return False
+
+
+def guarded(tenant: str, kind: str, change: Callable[[Entity], None]) -> Callable[[Entity], None]:
+    """change, followed by keep_administrator on the record as changed (for Repository.update:
+    the check runs on every attempt, against the version it is about to replace)."""
+
+    def apply(entity: Entity) -> None:
+        before = copy.deepcopy(entity.doc)
+        change(entity)
+        if _may_take_administration(before, entity.doc):
+            keep_administrator(tenant, [(kind, entity.id, entity.doc)])
+
+    return apply
+
+
+def update(
+    tenant: str, kind: str, entity_id: str, change: Callable[[Entity], None], *, by: str | None = None
+) -> Entity:
+    """Repository.update of an account, group or policy (with retries), refused when it
+    would leave the tenant without an administrator."""
+    return accounts.repo(tenant, kind).update(entity_id, guarded(tenant, kind, change), by=by, retries=RETRIES)
+
+
 # ---- editing ------------------------------------------------------------------------
 
 
@@ -184,14 +290,18 @@ def edit_links(
     add: Iterable[str] = (),
     remove: Iterable[str] = (),
     by: str | None = None,
+    guard: bool = True,
 ) -> Entity:
-    """Add / remove ids in one link list (`users` or `policies`) of one record."""
+    """Add / remove ids in one link list (`users` or `policies`) of one record (guard:
+    refused when it would leave the tenant without an administrator)."""
     add, remove = list(add), list(remove)
 
     def change(entity: Entity) -> None:
         _edit_list(entity.doc, key, add, remove)
 
-    return accounts.repo(tenant, kind).update(entity_id, change, by=by, retries=RETRIES)
+    if not guard:
+        return accounts.repo(tenant, kind).update(entity_id, change, by=by, retries=RETRIES)
+    return update(tenant, kind, entity_id, change, by=by)
 
 
 def replace_links(
@@ -203,7 +313,7 @@ def replace_links(
     def change(entity: Entity) -> None:
         entity.doc[key] = list(wanted)
 
-    return accounts.repo(tenant, kind).update(entity_id, change, by=by, retries=RETRIES)
+    return update(tenant, kind, entity_id, change, by=by)
 
 
 def edit_acl(
@@ -214,20 +324,21 @@ def edit_acl(
     def apply(entity: Entity) -> None:
         entity.doc["acl"] = list(change(list(entity.doc.get("acl", []))))
 
-    return accounts.repo(tenant, kind).update(entity_id, apply, by=by, retries=RETRIES)
+    return update(tenant, kind, entity_id, apply, by=by)
 
 
 def set_memberships(
     tenant: str, account_id: str, group_ids: Iterable[str], *, directory: Directory, by: str | None = None
 ) -> None:
-    """Make the account a member of exactly these groups."""
+    """Make the account a member of exactly these groups (joining first, so that moving
+    administration from one group to another never passes through none)."""
     wanted = set(group_ids)
-    for group in directory.groups.values():
-        member = account_id in group.doc.get("users", [])
-        if group.id in wanted and not member:
-            edit_links(tenant, GROUP, group.id, "users", add=[account_id], by=by)
-        elif group.id not in wanted and member:
-            edit_links(tenant, GROUP, group.id, "users", remove=[account_id], by=by)
+    joins = [g for g in directory.groups.values() if g.id in wanted and account_id not in g.doc.get("users", [])]
+    leaves = [g for g in directory.groups.values() if g.id not in wanted and account_id in g.doc.get("users", [])]
+    for group in joins:
+        edit_links(tenant, GROUP, group.id, "users", add=[account_id], by=by)
+    for group in leaves:
+        edit_links(tenant, GROUP, group.id, "users", remove=[account_id], by=by)
     directory.forget(GROUP)
 
 
@@ -255,32 +366,39 @@ def set_enabled(tenant: str, account_id: str, enabled: bool, *, by: str | None =
     def change(entity: Entity) -> None:
         entity.doc["enabled"] = bool(enabled)
 
-    return accounts.repo(tenant, ACCOUNT).update(account_id, change, by=by, retries=RETRIES)
+    return update(tenant, ACCOUNT, account_id, change, by=by)
 
 
 def detach_account(tenant: str, account_id: str, *, by: str | None = None) -> None:
-    """Remove an account from every group of the tenant."""
-    groups = [g.id for g in accounts.groups_of(tenant, account_id)]
-    remove_from_groups(tenant, [account_id], groups, by=by)
+    """Remove a deleted account from every group of the tenant (the deletion was checked)."""
+    for group in accounts.groups_of(tenant, account_id):
+        try:
+            edit_links(tenant, GROUP, group.id, "users", remove=[account_id], by=by, guard=False)
+        except NotFound:
+            continue
 
 
 def detach_policy(tenant: str, policy_id: str, *, by: str | None = None) -> None:
-    """Remove a policy from every account and group of the tenant that has it."""
+    """Remove a deleted policy from every account and group of the tenant that has it (the
+    deletion was checked; the links left point nowhere)."""
     directory = Directory(tenant)
     holders, groups = directory.assignees(policy_id)
     for kind, records in ((ACCOUNT, holders), (GROUP, groups)):
         for record in records:
             try:
-                edit_links(tenant, kind, record.id, "policies", remove=[policy_id], by=by)
+                edit_links(tenant, kind, record.id, "policies", remove=[policy_id], by=by, guard=False)
             except NotFound:
                 continue
 
 
-def delete_account(tenant: str, account_id: str) -> Entity:
+def delete_account(tenant: str, account_id: str, *, guard: bool = False) -> Entity:
     """Delete an account: it stops authenticating at once, its API tokens are revoked and
-    it leaves every group."""
+    it leaves every group (guard: refused when it is the tenant's last administrator; a
+    whole tenant being deleted goes without)."""
     from chalicelib.auth import apitokens, oauthclients
 
+    if guard:
+        keep_administrator(tenant, [(ACCOUNT, account_id, None)])
     removed = accounts.delete_account(tenant, account_id)
     apitokens.revoke_all(tenant, account_id)
     oauthclients.revoke_all(tenant, account_id)

@@ -60,9 +60,11 @@ def update_group(tenant: str, group_uuid: str, changes: dict[str, Any], *, by: s
 
 def delete_group(tenant: str, group_uuid: str, *, held: list[str]) -> Entity:
     """Delete a group and free its slug. Its members lose its policies, negations included:
-    lifting them is a grant."""
+    lifting them is a grant. The last group that gives the tenant an administrator stays
+    (Invalid)."""
     group = get_group(tenant, group_uuid)
     policies.require_grantable(held, policies.lifted(policies.acl_of(tenant, group.doc.get("policies", []))))
+    directory.keep_administrator(tenant, [(GROUP, group_uuid, None)])
     slug = group.doc.get("slug")
     extra = names.release(tenant, SLUGS, slug) if slug else None
     return accounts.repo(tenant, GROUP).purge(group_uuid, extra=extra)

@@ -96,7 +96,7 @@ def update_policy(tenant: str, policy_uuid: str, changes: dict[str, Any], *, hel
             require_change_grantable(held, entity.doc.get("acl", []), changes["acl"])
         entity.doc.update(changes)
 
-    return accounts.repo(tenant, POLICY).update(policy_uuid, apply, by=by, retries=directory.RETRIES)
+    return directory.update(tenant, POLICY, policy_uuid, apply, by=by)
 
 
 def add_access(tenant: str, policy_uuid: str, access: str, *, held: list[str], by: str | None) -> Entity:
@@ -125,9 +125,11 @@ def remove_access(tenant: str, policy_uuid: str, access: str, *, held: list[str]
 
 def delete_policy(tenant: str, policy_uuid: str, *, held: list[str], by: str | None) -> Entity:
     """Delete a policy, free its slug and detach it from its accounts and groups (who
-    lose its negations too: lifting them is a grant)."""
+    lose its negations too: lifting them is a grant). The last policy that gives the
+    tenant an administrator stays (Invalid)."""
     policy = get_policy(tenant, policy_uuid)
     require_grantable(held, lifted(policy.doc.get("acl", [])))
+    directory.keep_administrator(tenant, [(POLICY, policy_uuid, None)])
     slug = policy.doc.get("slug")
     extra = names.release(tenant, SLUGS, slug) if slug else None
     removed = accounts.repo(tenant, POLICY).purge(policy_uuid, extra=extra)

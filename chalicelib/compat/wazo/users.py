@@ -26,7 +26,7 @@ from chalicelib.compat.wazo.common import (
 from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
 from chalicelib.http.router import Router
-from chalicelib.identity import accounts, users
+from chalicelib.identity import accounts, directory, users
 from chalicelib.wire import Model
 
 router = Router("wazo")
@@ -132,14 +132,22 @@ def update_user(req: Request) -> Reply:
     changes = _profile(body)
     if body.username is not None:
         changes["username"] = body.username
-    user = users.update_user(req.need_tenant(), req.params["user_uuid"], changes, by=req.actor)
+    tenant, user_uuid = req.need_tenant(), req.params["user_uuid"]
+    if changes.get("enabled") is False:
+        current = accounts.require_account(tenant, user_uuid)
+        directory.keep_administrator(tenant, [(accounts.ACCOUNT, user_uuid, {**current.doc, "enabled": False})])
+    user = users.update_user(tenant, user_uuid, changes, by=req.actor)
     return bare(user_view(user))
 
 
 @router.delete(f"{PREFIX}/users/{{user_uuid}}", acl="user.{user_uuid}.delete", status=204)
 def delete_user(req: Request) -> Reply:
-    """Delete a user: its username is freed and its credentials stop working."""
-    users.delete_user(req.need_tenant(), req.params["user_uuid"])
+    """Delete a user: its username is freed and its credentials stop working (never the
+    tenant's last administrator)."""
+    tenant, user_uuid = req.need_tenant(), req.params["user_uuid"]
+    accounts.require_account(tenant, user_uuid)
+    directory.keep_administrator(tenant, [(accounts.ACCOUNT, user_uuid, None)])
+    users.delete_user(tenant, user_uuid)
     return no_content()
 
 

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # chalicelib (http/redact.py) before chalice loads the app
+    sys.path.insert(0, str(ROOT))
 PR_SET_PDEATHSIG = 1
 # Connections the kernel queues while every handler thread is busy starting (http.server: 5).
 BACKLOG = 128
@@ -59,15 +61,61 @@ def server_class(sock: socket.socket) -> Any:
     return InheritedSocketServer
 
 
+def handler_class() -> Any:
+    """chalice's request handler, with three fixes for a server clients keep connections to.
+
+    - Any method reaches the app (http.server answers a method it has no do_<METHOD> for
+      with its own HTML 501): TRACE, PROPFIND, FOO get the edge's 405 in the caller's dialect.
+    - A HEAD answer never carries a body, whatever the app or the emulated gateway put in
+      it; Content-Length is the GET's (the edge's header), else the length of the unsent body.
+      A body after a HEAD's headers would be read as the next answer on a kept-alive connection.
+    - The access log has every credential redacted (chalicelib/http/redact.py): the Wazo
+      token check puts a session token in the path.
+    """
+    from chalice.local import ChaliceRequestHandler
+
+    from chalicelib.http.redact import redact
+
+    class RequestHandler(ChaliceRequestHandler):
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("do_"):
+                return self._generic_handle
+            raise AttributeError(name)
+
+        def _send_http_response(self, code: int, headers: Any, body: str | bytes | None) -> None:
+            if self.command != "HEAD":
+                super()._send_http_response(code, headers, body)
+                return
+            raw = body.encode("utf-8") if isinstance(body, str) else (body or b"")
+            headers = dict(headers)
+            lengths = [k for k in headers if k.lower() == "content-length"]
+            length = headers[lengths[0]] if lengths else str(len(raw))
+            for key in lengths:
+                del headers[key]
+            self.send_response(code)
+            if code not in (204, 304):
+                self.send_header("Content-Length", str(length))
+            self.send_header("Content-Type", headers.pop("Content-Type", "application/json"))
+            self._send_headers(headers)  # ends the headers; no body follows
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's name
+            sys.stderr.write(redact(f"{self.address_string()} - - [{self.log_date_time_string()}] {format % args}\n"))
+
+    return RequestHandler
+
+
 def local_server(sock: socket.socket, stage: str) -> Any:
     """The server `chalice local --stage stage` would run, on sock."""
     from chalice import local
     from chalice.cli.factory import CLIFactory
     from chalice.deploy.validate import validate_routes
 
+    from chalicelib.http.redact import redact_handlers
+
     # What the CLI does first: mark the process, log to stdout as Lambda would.
     os.environ["AWS_CHALICE_CLI_MODE"] = "true"
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s")
+    redact_handlers(logging.getLogger())  # chalice's own log lines (an app's traceback) too
     os.chdir(ROOT)
     factory = CLIFactory(str(ROOT), environ=os.environ)
     config = factory.create_config_obj(chalice_stage_name=stage)
@@ -77,7 +125,7 @@ def local_server(sock: socket.socket, stage: str) -> Any:
     local.CustomLocalChalice.__bases__ = (local.LocalChalice, app.__class__)
     app.__class__ = local.CustomLocalChalice
     host, port = sock.getsockname()[:2]
-    return local.LocalDevServer(app, config, host, port, server_cls=server_class(sock))
+    return local.LocalDevServer(app, config, host, port, handler_cls=handler_class(), server_cls=server_class(sock))
 
 
 def main() -> int:

@@ -26,6 +26,7 @@ from chalicelib.errors import (
     Unavailable,
 )
 from chalicelib.http import dialects, limits, telemetry
+from chalicelib.http.redact import RedactingPowertoolsFormatter
 from chalicelib.http.reply import Reply
 from chalicelib.http.request import Request, decode_params
 from chalicelib.http.router import Route, Router, required_access
@@ -33,7 +34,8 @@ from chalicelib.identity.authorize import authorize, enter_tenant
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store import calls
 
-logger = Logger(service="opsplane")
+# Every line is redacted (http/redact.py): no credential reaches the logs, whatever a record carries.
+logger = Logger(service="opsplane", logger_formatter=RedactingPowertoolsFormatter())
 
 METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]
 # Every media type reaches the pipeline, so an unexpected one is refused in the
@@ -72,6 +74,7 @@ def render(dialect: str, result: Any, envelope: bool = True) -> Response:
 
 
 def render_error(dialect: str, error: OpsplaneError) -> Response:
+    """An error as a Chalice response in the dialect (status, body, its headers)."""
     headers: dict[str, Any] = {"Content-Type": "application/json", **dialects.error_headers(error)}
     headers.update(error.context.get("headers", {}))
     return Response(
@@ -86,6 +89,22 @@ def source_address(context: dict[str, Any] | None) -> str | None:
     identity = (context or {}).get("identity") or {}
     source = identity.get("sourceIp") if isinstance(identity, dict) else None
     return str(source) if source else None
+
+
+def without_body(response: Response) -> Response:
+    """The answer to a HEAD: the GET's status and headers, no body (success and error alike).
+
+    Content-Length is the length the GET's body would have (RFC 9110 9.3.2): a body sent
+    after a HEAD's headers would be read as the start of the next answer on a kept-alive
+    connection. The local server sends this header and no body (scripts/chalice_local.py)."""
+    body = response.body if response.body is not None else ""
+    if not isinstance(body, (str, bytes)):
+        body = _json(body)
+    raw = body.encode("utf-8") if isinstance(body, str) else body
+    if response.status_code not in (204, 304):  # those never state a length (RFC 9110 8.6)
+        response.headers["Content-Length"] = str(len(raw))
+    response.body = ""
+    return response
 
 
 def _authorizer_principal(context: dict[str, Any]) -> Principal | None:
@@ -136,9 +155,14 @@ class Edge:
 
     def _unknown_resource(self, event: Any, get_response: Any) -> Response:
         """Deployed, API Gateway sends every path it has no resource for to its `/{proxy+}`
-        and `/` catch-alls (infra/): Chalice has no such route, so answer 404 in the dialect."""
-        if (event.context or {}).get("resourcePath") not in self.app.routes:
+        and `/` catch-alls (infra/): Chalice has no such route, so answer 404 in the dialect.
+        A method no view is registered for (OPTIONS deployed, TRACE or PROPFIND locally) would
+        get Chalice's own 405: the pipeline answers it instead, 405 in the dialect."""
+        resource = (event.context or {}).get("resourcePath")
+        if resource not in self.app.routes:
             return self.handle(None, {})
+        if event.method.upper() not in self.app.routes[resource]:
+            return self.handle(resource if resource in self.table else None, dict(event.uri_params or {}))
         return get_response(event)
 
     def _view(self, path: str | None) -> Any:
@@ -195,7 +219,7 @@ class Edge:
             if route is None and method == "HEAD":
                 route = self.table[path].get("GET")
             if route is None:
-                raise MethodNotAllowed(f"Method {method} not allowed on {path}")
+                raise MethodNotAllowed(f"Method {method} not allowed on {path}", headers={"Allow": self._allow(path)})
             seen.route = route
             request = self._parse(chalice_request, route, raw_params, request_id)
             if not route.public:
@@ -209,8 +233,6 @@ class Edge:
                         budget_headers = self._limit(request, route)
             result = route.handler(request)
             response = render(dialect, result, envelope=route.envelope)
-            if method == "HEAD":
-                response.body = ""
         except OpsplaneError as error:
             if isinstance(error, Unavailable):  # throttled or down after botocore's retries: it passes
                 logger.warning("store unavailable", extra={"code": error.code, "context": error.context})
@@ -221,7 +243,16 @@ class Edge:
             logger.exception("unhandled error")
             response = render_error(dialect, OpsplaneError("Internal server error"))
         response.headers.update(budget_headers)
+        if chalice_request.method.upper() == "HEAD":
+            without_body(response)
         return response
+
+    def _allow(self, path: str) -> str:
+        """The methods path answers, for a 405's Allow header (HEAD wherever GET is)."""
+        methods = set(self.table[path])
+        if "GET" in methods:
+            methods.add("HEAD")
+        return ", ".join(m for m in METHODS if m in methods)
 
     def _parse(self, chalice_request: Any, route: Route, raw_params: dict[str, str], request_id: str) -> Request:
         body = chalice_request.raw_body or b""

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = _env("OPSPLANE_MAX_BODY_BYTES", 1024 * 1024, ge=1)
     # API Gateway hands Lambda at most 6 MB, event envelope included (docs/configuration.md).
     max_document_bytes: int = _env("OPSPLANE_MAX_DOCUMENT_BYTES", 5 * 1024 * 1024, ge=1)
+    # Bounds on what a request can carry and a tenant can grow (docs/configuration.md, "Bounds").
+    max_json_depth: int = _env("OPSPLANE_MAX_JSON_DEPTH", 64, ge=2, le=500)
+    max_json_items: int = _env("OPSPLANE_MAX_JSON_ITEMS", 1000, ge=1)
+    max_number_digits: int = _env("OPSPLANE_MAX_NUMBER_DIGITS", 38, ge=1, le=4000)
+    max_tags: int = _env("OPSPLANE_MAX_TAGS", 100, ge=0)
+    max_header_bytes: int = _env("OPSPLANE_MAX_HEADER_BYTES", 8192, ge=256)
+    max_username_bytes: int = _env("OPSPLANE_MAX_USERNAME_BYTES", 256, ge=1, le=1024)
     max_api_tokens_per_account: int = _env("OPSPLANE_MAX_API_TOKENS", 20, ge=0)
     login_failures_before_throttle: int = _env("OPSPLANE_LOGIN_FAILURES", 5, ge=1)
     login_throttle_seconds: int = _env("OPSPLANE_LOGIN_THROTTLE_SECONDS", 300, ge=1)

@@ -187,7 +187,8 @@ def to_wire(entity: Entity) -> dict[str, Any]:
         out = grafana_view(entity)
     else:
         out = {k: v for k, v in store.content(entity.doc).items() if k not in BOOKKEEPING}
-        out.setdefault("url", entity.id)
+        if not out.get("url"):  # a null or empty url sent by the client: Dashboard.url is required
+            out["url"] = entity.id
     out.update(entities.standard_fields(entity))
     out["tags"] = {"customerTags": sorted(entity.tags)}
     out["numCharts"] = chart_count(out.get("sections"))

@@ -35,7 +35,7 @@ from chalicelib.domain.context import Context
 from chalicelib.domain.entities import describer
 from chalicelib.errors import Conflict, Forbidden, Invalid, NameExists, NotFound, VersionMismatch
 from chalicelib.store import counters, names
-from chalicelib.store.repository import Entity, Repository, UniqueName, Writes, check_tag
+from chalicelib.store.repository import Entity, Repository, UniqueName, Writes, bounded_tags, check_tag
 
 KIND = "dashboard"
 FOLDER_KIND = "folder"
@@ -125,12 +125,13 @@ def check_title(title: Any, *, what: str = "Dashboard") -> str:
 
 
 def check_tags(tags: Any) -> list[str]:
-    """Grafana tags: a list of short printable strings."""
+    """Grafana tags: a list of short printable strings, within settings.max_tags (checked
+    here too: a save allocates the numeric id before the repository sees the tags)."""
     if tags is None:
         return []
     if not isinstance(tags, list):
         raise Invalid("tags must be a list of strings")
-    return sorted({check_tag(t) for t in tags})
+    return bounded_tags((check_tag(t) for t in tags), before=0)
 
 
 def _title_key(folder: str, title: str) -> str:

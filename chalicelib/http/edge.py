@@ -28,7 +28,7 @@ from chalicelib.errors import (
 from chalicelib.http import dialects, limits, telemetry
 from chalicelib.http.redact import RedactingPowertoolsFormatter
 from chalicelib.http.reply import Reply
-from chalicelib.http.request import Request, decode_params
+from chalicelib.http.request import Request, check_headers, decode_params
 from chalicelib.http.router import Route, Router, required_access
 from chalicelib.identity.authorize import authorize, enter_tenant
 from chalicelib.settings import Settings, get_settings
@@ -265,6 +265,7 @@ class Edge:
             for key in qp:
                 query[key] = list(qp.getlist(key))
         headers = {k.lower(): v for k, v in (chalice_request.headers or {}).items()}
+        check_headers(headers, get_settings())
         return Request(
             method=chalice_request.method.upper(),
             path=_actual_path(chalice_request, route.path),

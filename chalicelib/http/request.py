@@ -3,7 +3,10 @@ authorized principal and tenant."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, unquote
@@ -12,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from chalicelib.domain.context import Context
 from chalicelib.errors import Invalid, Unauthenticated, UnsupportedMedia
-from chalicelib.settings import get_settings
+from chalicelib.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from chalicelib.auth.principal import Principal
@@ -47,6 +50,100 @@ def validation_message(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in err.get("loc", ())) or "body"
         parts.append(f"{where}: {err.get('msg')}")
     return "; ".join(parts)
+
+
+def parse_json(text: str, settings: Settings) -> Any:
+    """A JSON body that reads back as it came: no NaN / Infinity, no number beyond the
+    bounds, no string UTF-8 cannot hold or holding NUL, nesting and arrays / objects within
+    the settings' bounds (400 naming the bound or the field otherwise)."""
+
+    def constant(name: str) -> Any:
+        raise Invalid(f"Malformed JSON body: {name} is not a JSON number")
+
+    def number(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise Invalid(f"Malformed JSON body: number {text[:40]} is out of range")
+        return value
+
+    def integer(text: str) -> int:
+        if len(text.lstrip("-")) > settings.max_number_digits:
+            raise Invalid(
+                f"Malformed JSON body: an integer has more than {settings.max_number_digits} digits"
+                " (OPSPLANE_MAX_NUMBER_DIGITS)"
+            )
+        return int(text)
+
+    try:
+        value = json.loads(text, parse_constant=constant, parse_float=number, parse_int=integer)
+    except ValueError as exc:
+        raise Invalid(f"Malformed JSON body: {exc}") from exc
+    except RecursionError as exc:  # nesting deeper than the parser's stack
+        raise Invalid(f"Malformed JSON body: nested deeper than {settings.max_json_depth} levels") from exc
+    check_json(value, settings)
+    return value
+
+
+def _field(where: tuple[Any, ...] | None) -> str:
+    """The dotted path of a node from its (parent, key) chain."""
+    keys: list[str] = []
+    while where is not None:
+        where, key = where
+        keys.append(str(key))
+    path = ".".join(reversed(keys)) or "body"
+    return path if len(path) <= 120 else f"...{path[-117:]}"
+
+
+def _check_text(text: str, where: tuple[Any, ...] | None) -> None:
+    if "\x00" in text:
+        raise Invalid(f"{_field(where)}: NUL characters are not allowed")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate ("\ud800" in the JSON)
+            raise Invalid(f"{_field(where)}: a lone surrogate (\\u{ord(text[exc.start]):04x}) is not text") from exc
+
+
+def check_json(value: Any, settings: Settings) -> None:
+    """One walk of a parsed JSON value: nesting within max_json_depth, arrays and objects of
+    at most max_json_items entries, every key and string valid UTF-8 text without NUL."""
+    max_depth, max_items = settings.max_json_depth, settings.max_json_items
+    stack: list[tuple[Any, int, tuple[Any, ...] | None]] = [(value, 1, None)]
+    while stack:
+        node, depth, where = stack.pop()
+        if isinstance(node, str):
+            _check_text(node, where)
+            continue
+        if not isinstance(node, (dict, list)):
+            continue
+        if depth > max_depth:
+            raise Invalid(f"{_field(where)}: JSON nested deeper than {max_depth} levels (OPSPLANE_MAX_JSON_DEPTH)")
+        if len(node) > max_items:
+            raise Invalid(f"{_field(where)}: more than {max_items} entries (OPSPLANE_MAX_JSON_ITEMS)")
+        if isinstance(node, dict):
+            for key, child in node.items():
+                _check_text(key, where)
+                stack.append((child, depth + 1, (where, key)))
+        else:
+            stack.extend((child, depth + 1, (where, i)) for i, child in enumerate(node))
+
+
+def check_headers(headers: dict[str, str], settings: Settings) -> None:
+    """Refuse headers no lookup should see: any value over max_header_bytes (400), a Basic
+    username over max_username_bytes (401: no account has one; DynamoDB keys stop at 2 KB)."""
+    limit = settings.max_header_bytes
+    for name, value in headers.items():
+        if len(value) > limit or len(value.encode("utf-8", "surrogateescape")) > limit:
+            raise Invalid(f"Header {name} exceeds {limit} bytes (OPSPLANE_MAX_HEADER_BYTES)")
+    scheme, _, rest = headers.get("authorization", "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return
+    try:
+        username = base64.b64decode(rest.strip(), validate=True).partition(b":")[0]
+    except (binascii.Error, ValueError):
+        return  # malformed: authorize() answers it
+    if len(username) > settings.max_username_bytes:
+        raise Unauthenticated(f"Basic username exceeds {settings.max_username_bytes} bytes")
 
 
 @dataclass
@@ -115,12 +212,7 @@ class Request:
                     "+json"
                 ):
                     raise UnsupportedMedia(f"Expected application/json, got {self.content_type}")
-                try:
-                    self._json = json.loads(text)
-                except ValueError as exc:
-                    raise Invalid(f"Malformed JSON body: {exc}") from exc
-                except RecursionError as exc:  # nesting deeper than the parser's stack
-                    raise Invalid("Malformed JSON body: nested too deeply") from exc
+                self._json = parse_json(text, get_settings())
         return default if self._json is None else self._json
 
     def form(self) -> dict[str, list[str]]:
@@ -129,7 +221,11 @@ class Request:
             text = self.raw_body.decode("utf-8") if self.raw_body else ""
         except UnicodeDecodeError as exc:
             raise Invalid("Body is not UTF-8") from exc
-        return parse_qs(text, keep_blank_values=True)
+        form = parse_qs(text, keep_blank_values=True)
+        for key, values in form.items():
+            for value in values:
+                _check_text(value, (None, key))
+        return form
 
     def model(self, schema: type[M], *, default: Any = None) -> M:
         """The JSON body validated by a pydantic schema (400 with the reasons otherwise)."""

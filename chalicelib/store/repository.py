@@ -26,7 +26,7 @@ import copy
 import json
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,7 @@ from pynamodb.exceptions import (
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, Invalid, NameExists, NotFound, VersionMismatch
+from chalicelib.settings import get_settings
 from chalicelib.store import blobs, documents
 from chalicelib.store.cursor import decode_cursor, encode_cursor
 from chalicelib.store.failures import guard_methods
@@ -543,7 +544,7 @@ class Repository:
     ) -> Entity:
         """Store a new object; an existing id is a Conflict, a taken unique name NameExists."""
         item = self._new_item(entity_id, doc, by)
-        item.tags = sorted(set(tags or [])) or None  # type: ignore[assignment,arg-type]
+        item.tags = bounded_tags(tags or [], before=0) or None  # type: ignore[assignment,arg-type]
         item.note = note
         entity = _to_entity(item)
         if self._describe is not None:
@@ -596,7 +597,7 @@ class Repository:
             _set_head(item, entity.doc, self._head_keys)
             item.note = note
             item.name = str(entity.doc.get("name") or entity.doc.get("title") or "")[:512] or None
-            item.tags = sorted(set(entity.tags)) or None  # type: ignore[assignment,arg-type]
+            item.tags = bounded_tags(entity.tags, before=len(item.tags or ())) or None  # type: ignore[assignment,arg-type]
             item.deleted = entity.deleted
             item.updated = now_ms()
             item.updated_by = by
@@ -767,6 +768,16 @@ def add_tags(entity: Entity, tags: list[str]) -> None:
 def remove_tags(entity: Entity, tags: list[str]) -> None:
     """Remove tags (absent ones are ignored)."""
     entity.tags = sorted(set(entity.tags) - set(tags))
+
+
+def bounded_tags(tags: Iterable[str], *, before: int) -> list[str]:
+    """The sorted tag set, within settings.max_tags (an entity holding more from before the
+    bound may keep them, or shed some, but not grow)."""
+    chosen = sorted(set(tags))
+    limit = get_settings().max_tags
+    if len(chosen) > limit and len(chosen) > before:
+        raise Invalid(f"At most {limit} tags per object (OPSPLANE_MAX_TAGS)")
+    return chosen
 
 
 def check_tag(tag: str) -> str:

@@ -174,7 +174,7 @@ def user_view(user: Entity) -> dict[str, Any]:
         "firstname": doc.get("firstname"),
         "lastname": doc.get("lastname"),
         "purpose": doc.get("purpose") or "user",
-        "enabled": doc.get("enabled", True),
+        "enabled": bool(doc.get("enabled", True)),  # as authorize() reads it
         "emails": [{"address": email, "main": True, "confirmed": True}] if email else [],
     }
 

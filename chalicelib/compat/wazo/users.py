@@ -95,9 +95,9 @@ class User(Model):
 def _profile(body: UserBody | UserChange) -> dict[str, Any]:
     """Profile fields of a body as stored (`email_address` wins over `email`)."""
     given = body.model_fields_set
-    fields: dict[str, Any] = {
-        k: getattr(body, k) for k in ("firstname", "lastname", "purpose", "enabled") if k in given
-    }
+    fields: dict[str, Any] = {k: getattr(body, k) for k in ("firstname", "lastname") if k in given}
+    # purpose and enabled are never null in a User: a null sent for them changes nothing.
+    fields.update({k: getattr(body, k) for k in ("purpose", "enabled") if getattr(body, k) is not None})
     if "email_address" in given or "email" in given:
         fields["email"] = body.email_address if "email_address" in given else body.email
     return fields

@@ -14,9 +14,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,23 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# Settings come from the environment: fix it before anything imports chalicelib.
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "OPSPLANE_STATE_DIR": tempfile.mkdtemp(prefix="opsplane-bench-"),
-        "OPSPLANE_STAGE": "bench",
-        # The limiter stays on, out of reach: its calls are counted apart.
-        "OPSPLANE_RATE_LIMIT_GET": "100000000",
-        "OPSPLANE_RATE_LIMIT_GET_PAGED": "100000000",
-        "OPSPLANE_RATE_LIMIT_WRITE": "100000000",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-    }
-)
-os.environ.pop("OPSPLANE_DYNAMODB_ENDPOINT", None)
+import bench_repository  # noqa: E402, F401 - sets the environment before chalicelib is imported
 
 ROUNDS = 5
 

@@ -13,32 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# Settings come from the environment: fix it before anything imports chalicelib.
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "OPSPLANE_STATE_DIR": tempfile.mkdtemp(prefix="opsplane-bench-"),
-        "OPSPLANE_STAGE": "bench",
-        "OPSPLANE_RATE_LIMIT_ENABLED": "true",
-        # Out of reach: the bench measures counting, not refusing.
-        "OPSPLANE_RATE_LIMIT_GET": "100000000",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-    }
-)
-os.environ.pop("OPSPLANE_DYNAMODB_ENDPOINT", None)
-os.environ.pop("OPSPLANE_S3_ENDPOINT", None)
+import bench_repository  # noqa: E402, F401 - sets the environment before chalicelib is imported
 
 START = 1_800_000_000
 RATES = (0.2, 1.0, 10.0, 100.0)  # requests a second, one tenant, one key

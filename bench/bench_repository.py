@@ -42,6 +42,7 @@ os.environ.update(
     }
 )
 os.environ.pop("OPSPLANE_DYNAMODB_ENDPOINT", None)
+os.environ.pop("OPSPLANE_S3_ENDPOINT", None)
 
 
 class Figures:

@@ -23,7 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import bench_repository  # noqa: E402, F401 - sets the environment before chalicelib is imported
+from bench_repository import PASSWORD, installation  # noqa: E402 - sets the environment before chalicelib is imported
 
 ROUNDS = 5
 
@@ -70,23 +70,14 @@ def main() -> int:
 
     import jwt
     from chalice.test import Client
-    from moto import mock_aws
 
-    with mock_aws():
+    with installation() as (inst, token):
         from chalicelib.auth import apitokens, sessions
         from chalicelib.auth.keys import ALGORITHM, keyring
         from chalicelib.identity.authorize import authorize
-        from chalicelib.identity.bootstrap import bootstrap
         from chalicelib.settings import get_settings
-        from chalicelib.store import models
 
         settings = get_settings()
-        models.bind(settings)
-        models.create_tables()
-        inst = bootstrap("bench-password-1")
-        token, _ = sessions.issue(
-            sub=inst.admin_uuid, tenant=inst.root_tenant, name="admin", kind="user", method="jwt", ttl=3600
-        )
         secret, _ = apitokens.create(inst.root_tenant, inst.admin_uuid, "user")
         public = keyring().active.private_key().public_key()
 
@@ -119,7 +110,7 @@ def main() -> int:
                 body=json.dumps(body),
             )
             alert = f"/api/v2/alert/{json.loads(created.body)['response']['id']}"
-            basic = {"Authorization": "Basic " + base64.b64encode(b"admin:bench-password-1").decode()}
+            basic = {"Authorization": "Basic " + base64.b64encode(f"admin:{PASSWORD}".encode()).decode()}
             requests = {"JWT": jwt_headers, "API token": api_headers, "Basic": basic}
             counted = {}
             for label, headers in requests.items():

@@ -20,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import bench_repository  # noqa: E402, F401 - sets the environment before chalicelib is imported
+from bench_repository import installation  # noqa: E402 - sets the environment before chalicelib is imported
 
 START = 1_800_000_000
 RATES = (0.2, 1.0, 10.0, 100.0)  # requests a second, one tenant, one key
@@ -41,25 +41,15 @@ def main() -> None:
 
     from chalice import Chalice
     from chalice.test import Client
-    from moto import mock_aws
 
-    with mock_aws():
+    with installation() as (_inst, token):
         from chalicelib.api import routers
-        from chalicelib.auth import sessions
         from chalicelib.http.edge import Edge
         from chalicelib.http.limits import Limiter
-        from chalicelib.identity.bootstrap import bootstrap
         from chalicelib.settings import get_settings
-        from chalicelib.store import models
         from chalicelib.store.models import UsageItem
 
         settings = get_settings()
-        models.bind(settings)
-        models.create_tables()
-        inst = bootstrap("bench-admin-password")
-        token, _ = sessions.issue(
-            sub=inst.admin_uuid, tenant=inst.root_tenant, name="admin", kind="user", method="jwt", ttl=3600
-        )
         usage_calls: list[str] = []
 
         def record(model: Any, params: dict[str, Any], **_: Any) -> None:

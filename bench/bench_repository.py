@@ -75,6 +75,10 @@ class Figures:
             print(f"{name:<52} {n:>6} {rate:9.1f} {mean:9.2f} {p95_text}")
 
 
+# The bootstrap admin's password in every benchmark installation.
+PASSWORD = "bench-password-1"
+
+
 @contextmanager
 def installation() -> Iterator[tuple[Any, str]]:
     """moto in-process with the tables, a bootstrapped installation and its admin's token."""
@@ -88,7 +92,7 @@ def installation() -> Iterator[tuple[Any, str]]:
 
         models.bind(get_settings())
         models.create_tables()
-        inst = bootstrap("bench-password-1")
+        inst = bootstrap(PASSWORD)
         token, _ = sessions.issue(
             sub=inst.admin_uuid, tenant=inst.root_tenant, name="admin", kind="user", method="jwt", ttl=3600
         )

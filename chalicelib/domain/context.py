@@ -9,19 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.auth.cache import AUTHORIZING_KINDS, InvalidatingRepository
+from chalicelib.auth.keys import cursor_secret
 from chalicelib.auth.principal import Principal
 from chalicelib.errors import Invalid
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store.repository import Repository, now_ms
 
 Clock = Callable[[], int]  # epoch milliseconds
-
-
-def _cursor_secret() -> bytes:
-    """The key that signs listing cursors, read only when a cursor is made or read."""
-    from chalicelib.auth.keys import keyring  # crypto is imported only where it is used
-
-    return keyring().cursor_secret
 
 
 @dataclass
@@ -53,7 +47,7 @@ class Context:
         # Accounts, policies and groups decide what authorizing returns: their writes
         # invalidate the cached principals (auth/cache.py).
         make = InvalidatingRepository if kind in AUTHORIZING_KINDS else Repository
-        return make(self.tenant, kind, cursor_secret=_cursor_secret, history=history, **options)
+        return make(self.tenant, kind, cursor_secret=cursor_secret, history=history, **options)
 
     def can(self, access: str) -> bool:
         """Does the acting principal's ACL grant access?"""

@@ -268,7 +268,9 @@ def _declare_search(router: Router, kind: Kind) -> None:
     fields = kind.search
     assert fields is not None
     acl = kind.access("read")
-    for base, deleted in ((f"{SEARCH_BASE}/{kind.name}", False), (f"{SEARCH_BASE}/{kind.name}/deleted", True)):
+    root = f"{SEARCH_BASE}/{kind.search_name or kind.name}"
+    bases = ((root, False), (f"{root}/deleted", True)) if kind.search_deleted else ((root, False),)
+    for base, deleted in bases:
         where = " in the trash" if deleted else ""
 
         def search_all(req: Request, deleted: bool = deleted) -> Doc:

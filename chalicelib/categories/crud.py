@@ -84,8 +84,10 @@ def path_version(req: Request) -> int:
 
 # ---- route declarations -------------------------------------------------------------------
 
+# "delete" alone deletes for good; with "trash" it moves to the trash first (and "undelete"
+# brings back from it), as for Wavefront's alerts and dashboards.
 FEATURES = frozenset(
-    {"list", "create", "get", "update", "delete", "undelete", "clone", "history", "tags", "acl", "search"}
+    {"list", "create", "get", "update", "delete", "trash", "undelete", "clone", "history", "tags", "acl", "search"}
 )
 PAGING = (("offset", "integer", "first item, from 0"), ("limit", "integer", "page size, 1..1000"))
 
@@ -108,6 +110,8 @@ def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] =
     unknown = set(features) - FEATURES
     if unknown:
         raise ValueError(f"Unknown CRUD features: {sorted(unknown)}")
+    if "undelete" in features and "trash" not in features:
+        raise ValueError("'undelete' needs 'trash'")
     DECLARED.append(Declared(kind, base, frozenset(features)))
     item = f"{base}/{{id}}"
     one = kind.access("read", "{id}")
@@ -147,9 +151,9 @@ def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] =
 
         summary = f"Update a {label} (409 on a stale version)"
         entity_route("PUT", item, acl=upd, body=kind.schema, summary=summary)(update_one)
-    if "delete" in features:
+    if "delete" in features and "trash" in features:
 
-        def delete_one(req: Request) -> Doc:
+        def trash_one(req: Request) -> Doc:
             return answer(req, entities.delete(req.ctx, kind, req.params["id"], skip_trash=req.flag("skipTrash")))
 
         entity_route(
@@ -158,7 +162,13 @@ def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] =
             acl=kind.access("delete", "{id}"),
             query=(("skipTrash", "boolean", "delete permanently"),),
             summary=f"Move a {label} to the trash, or delete it permanently",
-        )(delete_one)
+        )(trash_one)
+    elif "delete" in features:
+
+        def delete_one(req: Request) -> Doc:
+            return answer(req, entities.delete(req.ctx, kind, req.params["id"], skip_trash=True))
+
+        entity_route("DELETE", item, acl=kind.access("delete", "{id}"), summary=f"Delete a {label}")(delete_one)
     if "undelete" in features:
 
         def undelete_one(req: Request) -> Doc:
@@ -198,7 +208,7 @@ def declare(router: Router, kind: Kind, base: str, *, features: frozenset[str] =
     if "acl" in features:
         _declare_acls(router, kind, base)
     if "search" in features and kind.search is not None:
-        _declare_search(router, kind)
+        _declare_search(router, kind, features)
 
 
 def _declare_tags(router: Router, kind: Kind, item: str) -> None:
@@ -262,14 +272,14 @@ def _records(req: Request, kind: Kind, deleted: bool) -> list[Doc]:
     return [entities.wire(req.ctx, kind, e) for e in entities.visible(req.ctx, kind, deleted=deleted)]
 
 
-def _declare_search(router: Router, kind: Kind) -> None:
+def _declare_search(router: Router, kind: Kind, features: frozenset[str]) -> None:
     """POST /api/v2/search/<kind>[/deleted][/facets | /{facet}], guarded by `<kind>.read`;
     results hide what the principal may not view (entity ACLs)."""
     fields = kind.search
     assert fields is not None
     acl = kind.access("read")
     root = f"{SEARCH_BASE}/{kind.search_name or kind.name}"
-    bases = ((root, False), (f"{root}/deleted", True)) if kind.search_deleted else ((root, False),)
+    bases = ((root, False), (f"{root}/deleted", True)) if "trash" in features else ((root, False),)
     for base, deleted in bases:
         where = " in the trash" if deleted else ""
 

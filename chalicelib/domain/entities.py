@@ -60,8 +60,6 @@ class Kind:
     search: Fields | None = None
     # The kind's name in search URLs when it differs (/api/v2/search/report_event for events).
     search_name: str | None = None
-    # Whether the search has /deleted routes (kinds with a trash).
-    search_deleted: bool = True
     # Extra payload of a search answer computed over every match (PagedAlertWithStats).
     search_stats: Callable[[list[Doc]], Doc] | None = None
     # The model of a whole live search answer when search_stats adds to the page.

@@ -168,9 +168,10 @@ def delete_multiple_accounts(req: Request) -> Any:
     targets = directory.resolve_accounts(tenant, id_list(req, "account", required=True))
     if req.principal and any(a.id == req.principal.id for a in targets):
         raise Invalid("You cannot delete your own account")
-    directory.keep_administrator(tenant, [(ACCOUNT, a.id, None) for a in targets])
-    for account in targets:
-        directory.delete_account(tenant, account.id)
+    with directory.administration(tenant):
+        directory.keep_administrator(tenant, [(ACCOUNT, a.id, None) for a in targets])
+        for account in targets:
+            directory.delete_account(tenant, account.id)
     return [a.doc["username"] for a in targets]
 
 

@@ -8,23 +8,31 @@ concurrent editors never lose each other's changes.
 
 No tenant locks itself out: a change that would take a tenant from at least one
 administrator (an enabled account whose united ACL holds ADMINISTRATION) to none is
-Invalid (keep_administrator). The edits below check it inside their read-modify-write,
-against the fresh version of the record they write; deletions check it before purging.
-The window left: two concurrent changes of *different* records (two admins each taking
-administration from the other) can each see the other admin and both land; nothing
-serializes them across records. scripts/restore_admin.py repairs such a tenant.
+Invalid (keep_administrator). Two concurrent changes of *different* records (two admins
+each taking administration from the other) would each see the other admin and both land,
+so every change that may take administration holds the tenant's administration lease
+(`administration(tenant)`: a conditional row in the tokens table, re-entrant within one
+call) from its check to its write, and checks against strongly consistent reads. Changes
+that cannot take administration (adding members, plain ACL entries) skip it.
+scripts/restore_admin.py repairs a tenant locked out by other means (a direct table edit).
 """
 
 from __future__ import annotations
 
+import contextvars
 import copy
-from collections.abc import Callable, Iterable
+import random
+import secrets
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from chalicelib.auth import permissions
-from chalicelib.errors import Invalid, NotFound
+from chalicelib.errors import Conflict, Invalid, NotFound
 from chalicelib.identity import accounts
 from chalicelib.identity.accounts import ACCOUNT, GROUP, POLICY
+from chalicelib.store import tokens
 from chalicelib.store.repository import Entity
 
 # Enough for every one of dozens of concurrent editors of one record to get through.
@@ -45,13 +53,15 @@ class Directory:
     """A read snapshot of one tenant's accounts, groups and policies (loaded lazily,
     each kind with one Query)."""
 
-    def __init__(self, tenant: str) -> None:
+    def __init__(self, tenant: str, *, consistent: bool = False) -> None:
         self.tenant = tenant
+        self.consistent = consistent
         self._cache: dict[str, dict[str, Entity]] = {}
 
     def _all(self, kind: str) -> dict[str, Entity]:
         if kind not in self._cache:
-            self._cache[kind] = {e.id: e for e in accounts.repo(self.tenant, kind).iterate()}
+            found = accounts.repo(self.tenant, kind).iterate(consistent=self.consistent)
+            self._cache[kind] = {e.id: e for e in found}
         return self._cache[kind]
 
     @property
@@ -110,7 +120,7 @@ class Directory:
 
     def changed(self, kind: str, entity_id: str, doc: dict[str, Any] | None) -> Directory:
         """A copy of the snapshot where one record has doc (None: is gone)."""
-        other = Directory(self.tenant)
+        other = Directory(self.tenant, consistent=self.consistent)
         other._cache = {k: dict(self._all(k)) for k in (ACCOUNT, GROUP, POLICY)}
         records = other._cache[kind]
         if doc is None:
@@ -206,6 +216,39 @@ def require(tenant: str, kind: str, entity_id: str, label: str) -> Entity:
 
 LABELS = {ACCOUNT: "account", GROUP: "group", POLICY: "policy"}
 
+# The lease serializes the changes that may take administration within one tenant. It
+# outlives any one change by far (a change is a few DynamoDB calls); a holder that died
+# keeps others waiting at most this long.
+LEASE_SECONDS = 15.0
+# How long a change waits for another one to finish before answering 409.
+LEASE_WAIT_SECONDS = 5.0
+_held: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar("administration_held", default=frozenset())
+
+
+@contextmanager
+def administration(tenant: str) -> Iterator[None]:
+    """Hold the tenant's administration lease for the block (a block inside another that
+    holds it already just runs). Conflict when another change keeps it past the wait."""
+    if tenant in _held.get():
+        yield
+        return
+    key, holder = (f"lease#{tenant}", "administration"), secrets.token_hex(8)
+    deadline = time.monotonic() + LEASE_WAIT_SECONDS
+    pause = 0.02
+    while not tokens.take_lease(key, holder, seconds=LEASE_SECONDS):
+        if time.monotonic() >= deadline:
+            raise Conflict(
+                f"Another change to the administrators of tenant {tenant} is in progress; try again in a moment"
+            )
+        time.sleep(pause * random.uniform(0.5, 1.5))
+        pause = min(pause * 2, 0.5)
+    token = _held.set(_held.get() | {tenant})
+    try:
+        yield
+    finally:
+        _held.reset(token)
+        tokens.end_lease(key, holder)
+
 
 def keep_administrator(
     tenant: str, changes: Iterable[tuple[str, str, dict[str, Any] | None]], *, snapshot: Directory | None = None
@@ -214,7 +257,9 @@ def keep_administrator(
     would leave a tenant that has an administrator without one. A tenant with none (a new
     sub-tenant, managed from its parent) is left alone."""
     changes = list(changes)
-    before = snapshot or Directory(tenant)
+    if tenant not in _held.get():
+        raise RuntimeError("keep_administrator runs inside administration(tenant)")
+    before = snapshot if snapshot is not None and snapshot.consistent else Directory(tenant, consistent=True)
     if not before.administrators():
         return
     after = before
@@ -251,17 +296,34 @@ def _may_take_administration(before: dict[str, Any], after: dict[str, Any]) -> b
     return False
 
 
-def guarded(tenant: str, kind: str, change: Callable[[Entity], None]) -> Callable[[Entity], None]:
+class _Guarded:
     """change, followed by keep_administrator on the record as changed (for Repository.update:
-    the check runs on every attempt, against the version it is about to replace)."""
+    the check runs on every attempt, against the version it is about to replace). The
+    administration lease is taken when a change may take administration, the first time,
+    and held until the write is done (`close`)."""
 
-    def apply(entity: Entity) -> None:
+    def __init__(self, tenant: str, kind: str, change: Callable[[Entity], None]) -> None:
+        self.tenant, self.kind, self.change = tenant, kind, change
+        self._lease: Any = None
+
+    def __call__(self, entity: Entity) -> None:
         before = copy.deepcopy(entity.doc)
-        change(entity)
+        self.change(entity)
         if _may_take_administration(before, entity.doc):
-            keep_administrator(tenant, [(kind, entity.id, entity.doc)])
+            if self._lease is None:
+                self._lease = administration(self.tenant)
+                self._lease.__enter__()
+                # The version read before the lease was taken may be stale: read it again.
+                raise _Reread()
+            keep_administrator(self.tenant, [(self.kind, entity.id, entity.doc)])
 
-    return apply
+    def close(self) -> None:
+        if self._lease is not None:
+            self._lease.__exit__(None, None, None)
+
+
+class _Reread(Exception):
+    """Raised inside a guarded change once the lease is taken: read the record again."""
 
 
 def update(
@@ -269,7 +331,14 @@ def update(
 ) -> Entity:
     """Repository.update of an account, group or policy (with retries), refused when it
     would leave the tenant without an administrator."""
-    return accounts.repo(tenant, kind).update(entity_id, guarded(tenant, kind, change), by=by, retries=RETRIES)
+    guarded = _Guarded(tenant, kind, change)
+    try:
+        try:
+            return accounts.repo(tenant, kind).update(entity_id, guarded, by=by, retries=RETRIES)
+        except _Reread:
+            return accounts.repo(tenant, kind).update(entity_id, guarded, by=by, retries=RETRIES)
+    finally:
+        guarded.close()
 
 
 # ---- editing ------------------------------------------------------------------------
@@ -398,8 +467,11 @@ def delete_account(tenant: str, account_id: str, *, guard: bool = False) -> Enti
     from chalicelib.auth import apitokens, oauthclients
 
     if guard:
-        keep_administrator(tenant, [(ACCOUNT, account_id, None)])
-    removed = accounts.delete_account(tenant, account_id)
+        with administration(tenant):
+            keep_administrator(tenant, [(ACCOUNT, account_id, None)])
+            removed = accounts.delete_account(tenant, account_id)
+    else:
+        removed = accounts.delete_account(tenant, account_id)
     apitokens.revoke_all(tenant, account_id)
     oauthclients.revoke_all(tenant, account_id)
     detach_account(tenant, account_id)

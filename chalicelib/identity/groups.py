@@ -64,10 +64,11 @@ def delete_group(tenant: str, group_uuid: str, *, held: list[str]) -> Entity:
     (Invalid)."""
     group = get_group(tenant, group_uuid)
     policies.require_grantable(held, policies.lifted(policies.acl_of(tenant, group.doc.get("policies", []))))
-    directory.keep_administrator(tenant, [(GROUP, group_uuid, None)])
-    slug = group.doc.get("slug")
-    extra = names.release(tenant, SLUGS, slug) if slug else None
-    return accounts.repo(tenant, GROUP).purge(group_uuid, extra=extra)
+    with directory.administration(tenant):
+        directory.keep_administrator(tenant, [(GROUP, group_uuid, None)])
+        slug = group.doc.get("slug")
+        extra = names.release(tenant, SLUGS, slug) if slug else None
+        return accounts.repo(tenant, GROUP).purge(group_uuid, extra=extra)
 
 
 def add_member(tenant: str, group_uuid: str, user_uuid: str, *, held: list[str], by: str | None) -> Entity:

@@ -129,10 +129,11 @@ def delete_policy(tenant: str, policy_uuid: str, *, held: list[str], by: str | N
     tenant an administrator stays (Invalid)."""
     policy = get_policy(tenant, policy_uuid)
     require_grantable(held, lifted(policy.doc.get("acl", [])))
-    directory.keep_administrator(tenant, [(POLICY, policy_uuid, None)])
-    slug = policy.doc.get("slug")
-    extra = names.release(tenant, SLUGS, slug) if slug else None
-    removed = accounts.repo(tenant, POLICY).purge(policy_uuid, extra=extra)
+    with directory.administration(tenant):
+        directory.keep_administrator(tenant, [(POLICY, policy_uuid, None)])
+        slug = policy.doc.get("slug")
+        extra = names.release(tenant, SLUGS, slug) if slug else None
+        removed = accounts.repo(tenant, POLICY).purge(policy_uuid, extra=extra)
     directory.detach_policy(tenant, policy_uuid, by=by)
     return removed
 

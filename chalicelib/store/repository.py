@@ -269,10 +269,11 @@ class Repository:
         found = {item.entity_id: _to_entity(item) for item in EntityItem.batch_get(keys)}
         return [found[i] for i in dict.fromkeys(ids) if i in found and not found[i].deleted]
 
-    def iterate(self, *, deleted: bool = False) -> Iterator[Entity]:
-        """Every object of this kind in the tenant (Query, never a table scan)."""
+    def iterate(self, *, deleted: bool = False, consistent: bool = False) -> Iterator[Entity]:
+        """Every object of this kind in the tenant (Query, never a table scan; consistent:
+        strongly consistent, it sees every write that completed before it)."""
         cond = EntityItem.deleted == deleted
-        for item in EntityItem.query(self._pk, filter_condition=cond):
+        for item in EntityItem.query(self._pk, filter_condition=cond, consistent_read=consistent):
             yield _to_entity(item)
 
     def summaries(self, *, deleted: bool = False) -> Iterator[Entity]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, Invalid, NotFound
@@ -221,3 +221,27 @@ def delete_counted(listed: Key, others: Iterable[Key], counter: Key, not_found: 
         if cancellation_codes(exc)[:1] == ["ConditionalCheckFailed"]:  # the listed row: the first delete
             raise NotFound(not_found) from exc
         raise
+
+
+@guarded
+def take_lease(key: Key, holder: str, *, seconds: float) -> bool:
+    """Hold key's lease for seconds, by a conditional write: True when it was free (absent,
+    expired, or already ours), False when someone else holds it."""
+    now = time.time()
+    until = datetime.fromtimestamp(now + seconds, tz=UTC)
+    free = (
+        TokenItem.expires.does_not_exist()
+        | (TokenItem.expires <= datetime.fromtimestamp(now, tz=UTC))
+        | (TokenItem.doc == holder)
+    )
+    return _conditional(TokenItem(*key), [TokenItem.doc.set(holder), TokenItem.expires.set(until)], free)
+
+
+@guarded
+def end_lease(key: Key, holder: str) -> None:
+    """Give a lease back (one that expired and was taken by someone else is left alone)."""
+    try:
+        TokenItem(*key).delete(condition=TokenItem.doc == holder)
+    except DeleteError as exc:
+        if not is_conditional_failure(exc):
+            raise

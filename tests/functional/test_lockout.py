@@ -166,3 +166,82 @@ def test_can_restore_a_named_disabled_account_and_a_stripped_policy(api, capsys)
     out = capsys.readouterr().out
     assert "reset the ACL" in out and "enabled account admin" in out
     still_admin(api)
+
+
+# ---- concurrent changes of different records ------------------------------------------------
+
+ADMINS = 6
+
+
+def _admins(make_tenant, make_user) -> tuple[str, list[str]]:
+    tenant = make_tenant("race")
+    ids = [make_user(permissions.patterns("user_management"), tenant=tenant, username=f"a{i}").uuid for i in range(ADMINS)]
+    return tenant, ids
+
+
+def _all_at_once(work) -> list[BaseException | None]:
+    """Run work(i) for every admin in its own thread, released together."""
+    import threading
+
+    barrier = threading.Barrier(ADMINS)
+    outcomes: list[BaseException | None] = [None] * ADMINS
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            work(i)
+        except BaseException as exc:  # noqa: BLE001 - the outcome is what the test reads
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(ADMINS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return outcomes
+
+
+def test_can_keep_one_admin_when_every_admin_is_deactivated_at_once(api, make_tenant, make_user):
+    from chalicelib.errors import Invalid
+    from chalicelib.identity import directory
+
+    # GIVEN a tenant with six admins
+    tenant, ids = _admins(make_tenant, make_user)
+
+    # WHEN each of six writers deactivates a different one, all at the same moment
+    outcomes = _all_at_once(lambda i: directory.set_enabled(tenant, ids[i], False, by="test"))
+
+    # THEN five land and the last one is refused: the tenant keeps exactly one admin
+    refused = [o for o in outcomes if o is not None]
+    assert len(refused) == 1 and isinstance(refused[0], Invalid), outcomes
+    assert len(directory.Directory(tenant).administrators()) == 1
+
+
+def test_can_keep_one_admin_when_every_admin_is_deleted_at_once(api, make_tenant, make_user):
+    from chalicelib.errors import Invalid
+    from chalicelib.identity import directory
+
+    tenant, ids = _admins(make_tenant, make_user)
+
+    outcomes = _all_at_once(lambda i: directory.delete_account(tenant, ids[i], guard=True))
+
+    refused = [o for o in outcomes if o is not None]
+    assert len(refused) == 1 and isinstance(refused[0], Invalid), outcomes
+    assert len(directory.Directory(tenant).administrators()) == 1
+
+
+def test_can_hold_the_administration_lease_one_holder_at_a_time(aws):
+    from chalicelib.store import tokens
+
+    key = ("lease#t1", "administration")
+    # One holder at a time; the holder may take it again; giving it back frees it
+    assert tokens.take_lease(key, "one", seconds=15)
+    assert not tokens.take_lease(key, "two", seconds=15)
+    assert tokens.take_lease(key, "one", seconds=15)
+    tokens.end_lease(key, "two")  # not the holder: nothing happens
+    assert not tokens.take_lease(key, "two", seconds=15)
+    tokens.end_lease(key, "one")
+    assert tokens.take_lease(key, "two", seconds=15)
+    # A lease that ran out (its holder died) is free
+    assert tokens.take_lease(("lease#t2", "administration"), "dead", seconds=-1)
+    assert tokens.take_lease(("lease#t2", "administration"), "alive", seconds=15)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Any, Literal
 from uuid import UUID
 
@@ -133,10 +134,12 @@ def update_user(req: Request) -> Reply:
     if body.username is not None:
         changes["username"] = body.username
     tenant, user_uuid = req.need_tenant(), req.params["user_uuid"]
-    if changes.get("enabled") is False:
-        current = accounts.require_account(tenant, user_uuid)
-        directory.keep_administrator(tenant, [(accounts.ACCOUNT, user_uuid, {**current.doc, "enabled": False})])
-    user = users.update_user(tenant, user_uuid, changes, by=req.actor)
+    with ExitStack() as held:
+        if changes.get("enabled") is False:
+            held.enter_context(directory.administration(tenant))
+            current = accounts.require_account(tenant, user_uuid)
+            directory.keep_administrator(tenant, [(accounts.ACCOUNT, user_uuid, {**current.doc, "enabled": False})])
+        user = users.update_user(tenant, user_uuid, changes, by=req.actor)
     return bare(user_view(user))
 
 
@@ -146,8 +149,9 @@ def delete_user(req: Request) -> Reply:
     tenant's last administrator)."""
     tenant, user_uuid = req.need_tenant(), req.params["user_uuid"]
     accounts.require_account(tenant, user_uuid)
-    directory.keep_administrator(tenant, [(accounts.ACCOUNT, user_uuid, None)])
-    users.delete_user(tenant, user_uuid)
+    with directory.administration(tenant):
+        directory.keep_administrator(tenant, [(accounts.ACCOUNT, user_uuid, None)])
+        users.delete_user(tenant, user_uuid)
     return no_content()
 
 

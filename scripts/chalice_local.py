@@ -69,6 +69,9 @@ def handler_class() -> Any:
     - A HEAD answer never carries a body, whatever the app or the emulated gateway put in
       it; Content-Length is the GET's (the edge's header), else the length of the unsent body.
       A body after a HEAD's headers would be read as the next answer on a kept-alive connection.
+    - The request context's `identity.sourceIp` is the peer's address, as API Gateway's is
+      (chalice puts 127.0.0.1 for every client): per-address login throttling and, later,
+      access policies see who is calling.
     - The access log has every credential redacted (chalicelib/http/redact.py): the Wazo
       token check puts a session token in the path.
     """
@@ -81,6 +84,13 @@ def handler_class() -> Any:
             if name.startswith("do_"):
                 return self._generic_handle
             raise AttributeError(name)
+
+        def _generic_handle(self) -> None:
+            # The converter is this connection's own (one LocalGateway per handler).
+            self.local_gateway.event_converter.LOCAL_SOURCE_IP = self.client_address[0]
+            super()._generic_handle()
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _generic_handle
 
         def _send_http_response(self, code: int, headers: Any, body: str | bytes | None) -> None:
             if self.command != "HEAD":

@@ -44,7 +44,7 @@ GENEROUS_LIMITS = {
     "OPSPLANE_RATE_LIMIT_GET": "1000000",
     "OPSPLANE_RATE_LIMIT_GET_PAGED": "1000000",
     "OPSPLANE_RATE_LIMIT_WRITE": "1000000",
-    # chalice local reports every client as 127.0.0.1: one address for all the worker's tests.
+    # Every test of a worker calls from 127.0.0.1: one address for all of them.
     "OPSPLANE_LOGIN_FAILURES_PER_ADDRESS": "1000000",
 }
 

@@ -420,6 +420,35 @@ class Repository:
         total = max(total, offset + len(items) + (1 if more else 0))  # a counter never hides what was read
         return Page(items=items, cursor=next_cursor, offset=offset, limit=limit, total=total, follows=more)
 
+    def after(self, start: str | None, *, limit: int) -> Page:
+        """Up to limit live objects whose ids sort after start (all of them without one), in
+        id order, and whether more follow: a Query from that key on, so a page costs what it
+        reads however deep it is (Wavefront's source cursor is the last id of the page before).
+        The counter row sorts before every id and is never read; trashed objects on the way
+        are skipped by the filter but cost reads."""
+        if limit < 1 or limit > 1000:
+            raise Invalid("limit must be between 1 and 1000")
+        after_key = EntityItem.sk > (check_id(start) if start is not None else COUNTER)
+        wanted = limit + 1
+        found: list[EntityItem] = []
+        key = None
+        while len(found) < wanted:
+            results = EntityItem.query(
+                self._pk,
+                range_key_condition=after_key,
+                filter_condition=EntityItem.deleted == False,  # noqa: E712 (a PynamoDB condition)
+                last_evaluated_key=key,
+                page_size=wanted - len(found),
+            )
+            raw = next(results.page_iter, None)
+            found += [EntityItem.from_raw_data(i) for i in (raw or {}).get("Items", [])]
+            key = (raw or {}).get("LastEvaluatedKey")
+            if not key:
+                break
+        items = [_to_entity(i) for i in found[:limit]]
+        more = len(found) > limit
+        return Page(items=items, cursor=items[-1].id if more else None, limit=limit, follows=more)
+
     # ---- writing -------------------------------------------------------------
 
     def _new_item(self, entity_id: str, doc: dict[str, Any], by: str | None) -> EntityItem:

@@ -18,14 +18,15 @@ from chalicelib.wire import Model
 # Wavefront's source names: letters, digits, '-', '_' and '.', under 128 characters. (Its
 # data format also takes '/' and ',' in a quoted source; those cannot be a URL path segment.)
 MAX_NAME = 127
-NAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,127}\Z")
+NAME_CHARACTERS = r"^[A-Za-z0-9._-]+$"
+NAME_PATTERN = re.compile(NAME_CHARACTERS)
 MAX_DESCRIPTION = 1024
 MAX_TAGS = 100  # also OPSPLANE_MAX_TAGS, the bound of every entity's tags
 
 
 def check_name(name: str, what: str = "id") -> str:
     """A source name as Wavefront accepts it (400 naming `what` otherwise)."""
-    if not NAME_PATTERN.match(name):
+    if len(name) > MAX_NAME or not NAME_PATTERN.fullmatch(name):
         raise Invalid(f"{what}: a source name is 1 to {MAX_NAME} letters, digits, '-', '_' or '.'")
     return name
 
@@ -36,7 +37,7 @@ class SourceBody(Model):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: StrictStr = Field(min_length=1, max_length=MAX_NAME, pattern=NAME_PATTERN.pattern.removesuffix(r"\Z"))
+    id: StrictStr = Field(min_length=1, max_length=MAX_NAME, pattern=NAME_CHARACTERS)
     sourceName: StrictStr = Field(min_length=1, max_length=MAX_NAME)
     description: StrictStr | None = Field(default=None, max_length=MAX_DESCRIPTION)
     tags: dict[StrictStr, StrictBool] | None = Field(default=None, max_length=MAX_TAGS)

@@ -10,6 +10,7 @@ no history and no entity ACLs in Wavefront, so none here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.categories import crud
@@ -52,7 +53,7 @@ def to_wire(entity: Entity) -> dict[str, Any]:
     return out
 
 
-def tag_names(record: dict[str, Any]) -> list[str]:
+def tag_names(record: Mapping[str, Any]) -> list[str]:
     """The tags a Source wire object holds (those mapped to true)."""
     return [t for t, on in (record.get("tags") or {}).items() if on]
 

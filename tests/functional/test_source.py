@@ -107,7 +107,7 @@ def test_can_refuse_an_update_whose_body_names_another_source(api):
 def test_can_set_and_remove_a_description_from_a_json_string_or_plain_text(api):
     new_source(api, "web-1")
     # WHEN the client's JSON string is posted THEN it is the description, unquoted
-    status, body = api.json("POST", f"{SOURCE}/web-1/description", "front \"tier\"")
+    status, body = api.json("POST", f"{SOURCE}/web-1/description", 'front "tier"')
     assert status == 200 and body["response"] is None, body
     assert api.json("GET", f"{SOURCE}/web-1")[1]["response"]["description"] == 'front "tier"'
     # AND a text/plain body is taken as it is

@@ -272,6 +272,22 @@ def _records(req: Request, kind: Kind, deleted: bool) -> list[Doc]:
     return [entities.wire(req.ctx, kind, e) for e in entities.visible(req.ctx, kind, deleted=deleted)]
 
 
+def _search_after(req: Request, kind: Kind, deleted: bool) -> Doc:
+    """A search paged by cursor: the page after the body's cursor, in id order."""
+    assert kind.search is not None
+    body = req.model(searching.CursorSearchRequest, default={})
+    result, cursor = searching.search_after(_records(req, kind, deleted), body, kind.search)
+    return dialects.paged(
+        list(result.items),
+        offset=0,
+        limit=result.limit,
+        total=result.total,
+        more=cursor is not None,
+        cursor=cursor,
+        sort={"field": result.sort.field, "ascending": result.sort.ascending},
+    )
+
+
 def _declare_search(router: Router, kind: Kind, features: frozenset[str]) -> None:
     """POST /api/v2/search/<kind>[/deleted][/facets | /{facet}], guarded by `<kind>.read`;
     results hide what the principal may not view (entity ACLs)."""
@@ -284,6 +300,8 @@ def _declare_search(router: Router, kind: Kind, features: frozenset[str]) -> Non
         where = " in the trash" if deleted else ""
 
         def search_all(req: Request, deleted: bool = deleted) -> Doc:
+            if kind.search_by_cursor:
+                return _search_after(req, kind, deleted)
             body = req.model(searching.SearchRequest, default={})
             result = searching.search(_records(req, kind, deleted), body, fields)
             payload = dialects.paged(
@@ -337,9 +355,8 @@ def _declare_search(router: Router, kind: Kind, features: frozenset[str]) -> Non
 
         answer = kind.search_page if kind.search_page is not None and not deleted else kind.wire
         plural = f"{kind.label.lower()}s{where}"
-        router.post(
-            base, acl=acl, body=searching.SearchRequest, response=answer, paged=True, summary=f"Search {plural}"
-        )(search_all)
+        request = searching.CursorSearchRequest if kind.search_by_cursor else searching.SearchRequest
+        router.post(base, acl=acl, body=request, response=answer, paged=True, summary=f"Search {plural}")(search_all)
         router.post(
             f"{base}/facets",
             acl=acl,

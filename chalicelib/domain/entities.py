@@ -64,6 +64,9 @@ class Kind:
     search_stats: Callable[[list[Doc]], Doc] | None = None
     # The model of a whole live search answer when search_stats adds to the page.
     search_page: type[BaseModel] | None = None
+    # Search pages by cursor in id order (the client's SourceSearchRequestContainer), not by
+    # offset (SortableSearchRequest).
+    search_by_cursor: bool = False
     # History wording for document keys ("_snoozed": "Snoozed or unsnoozed").
     change_labels: dict[str, str] = field(default_factory=dict)
     # A name no two live entities may share (reserved with each write), and the document

@@ -70,6 +70,17 @@ class SearchRequest(_Body):
     sort: Sorting | None = None
 
 
+class CursorSearchRequest(_Body):
+    """The client's SourceSearchRequestContainer: a search paged by cursor, the id of the last
+    item of the page before, in id order (descending when sortSourcesAscending is false)."""
+
+    cursor: StrictStr | None = Field(default=None, min_length=1, max_length=512)
+    limit: StrictInt = Field(default=100, ge=1, le=MAX_LIMIT)
+    query: list[Condition] = Field(default_factory=list)
+    sortSourcesAscending: StrictBool = True
+    includeObsolete: StrictBool = False
+
+
 class FacetRequest(_Body):
     """FacetSearchRequestContainer: values of one facet."""
 
@@ -260,6 +271,24 @@ def search(records: Iterable[Record], request: SearchRequest, fields: Fields) ->
     matched = order(select(records, request.query, fields), sort, fields)
     page = matched[request.offset : request.offset + request.limit]
     return Result(items=page, matched=matched, offset=request.offset, limit=request.limit, sort=sort)
+
+
+def search_after(records: Iterable[Record], request: CursorSearchRequest, fields: Fields) -> tuple[Result, str | None]:
+    """Filter, order by id (as the store sorts ids, not case-folded, so a cursor means the same
+    in both) and take the page after the cursor; with it the next cursor when more follow.
+    The result's matches (its total) are those from the cursor on."""
+    key, ascending, cursor = fields.id_key, request.sortSourcesAscending, request.cursor
+
+    def ident(record: Record) -> str:
+        return str(record.get(key, ""))
+
+    matched = sorted(select(records, request.query, fields), key=ident, reverse=not ascending)
+    if cursor is not None:
+        matched = [r for r in matched if (ident(r) > cursor if ascending else ident(r) < cursor)]
+    page = matched[: request.limit]
+    following = ident(page[-1]) if len(matched) > len(page) else None
+    sort = Sorting(field=key, ascending=ascending)
+    return Result(items=page, matched=matched, offset=0, limit=request.limit, sort=sort), following
 
 
 # ---- facets ---------------------------------------------------------------------------

@@ -391,19 +391,7 @@ class Repository:
         if start_key is None:
             cond = cond | (EntityItem.kind == f"{self.kind}#count")
         wanted = offset + limit + 1 + (1 if start_key is None else 0)
-        found: list[EntityItem] = []
-        key = start_key
-        while len(found) < wanted:
-            # One call at a time, asking only for what is still missing (ResultIterator
-            # would ask for a whole page_size again).
-            results = EntityItem.query(
-                self._pk, filter_condition=cond, last_evaluated_key=key, page_size=wanted - len(found)
-            )
-            raw = next(results.page_iter, None)
-            found += [EntityItem.from_raw_data(i) for i in (raw or {}).get("Items", [])]
-            key = (raw or {}).get("LastEvaluatedKey")
-            if not key:
-                break
+        found = self._read(wanted, filter_condition=cond, start_key=start_key)
         counter = found.pop(0) if found and found[0].sk == COUNTER else None
         rest = found[offset:]
         items = [_to_entity(i) for i in rest[:limit]]
@@ -420,6 +408,38 @@ class Repository:
         total = trashed if deleted else live
         total = max(total, offset + len(items) + (1 if more else 0))  # a counter never hides what was read
         return Page(items=items, cursor=next_cursor, offset=offset, limit=limit, total=total, follows=more)
+
+    def _read(self, wanted: int, *, start_key: Any = None, **conditions: Any) -> list[EntityItem]:
+        """Up to wanted items of the partition that pass conditions, from start_key on: one
+        Query call at a time, asking only for what is still missing (ResultIterator would ask
+        for a whole page_size again), until enough passed the filter or the partition ends."""
+        found: list[EntityItem] = []
+        key = start_key
+        while len(found) < wanted:
+            results = EntityItem.query(self._pk, last_evaluated_key=key, page_size=wanted - len(found), **conditions)
+            raw = next(results.page_iter, None)
+            found += [EntityItem.from_raw_data(i) for i in (raw or {}).get("Items", [])]
+            key = (raw or {}).get("LastEvaluatedKey")
+            if not key:
+                break
+        return found
+
+    def after(self, start: str | None, *, limit: int) -> Page:
+        """Up to limit live objects whose ids sort after start (all of them without one), in
+        id order, and whether more follow: a Query from that key on, so a page costs what it
+        reads however deep it is (Wavefront's source cursor is the last id of the page before).
+        The counter row sorts before every id and is never read; trashed objects on the way
+        are skipped by the filter but cost reads."""
+        if limit < 1 or limit > 1000:
+            raise Invalid("limit must be between 1 and 1000")
+        found = self._read(
+            limit + 1,
+            range_key_condition=EntityItem.sk > (check_id(start) if start is not None else COUNTER),
+            filter_condition=EntityItem.deleted == False,  # noqa: E712 (a PynamoDB condition)
+        )
+        items = [_to_entity(i) for i in found[:limit]]
+        more = len(found) > limit
+        return Page(items=items, cursor=items[-1].id if more else None, limit=limit, follows=more)
 
     # ---- writing -------------------------------------------------------------
 

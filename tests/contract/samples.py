@@ -18,13 +18,31 @@ from pydantic import BaseModel
 Body = dict[str, Any]
 
 
+def customer_tags(wire: Body) -> list[str]:
+    """The tags of a wire object that carries them as the client's WFTags."""
+    return list(wire["tags"]["customerTags"])
+
+
+def with_customer_tags(body: Body, tags: list[str]) -> Body:
+    """A body naming tags as the client's WFTags."""
+    return {**body, "tags": {"customerTags": tags}}
+
+
+def tag_map(wire: Body) -> list[str]:
+    """The tags of a wire object that carries them as {tag: true} (the client's Source)."""
+    return sorted(t for t, on in wire["tags"].items() if on)
+
+
 @dataclass(frozen=True)
 class Sample:
-    """A kind's valid body and its create / update routes ("{base}" and "{id}" are filled in)."""
+    """A kind's valid body and its create / update routes ("{base}" and "{id}" are filled in),
+    and how its bodies and answers carry tags when not as WFTags."""
 
     body: Callable[[str], Body]  # a valid body; the argument makes its names (and client ids) unique
     create: str = "{base}"  # POST; the shared route unless the kind has its own
     update: str = "{base}/{id}"  # PUT
+    tags_of: Callable[[Body], list[str]] = customer_tags  # the tags of a wire object
+    tagged: Callable[[Body, list[str]], Body] = with_customer_tags  # a body naming these tags
 
 
 SAMPLES: dict[str, Sample] = {
@@ -36,6 +54,13 @@ SAMPLES: dict[str, Sample] = {
             "name": f"Contract {n}",
             "sections": [{"name": "Overview", "rows": [{"charts": []}]}],
         }
+    ),
+    # Sources are named by the client (id == sourceName) and carry tags as {tag: true}; the
+    # shared contract edits their description (Kind.name_key). Listing is by cursor, not offset.
+    "source": Sample(
+        body=lambda n: {"id": f"host-{n}", "sourceName": f"host-{n}", "description": f"contract {n}"},
+        tags_of=tag_map,
+        tagged=lambda body, tags: {**body, "tags": dict.fromkeys(tags, True)},
     ),
 }
 

@@ -18,6 +18,16 @@ from pydantic import BaseModel
 Body = dict[str, Any]
 
 
+def wavefront_tags(tags: list[str]) -> Any:
+    """Tags as most Wavefront models carry them, in bodies and answers: WFTags."""
+    return {"customerTags": tags}
+
+
+def tag_list(tags: list[str]) -> Any:
+    """Tags as a plain list of strings (the client's Event)."""
+    return tags
+
+
 @dataclass(frozen=True)
 class Sample:
     """A kind's valid body and its create / update routes ("{base}" and "{id}" are filled in)."""
@@ -25,6 +35,7 @@ class Sample:
     body: Callable[[str], Body]  # a valid body; the argument makes its names (and client ids) unique
     create: str = "{base}"  # POST; the shared route unless the kind has its own
     update: str = "{base}/{id}"  # PUT
+    tags: Callable[[list[str]], Any] = wavefront_tags  # how bodies and answers carry tags
 
 
 SAMPLES: dict[str, Sample] = {
@@ -36,6 +47,16 @@ SAMPLES: dict[str, Sample] = {
             "name": f"Contract {n}",
             "sections": [{"name": "Overview", "rows": [{"charts": []}]}],
         }
+    ),
+    # An ongoing event (no endTime) that started at a fixed time in the past; created by the
+    # event's own route (ids <startTime>:<name>) at the shared path. Tags are a plain list.
+    "event": Sample(
+        body=lambda n: {
+            "name": f"contract {n}",
+            "startTime": 1_700_000_000_000,
+            "annotations": {"severity": "info", "type": "deploy", "details": f"contract {n}"},
+        },
+        tags=tag_list,
     ),
 }
 

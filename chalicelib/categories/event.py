@@ -106,7 +106,6 @@ EVENT = Kind(
     history=False,
     entity_acl=False,
     search=SEARCH_FIELDS,
-    search_name="report_event",
     personal=with_state,
     timeline=events.start_time,
     read_only=events.read_only,

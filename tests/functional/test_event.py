@@ -2,7 +2,7 @@
 running state from an injected clock, close, system events refusing every change, the
 time-windowed listing (newest first, cursor pages, windows that cut through events, and
 reading only the window's rows), alert firings and their details, related events, and the
-report_event search. Answers are read back by the real client's deserializer."""
+event search (the client's searchReportEvent*). Answers are read back by the real client's deserializer."""
 
 from __future__ import annotations
 
@@ -442,20 +442,18 @@ def test_can_search_report_events_and_their_facets(api):
     # WHEN searched by name and sorted by start, newest first
     query = {"query": [{"key": "name", "value": "deploy", "matchingMethod": "STARTSWITH"}]}
     status, answer = api.json(
-        "POST", "/api/v2/search/report_event", {**query, "sort": {"field": "startTime", "ascending": False}}
+        "POST", "/api/v2/search/event", {**query, "sort": {"field": "startTime", "ascending": False}}
     )
     assert status == 200, answer
     client_reads(answer, "ResponseContainerPagedEvent")
     assert [e["name"] for e in answer["response"]["items"]] == ["deploy db", "deploy api"]
     # AND by running state, and through facets
-    status, answer = api.json(
-        "POST", "/api/v2/search/report_event", {"query": [{"key": "runningState", "value": "ENDED"}]}
-    )
+    status, answer = api.json("POST", "/api/v2/search/event", {"query": [{"key": "runningState", "value": "ENDED"}]})
     assert [e["name"] for e in answer["response"]["items"]] == ["outage"]
-    status, answer = api.json("POST", "/api/v2/search/report_event/facets", {"facets": ["tags", "severity"]})
+    status, answer = api.json("POST", "/api/v2/search/event/facets", {"facets": ["tags", "severity"]})
     assert status == 200, answer
     assert answer["response"]["facets"] == {"tags": ["team:api", "team:db"], "severity": ["info", "warn"]}
-    status, answer = api.json("POST", "/api/v2/search/report_event/hosts", {})
+    status, answer = api.json("POST", "/api/v2/search/event/hosts", {})
     assert status == 200 and answer["response"]["items"] == ["db-1"]
     # AND there is no trash to search
-    assert api.json("POST", "/api/v2/search/report_event/deleted", {})[0] in (400, 404, 405)
+    assert api.json("POST", "/api/v2/search/event/deleted", {})[0] in (400, 404, 405)

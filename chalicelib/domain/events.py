@@ -177,7 +177,7 @@ def firing_details(ctx: Context, event_id: str) -> list[dict[str, Any]]:
 
 
 def queries_slug(ctx: Context, event_id: str) -> str:
-    """The queries of the alert that fired, as one URL-safe slug (`condition=...&display=...`)."""
+    """The queries of the alert that fired, as one URL-encoded slug (`condition=...`, one key per query)."""
     return urlencode(sorted(firing(repo(ctx).get(event_id)).get("queries", {}).items()))
 
 

@@ -42,7 +42,7 @@ class EventBody(Model):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: StrictStr = Field(min_length=1, max_length=MAX_NAME)
+    name: StrictStr = Field(min_length=1, max_length=MAX_NAME, pattern=r"\S", description="Not blank")
     startTime: Time = Field(description="Epoch milliseconds")
     endTime: Time | None = Field(default=None, description="Epoch milliseconds; absent: ongoing until closed")
     annotations: dict[AnnotationKey, AnnotationValue] = Field(
@@ -53,13 +53,6 @@ class EventBody(Model):
     dimensions: dict[DimensionKey, list[DimensionValue]] | None = Field(default=None, max_length=MAX_DIMENSIONS)
     tags: list[StrictStr] | None = None
     version: StrictInt | None = Field(default=None, ge=1)  # the version the writer last read
-
-    @field_validator("name")
-    @classmethod
-    def _named(cls, name: str) -> str:
-        if not name.strip():
-            raise ValueError("must not be blank")
-        return name
 
     @field_validator("dimensions")
     @classmethod

@@ -44,7 +44,7 @@ from chalicelib.settings import get_settings
 from chalicelib.store import blobs, documents, timeline
 from chalicelib.store.cursor import decode_cursor, encode_cursor
 from chalicelib.store.failures import guard_methods
-from chalicelib.store.models import EntityItem, transaction_connection
+from chalicelib.store.models import EntityItem, copy_actions, transaction_connection
 
 MAX_ID_LENGTH = 512
 
@@ -156,6 +156,8 @@ HEAD_ROW_ATTRIBUTES = (
 )
 # What a listing of history versions reads (heads=True): the same, without the document.
 SUMMARY_ATTRIBUTES = ("pk", "sk", "version", *HEAD_ROW_ATTRIBUTES, "changes")
+# What a timeline copy (store/timeline.py) carries: everything but the keys and the version.
+COPY_ATTRIBUTES = (*HEAD_ROW_ATTRIBUTES, "doc", "doc_z", "doc_ref", "changes")
 
 
 def _to_summary(item: EntityItem) -> Entity:
@@ -545,7 +547,7 @@ class Repository:
                     if self._head_keys:
                         self._write_head(tx, item)
                     if any(placed):
-                        timeline.place(self._pk, item, was=placed[0], now=placed[1])(tx)
+                        timeline.place(self._pk, item, COPY_ATTRIBUTES, was=placed[0], now=placed[1])(tx)
                     if counts is not None:
                         self._count(*counts)(tx)
                     if extra is not None:
@@ -575,12 +577,7 @@ class Repository:
         """Set the head row of item (unconditionally: the item's own condition guards the
         transaction, and a head row never decides anything)."""
         head = EntityItem(f"{self._pk}#head", item.entity_id)
-        actions = []
-        for name in HEAD_ROW_ATTRIBUTES:
-            attribute = getattr(EntityItem, name)
-            value = getattr(item, name)
-            actions.append(attribute.remove() if value is None else attribute.set(value))
-        tx.update(head, actions=actions, add_version_condition=False)
+        tx.update(head, actions=copy_actions(item, HEAD_ROW_ATTRIBUTES), add_version_condition=False)
 
     def _upload_doc(self, item: EntityItem) -> str | None:
         """Put a document bound for S3 under a new key (doc_ref); returns the key."""
@@ -704,7 +701,7 @@ class Repository:
         entity = _to_entity(item)
         gone = (0, -1) if entity.deleted else (-1, 0)
         was = self._placed(entity)
-        unplace = timeline.place(self._pk, item, was=was, now=None) if was is not None else None
+        unplace = timeline.place(self._pk, item, (), was=was, now=None) if was is not None else None
         writes = chain(
             self._rename(entity_id, self._name_of(entity), None),
             self._drop_head(entity_id),

@@ -19,31 +19,11 @@ from typing import Any
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Invalid
-from chalicelib.store.models import EntityItem
+from chalicelib.store.models import EntityItem, copy_actions
 
 WIDTH = 15
 # Epoch milliseconds that fit the padded width (about the year 33658).
 MAX_TIME = 10**WIDTH - 1
-# What a copy carries of its object: everything but the keys and the optimistic version.
-COPIED = (
-    "kind",
-    "tenant",
-    "entity_id",
-    "doc",
-    "doc_z",
-    "doc_ref",
-    "name",
-    "tags",
-    "deleted",
-    "created",
-    "updated",
-    "created_by",
-    "updated_by",
-    "revision",
-    "note",
-    "head",
-    "changes",
-)
 
 
 def partition(pk: str) -> str:
@@ -65,22 +45,19 @@ def _bounds(earliest: int, latest: int) -> tuple[str, str]:
     return f"{max(earliest, 0):0{WIDTH}d}#", f"{min(latest, MAX_TIME):0{WIDTH}d}$"
 
 
-def place(pk: str, item: EntityItem, *, was: str | None, now: str | None) -> Callable[[TransactWrite], None]:
+def place(
+    pk: str, item: EntityItem, attributes: tuple[str, ...], *, was: str | None, now: str | None
+) -> Callable[[TransactWrite], None]:
     """The transactional writes that move an object's copy from `was` to `now` (either None:
-    absent) and refresh it from item. Unconditional: the object's own write guards the
-    transaction, and a copy never decides anything."""
+    absent) and set its attributes from item. Unconditional: the object's own write guards
+    the transaction, and a copy never decides anything."""
     rows = partition(pk)
 
     def write(tx: TransactWrite) -> None:
         if was is not None and was != now:
             tx.delete(EntityItem(rows, was), add_version_condition=False)
         if now is not None:
-            actions = []
-            for name in COPIED:
-                attribute = getattr(EntityItem, name)
-                value = getattr(item, name)
-                actions.append(attribute.remove() if value is None else attribute.set(value))
-            tx.update(EntityItem(rows, now), actions=actions, add_version_condition=False)
+            tx.update(EntityItem(rows, now), actions=copy_actions(item, attributes), add_version_condition=False)
 
     return write
 

@@ -58,6 +58,8 @@ COUNTER = "\x01count"
 # A transaction cancelled only because another one held one of its items (every create of
 # a kind writes the kind's counter row) runs again, this many times at most.
 CONFLICT_RETRIES = 5
+# How many timeline copies a filtered window reads per Query call (Repository.window).
+FILTERED_BATCH = 100
 
 
 def now_ms() -> int:
@@ -438,8 +440,9 @@ class Repository:
     ) -> Page:
         """One page of the live objects whose timeline time is in [earliest, latest], newest
         (or oldest) first, by signed cursor. Query calls over the window only: limit + 1
-        copies when keep (a filter) is None, to know whether more follow. The page's offset
-        is how many objects the pages before it held."""
+        copies when keep (a filter) is None, to know whether more follow; with keep, batches
+        of FILTERED_BATCH until the page is full or the window ends. The page's offset is how
+        many objects the pages before it held."""
         if self._timeline is None:
             raise TypeError(f"{self.kind} keeps no timeline (Repository timeline)")
         if limit < 1 or limit > 1000:
@@ -451,9 +454,9 @@ class Repository:
             key, before = position.get("k"), int(position.get("n", 0))
         found: list[tuple[EntityItem, Entity]] = []
         while len(found) <= limit:
-            rows, key = timeline.read(
-                self._pk, earliest, latest, newest_first=newest_first, start_key=key, count=limit + 1 - len(found)
-            )
+            # A filter may drop most rows: then read in batches, not row by row.
+            count = limit + 1 - len(found) if keep is None else max(limit + 1 - len(found), FILTERED_BATCH)
+            rows, key = timeline.read(self._pk, earliest, latest, newest_first=newest_first, start_key=key, count=count)
             found += [(row, e) for row, e in ((r, _to_entity(r)) for r in rows) if keep is None or keep(e)]
             if not key:
                 break

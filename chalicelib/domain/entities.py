@@ -58,7 +58,8 @@ class Kind:
     entity_acl: bool = True
     name_key: str = "name"
     search: Fields | None = None
-    # The kind's name in search URLs when it differs (/api/v2/search/report_event for events).
+    # The kind's name in search URLs when it differs from name (events need none: the
+    # client's searchReportEvent* routes are /api/v2/search/event).
     search_name: str | None = None
     # Extra payload of a search answer computed over every match (PagedAlertWithStats).
     search_stats: Callable[[list[Doc]], Doc] | None = None

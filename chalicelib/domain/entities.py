@@ -58,7 +58,8 @@ class Kind:
     entity_acl: bool = True
     name_key: str = "name"
     search: Fields | None = None
-    # The kind's name in search URLs when it differs (/api/v2/search/report_event for events).
+    # The kind's name in search URLs when it differs from name (events need none: the
+    # client's searchReportEvent* routes are /api/v2/search/event).
     search_name: str | None = None
     # Extra payload of a search answer computed over every match (PagedAlertWithStats).
     search_stats: Callable[[list[Doc]], Doc] | None = None
@@ -75,6 +76,12 @@ class Kind:
     head_keys: tuple[str, ...] = ()
     # The caller-dependent part of the wire object (a dashboard's `favorite`), added in place.
     personal: Callable[[Context, Entity, Doc], None] | None = None
+    # The time a kind's objects are listed by in windows of time (an event's startTime):
+    # the repository keeps a timeline copy of each (store/timeline.py).
+    timeline: Callable[[Doc], int] | None = None
+    # Why the API may not change an entity (a system event), or None: every write through
+    # these operations is then a 400 saying so (the domain's own writes go around them).
+    read_only: Callable[[Entity], str | None] | None = None
 
     def access(self, action: str, entity_id: str | None = None) -> str:
         """The ACL string of an action ("alert.create", "alert.<id>.update")."""
@@ -105,6 +112,7 @@ def repo(ctx: Context, kind: Kind) -> Repository:
         unique=kind.unique,
         head_keys=kind.head_keys,
         describe=describer(kind.label, kind.change_labels) if kind.history else None,
+        timeline=kind.timeline,
     )
 
 
@@ -130,11 +138,15 @@ def may_modify(principal: Principal, kind: Kind, entity: Entity) -> bool:
 
 
 def require(principal: Principal, kind: Kind, entity: Entity, *, modify: bool = False) -> None:
-    """Forbidden unless the entity's ACL lets the principal view (and modify)."""
+    """Forbidden unless the entity's ACL lets the principal view (and modify); Invalid when
+    the entity may not be changed through the API at all (Kind.read_only)."""
     if not may_view(principal, kind, entity):
         raise Forbidden(f"{kind.label} {entity.id}: you are not allowed to view it")
     if modify and not may_modify(principal, kind, entity):
         raise Forbidden(f"{kind.label} {entity.id}: you are not allowed to modify it")
+    reason = kind.read_only(entity) if modify and kind.read_only is not None else None
+    if reason:
+        raise Invalid(reason)
 
 
 # ---- reading ----------------------------------------------------------------------------

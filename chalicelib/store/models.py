@@ -148,6 +148,17 @@ class UsageItem(Table):
 MODELS: tuple[type[Model], ...] = (EntityItem, TokenItem, UsageItem)
 
 
+def copy_actions(item: EntityItem, names: tuple[str, ...]) -> list[Any]:
+    """The update actions that make another row hold item's values of the named attributes
+    (removing those item lacks): head rows and timeline copies."""
+    actions = []
+    for name in names:
+        attribute = getattr(EntityItem, name)
+        value = getattr(item, name)
+        actions.append(attribute.remove() if value is None else attribute.set(value))
+    return actions
+
+
 def transaction_connection() -> Connection:
     """The connection TransactWrite uses: the models' own (a new botocore client per
     write costs more than the write)."""

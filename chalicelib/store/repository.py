@@ -7,8 +7,8 @@ as domain errors (throttling and outages as Unavailable: store/failures.py).
 
 What each operation costs (DynamoDB calls; a transaction is one):
 - get: 1 GetItem. create: 1 TransactWriteItems (the item, its history version, its head
-  row, the kind's counter row, a unique-name row and the caller's extra writes), or 1
-  PutItem for a kind with none of those.
+  row, its timeline copy, the kind's counter row, a unique-name row and the caller's extra
+  writes), or 1 PutItem for a kind with none of those.
 - update: 1 GetItem + 1 write. The read is needed: the change is a function of the stored
   object (server-managed document keys, the entity ACL the caller is checked against, the
   name whose reservation moves, the trash flag the counter follows).
@@ -41,10 +41,10 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, Invalid, NameExists, NotFound, VersionMismatch
 from chalicelib.settings import get_settings
-from chalicelib.store import blobs, documents
+from chalicelib.store import blobs, documents, timeline
 from chalicelib.store.cursor import decode_cursor, encode_cursor
 from chalicelib.store.failures import guard_methods
-from chalicelib.store.models import EntityItem, transaction_connection
+from chalicelib.store.models import EntityItem, copy_actions, transaction_connection
 
 MAX_ID_LENGTH = 512
 
@@ -58,6 +58,8 @@ COUNTER = "\x01count"
 # A transaction cancelled only because another one held one of its items (every create of
 # a kind writes the kind's counter row) runs again, this many times at most.
 CONFLICT_RETRIES = 5
+# How many timeline copies a filtered window reads per Query call (Repository.window).
+FILTERED_BATCH = 100
 
 
 def now_ms() -> int:
@@ -156,6 +158,8 @@ HEAD_ROW_ATTRIBUTES = (
 )
 # What a listing of history versions reads (heads=True): the same, without the document.
 SUMMARY_ATTRIBUTES = ("pk", "sk", "version", *HEAD_ROW_ATTRIBUTES, "changes")
+# What a timeline copy (store/timeline.py) carries: everything but the keys and the version.
+COPY_ATTRIBUTES = (*HEAD_ROW_ATTRIBUTES, "doc", "doc_z", "doc_ref", "changes")
 
 
 def _to_summary(item: EntityItem) -> Entity:
@@ -224,6 +228,7 @@ class Repository:
         unique: UniqueName | None = None,
         head_keys: tuple[str, ...] = (),
         describe: Describe | None = None,
+        timeline: Callable[[dict[str, Any]], int] | None = None,
     ) -> None:
         if not tenant or "#" in tenant:
             raise Invalid("Invalid tenant")
@@ -236,6 +241,8 @@ class Repository:
         self._unique = unique
         self._head_keys = head_keys
         self._describe = describe
+        # The time each live object is ordered by in the kind's timeline (store/timeline.py).
+        self._timeline = timeline
 
     def _secret(self) -> bytes:
         secret = self._cursor_secret
@@ -441,6 +448,55 @@ class Repository:
         more = len(found) > limit
         return Page(items=items, cursor=items[-1].id if more else None, limit=limit, follows=more)
 
+    def window(
+        self,
+        earliest: int,
+        latest: int,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        newest_first: bool = True,
+        keep: Callable[[Entity], bool] | None = None,
+        query: Any = None,
+    ) -> Page:
+        """One page of the live objects whose timeline time is in [earliest, latest], newest
+        (or oldest) first, by signed cursor. Query calls over the window only: limit + 1
+        copies when keep (a filter) is None, to know whether more follow; with keep, batches
+        of FILTERED_BATCH until the page is full or the window ends. The page's offset is how
+        many objects the pages before it held."""
+        if self._timeline is None:
+            raise TypeError(f"{self.kind} keeps no timeline (Repository timeline)")
+        if limit < 1 or limit > 1000:
+            raise Invalid("limit must be between 1 and 1000")
+        fingerprint = {"kind": self.kind, "window": [earliest, latest], "newest": newest_first, "q": query}
+        key, before = None, 0
+        if cursor:
+            position = decode_cursor(self._secret(), self.tenant, fingerprint, cursor)
+            key, before = position.get("k"), int(position.get("n", 0))
+        found: list[tuple[EntityItem, Entity]] = []
+        while len(found) <= limit:
+            # A filter may drop most rows: then read in batches, not row by row.
+            count = limit + 1 - len(found) if keep is None else max(limit + 1 - len(found), FILTERED_BATCH)
+            rows, key = timeline.read(self._pk, earliest, latest, newest_first=newest_first, start_key=key, count=count)
+            found += [(row, e) for row, e in ((r, _to_entity(r)) for r in rows) if keep is None or keep(e)]
+            if not key:
+                break
+        more = len(found) > limit
+        items = [e for _, e in found[:limit]]
+        next_cursor = None
+        if more:
+            last = found[limit - 1][0]
+            position = {"k": {"pk": {"S": last.pk}, "sk": {"S": last.sk}}, "n": before + limit}
+            next_cursor = encode_cursor(self._secret(), self.tenant, fingerprint, position)
+        total = before + len(items) + (1 if more else 0)
+        return Page(items=items, cursor=next_cursor, offset=before, limit=limit, total=total, follows=more)
+
+    def _placed(self, entity: Entity) -> str | None:
+        """Where a live object sits in the kind's timeline (None: no timeline, or trashed)."""
+        if self._timeline is None or entity.deleted:
+            return None
+        return timeline.sort_key(self._timeline(entity.doc), entity.id)
+
     # ---- writing -------------------------------------------------------------
 
     def _new_item(self, entity_id: str, doc: dict[str, Any], by: str | None) -> EntityItem:
@@ -488,15 +544,22 @@ class Repository:
         return hist
 
     def _write(
-        self, item: EntityItem, *, new: bool, extra: Writes | None = None, counts: tuple[int, int] | None = None
+        self,
+        item: EntityItem,
+        *,
+        new: bool,
+        extra: Writes | None = None,
+        counts: tuple[int, int] | None = None,
+        placed: tuple[str | None, str | None] = (None, None),
     ) -> None:
         """Save item conditionally (new: must not exist; else: version must match),
-        together with its history version, its head row, the counter's move by counts
-        (live, trashed) and any extra transactional writes. A document bound for S3 is
-        uploaded first under a new key; a refused write deletes it again."""
+        together with its history version, its head row, its timeline copy (moved from
+        placed[0] to placed[1]), the counter's move by counts (live, trashed) and any extra
+        transactional writes. A document bound for S3 is uploaded first under a new key; a
+        refused write deletes it again."""
         uploaded = self._upload_doc(item)
         try:
-            if self.history_enabled or extra is not None or self._head_keys or counts is not None:
+            if self.history_enabled or extra is not None or self._head_keys or counts is not None or any(placed):
 
                 def writes(tx: TransactWrite) -> None:
                     if new:
@@ -507,6 +570,8 @@ class Repository:
                         tx.save(self._history_item(item), condition=EntityItem.pk.does_not_exist())
                     if self._head_keys:
                         self._write_head(tx, item)
+                    if any(placed):
+                        timeline.place(self._pk, item, COPY_ATTRIBUTES, was=placed[0], now=placed[1])(tx)
                     if counts is not None:
                         self._count(*counts)(tx)
                     if extra is not None:
@@ -536,12 +601,7 @@ class Repository:
         """Set the head row of item (unconditionally: the item's own condition guards the
         transaction, and a head row never decides anything)."""
         head = EntityItem(f"{self._pk}#head", item.entity_id)
-        actions = []
-        for name in HEAD_ROW_ATTRIBUTES:
-            attribute = getattr(EntityItem, name)
-            value = getattr(item, name)
-            actions.append(attribute.remove() if value is None else attribute.set(value))
-        tx.update(head, actions=actions, add_version_condition=False)
+        tx.update(head, actions=copy_actions(item, HEAD_ROW_ATTRIBUTES), add_version_condition=False)
 
     def _upload_doc(self, item: EntityItem) -> str | None:
         """Put a document bound for S3 under a new key (doc_ref); returns the key."""
@@ -573,7 +633,13 @@ class Repository:
             item.changes = json.dumps(entity.changes, ensure_ascii=False)
         name = self._name_of(entity)
         try:
-            self._write(item, new=True, extra=chain(self._rename(entity_id, None, name), extra), counts=(1, 0))
+            self._write(
+                item,
+                new=True,
+                extra=chain(self._rename(entity_id, None, name), extra),
+                counts=(1, 0),
+                placed=(None, self._placed(entity)),
+            )
         except Conflict as exc:
             self._raise_if_name_taken(name, entity_id, exc)
             raise
@@ -607,6 +673,7 @@ class Repository:
                     f"{self.kind.capitalize()} {entity_id} is at version {entity.version}, not {expected_version}"
                 )
             before = copy.deepcopy(entity) if self._describe is not None else None
+            was = self._placed(entity)
             change(entity)
             name_after = self._name_of(entity)
             changes = self._describe(before, entity) if self._describe is not None else None
@@ -625,7 +692,7 @@ class Repository:
             item.revision = int(item.revision or 1) + 1
             try:
                 extra_writes = chain(self._rename(entity_id, name_before, name_after), extra)
-                self._write(item, new=False, extra=extra_writes, counts=flip)
+                self._write(item, new=False, extra=extra_writes, counts=flip, placed=(was, self._placed(entity)))
                 return _to_entity(item)
             except VersionMismatch as exc:
                 self._raise_if_name_taken(name_after, entity_id, exc)
@@ -657,8 +724,14 @@ class Repository:
         item = self._load(entity_id)
         entity = _to_entity(item)
         gone = (0, -1) if entity.deleted else (-1, 0)
+        was = self._placed(entity)
+        unplace = timeline.place(self._pk, item, (), was=was, now=None) if was is not None else None
         writes = chain(
-            self._rename(entity_id, self._name_of(entity), None), self._drop_head(entity_id), self._count(*gone), extra
+            self._rename(entity_id, self._name_of(entity), None),
+            self._drop_head(entity_id),
+            unplace,
+            self._count(*gone),
+            extra,
         )
         try:
             _transact(chain(lambda tx: tx.delete(item), writes))  # type: ignore[arg-type]

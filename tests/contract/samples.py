@@ -33,6 +33,11 @@ def tag_map(wire: Body) -> list[str]:
     return sorted(t for t, on in wire["tags"].items() if on)
 
 
+def plain_tags(wire: Body) -> list[str]:
+    """The tags of a wire object that carries them as a plain list (the client's Event)."""
+    return list(wire["tags"])
+
+
 @dataclass(frozen=True)
 class Sample:
     """A kind's valid body and its create / update routes ("{base}" and "{id}" are filled in),
@@ -61,6 +66,17 @@ SAMPLES: dict[str, Sample] = {
         body=lambda n: {"id": f"host-{n}", "sourceName": f"host-{n}", "description": f"contract {n}"},
         tags_of=tag_map,
         tagged=lambda body, tags: {**body, "tags": dict.fromkeys(tags, True)},
+    ),
+    # An ongoing event (no endTime) that started at a fixed time in the past; created by the
+    # event's own route (ids <startTime>:<name>) at the shared path. Tags are a plain list.
+    "event": Sample(
+        body=lambda n: {
+            "name": f"contract {n}",
+            "startTime": 1_700_000_000_000,
+            "annotations": {"severity": "info", "type": "deploy", "details": f"contract {n}"},
+        },
+        tags_of=plain_tags,
+        tagged=lambda body, tags: {**body, "tags": tags},
     ),
 }
 

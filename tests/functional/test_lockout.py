@@ -175,7 +175,9 @@ ADMINS = 6
 
 def _admins(make_tenant, make_user) -> tuple[str, list[str]]:
     tenant = make_tenant("race")
-    ids = [make_user(permissions.patterns("user_management"), tenant=tenant, username=f"a{i}").uuid for i in range(ADMINS)]
+    ids = [
+        make_user(permissions.patterns("user_management"), tenant=tenant, username=f"a{i}").uuid for i in range(ADMINS)
+    ]
     return tenant, ids
 
 

@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+)
 
-from chalicelib.categories.crud_views import EntityFields
+from chalicelib.categories.crud_views import EntityFields, not_blank
 from chalicelib.wire import Model
 
 MAX_TITLE = 256
@@ -32,7 +41,7 @@ class MaintenanceWindowBody(Model):
 
     model_config = ConfigDict(extra="ignore")
 
-    title: StrictStr = Field(min_length=1, max_length=MAX_TITLE)
+    title: Annotated[StrictStr, Field(min_length=1, max_length=MAX_TITLE), AfterValidator(not_blank)]
     reason: StrictStr = Field(max_length=MAX_TEXT)
     startTimeInSeconds: EpochSeconds
     endTimeInSeconds: EpochSeconds
@@ -47,13 +56,6 @@ class MaintenanceWindowBody(Model):
     eventName: Name | None = None
     targets: Names | None = Field(default=None, description="Alert targets notified instead of the alerts' own")
     version: StrictInt | None = Field(default=None, ge=1)  # the version the writer last read
-
-    @field_validator("title")
-    @classmethod
-    def _named(cls, title: str) -> str:
-        if not title.strip():
-            raise ValueError("must not be blank")
-        return title
 
     @field_validator("endTimeInSeconds")
     @classmethod

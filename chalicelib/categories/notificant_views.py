@@ -12,9 +12,18 @@ import re
 from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
-from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationInfo,
+    field_validator,
+)
 
-from chalicelib.categories.crud_views import EntityFields
+from chalicelib.categories.crud_views import EntityFields, not_blank
 from chalicelib.domain import templates
 from chalicelib.errors import Invalid
 from chalicelib.wire import Model
@@ -79,6 +88,14 @@ def recipient_problem(method: str, recipient: str) -> str | None:
     return None
 
 
+def of_the_method(recipient: str, info: ValidationInfo) -> str:
+    """A recipient (or a route's target) that fits the method validated before it."""
+    problem = recipient_problem(info.data["method"], recipient) if "method" in info.data else None
+    if problem:
+        raise ValueError(problem)
+    return recipient
+
+
 def _mustache(text: str | None, info: ValidationInfo) -> str | None:
     """A template that parses as Mustache (ValueError saying where otherwise)."""
     if text is not None:
@@ -98,13 +115,7 @@ class AlertRoute(Model):
     target: StrictStr = Field(min_length=1, max_length=MAX_RECIPIENT)
     filter: StrictStr = Field(min_length=1, max_length=MAX_FILTER, description="One 'key value' pair, e.g. 'env prod*'")
 
-    @field_validator("target")
-    @classmethod
-    def _target_of_method(cls, target: str, info: ValidationInfo) -> str:
-        problem = recipient_problem(info.data["method"], target) if "method" in info.data else None
-        if problem:
-            raise ValueError(problem)
-        return target
+    _target_of_method = field_validator("target")(of_the_method)
 
     @field_validator("filter")
     @classmethod
@@ -119,7 +130,7 @@ class NotificantBody(Model):
 
     model_config = ConfigDict(extra="ignore")
 
-    title: StrictStr = Field(min_length=1, max_length=MAX_TITLE)
+    title: Annotated[StrictStr, Field(min_length=1, max_length=MAX_TITLE), AfterValidator(not_blank)]
     description: StrictStr = Field(max_length=MAX_DESCRIPTION)
     method: Method
     recipient: StrictStr = Field(min_length=1, max_length=MAX_RECIPIENT)
@@ -138,20 +149,7 @@ class NotificantBody(Model):
     routes: list[AlertRoute] | None = Field(default=None, max_length=MAX_ROUTES)
     version: StrictInt | None = Field(default=None, ge=1)  # the version the writer last read
 
-    @field_validator("title")
-    @classmethod
-    def _named(cls, title: str) -> str:
-        if not title.strip():
-            raise ValueError("must not be blank")
-        return title
-
-    @field_validator("recipient")
-    @classmethod
-    def _recipient_of_method(cls, recipient: str, info: ValidationInfo) -> str:
-        problem = recipient_problem(info.data["method"], recipient) if "method" in info.data else None
-        if problem:
-            raise ValueError(problem)
-        return recipient
+    _recipient_of_method = field_validator("recipient")(of_the_method)
 
     @field_validator("template", "emailSubject")
     @classmethod

@@ -204,20 +204,26 @@ def test_can_render_a_template_with_a_sample_alert_without_sending(api):
 
 
 def alert_naming(api, target_id: str, **fields: Any) -> dict[str, Any]:
+    """A CLASSIC alert whose target list names the alert target beside an email address."""
     return new_alert(api, target=f"oncall@example.com,target:{target_id}", **fields)
+
+
+def threshold_alert(api, warn: str, severe: str) -> dict[str, Any]:
+    """A THRESHOLD alert with these target lists for its warn and severe conditions."""
+    return new_alert(
+        api,
+        name="threshold",
+        alertType="THRESHOLD",
+        conditions={"warn": "ts(cpu) > 2", "severe": "ts(cpu) > 5"},
+        targets={"warn": warn, "severe": severe},
+    )
 
 
 def test_can_refuse_to_delete_a_target_that_alerts_name(api):
     # GIVEN a target named by a CLASSIC alert's target and by a THRESHOLD alert's warn targets
     target = new_target(api)
     classic = alert_naming(api, target["id"], name="classic")
-    threshold = new_alert(
-        api,
-        name="threshold",
-        alertType="THRESHOLD",
-        conditions={"warn": "ts(cpu) > 2", "severe": "ts(cpu) > 5"},
-        targets={"warn": f"target:{target['id']}", "severe": "pd:0123"},
-    )
+    threshold = threshold_alert(api, f"target:{target['id']}", "pd:0123")
     # WHEN it is deleted without unlink
     message = refused(api, "DELETE", f"{TARGETS}/{target['id']}")
     # THEN 400 naming both alerts, and nothing changed
@@ -230,13 +236,7 @@ def test_can_unlink_a_target_from_its_alerts_in_the_delete(api):
     # GIVEN a target named by two alerts (one in the trash), and another target they keep
     target, other = new_target(api), new_target(api, title="other")
     classic = alert_naming(api, target["id"], name="classic")
-    threshold = new_alert(
-        api,
-        name="threshold",
-        alertType="THRESHOLD",
-        conditions={"warn": "ts(cpu) > 2", "severe": "ts(cpu) > 5"},
-        targets={"warn": f"target:{target['id']}", "severe": f"target:{target['id']}, target:{other['id']}"},
-    )
+    threshold = threshold_alert(api, f"target:{target['id']}", f"target:{target['id']}, target:{other['id']}")
     assert api.json("DELETE", f"/api/v2/alert/{threshold['id']}")[0] == 200  # to the trash
     untouched = new_alert(api, name="untouched", target=f"target:{other['id']}")
     # WHEN it is deleted with unlink (as the client sends it)

@@ -298,6 +298,19 @@ def test_can_refuse_the_whole_unlink_when_an_alert_changes_meanwhile(api):
     assert first_now["version"] == 1 and target["id"] in first_now["target"]
 
 
+def test_can_refuse_to_unlink_an_alert_kept_in_s3(api):
+    import secrets
+
+    # GIVEN a target named by an alert whose document is too large for its item (kept in S3)
+    target = new_target(api)
+    alert = alert_naming(api, target["id"], additionalInformation=secrets.token_hex(150_000))
+    # WHEN the target is deleted with unlink THEN 400 naming that alert, and nothing was written
+    message = refused(api, "DELETE", f"{TARGETS}/{target['id']}?unlink=true")
+    assert alert["id"] in message and "too large" in message
+    assert api.json("GET", f"{TARGETS}/{target['id']}")[0] == 200
+    assert api.json("GET", f"/api/v2/alert/{alert['id']}")[1]["response"]["version"] == 1
+
+
 def test_can_refuse_an_unlink_of_an_alert_the_caller_may_not_change(api, make_user):
     # GIVEN a target named by an alert, and a user who manages targets but not alerts
     target = new_target(api)

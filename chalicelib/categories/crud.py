@@ -33,10 +33,11 @@ from chalicelib.errors import Invalid
 from chalicelib.http import dialects
 from chalicelib.http.request import Request, validation_message
 from chalicelib.http.router import Router
+from chalicelib.store.repository import Entity
 from chalicelib.wire import Model
 
 # What categories use from here besides declare (one surface for the routes they add).
-__all__ = ["Doc", "Kind", "declare", "page"]
+__all__ = ["Doc", "Kind", "declare", "declare_view_search", "page"]
 
 MAX_ACL_ENTRIES = 200
 SEARCH_BASE = "/api/v2/search"
@@ -268,15 +269,20 @@ def _declare_acls(router: Router, kind: Kind, base: str) -> None:
 # ---- search -------------------------------------------------------------------------------
 
 
-def _records(req: Request, kind: Kind, deleted: bool) -> list[Doc]:
-    return [entities.wire(req.ctx, kind, e) for e in entities.visible(req.ctx, kind, deleted=deleted)]
+# Which entities of a kind a view of it holds (the webhook view of alert targets).
+View = Callable[[Entity], bool]
 
 
-def _search_after(req: Request, kind: Kind, deleted: bool) -> Doc:
+def _records(req: Request, kind: Kind, deleted: bool, only: View | None) -> list[Doc]:
+    found = entities.visible(req.ctx, kind, deleted=deleted)
+    return [entities.wire(req.ctx, kind, e) for e in found if only is None or only(e)]
+
+
+def _search_after(req: Request, kind: Kind, deleted: bool, only: View | None) -> Doc:
     """A search paged by cursor: the page after the body's cursor, in id order."""
     assert kind.search is not None
     body = req.model(searching.CursorSearchRequest, default={})
-    result, cursor = searching.search_after(_records(req, kind, deleted), body, kind.search)
+    result, cursor = searching.search_after(_records(req, kind, deleted, only), body, kind.search)
     return dialects.paged(
         list(result.items),
         offset=0,
@@ -291,19 +297,31 @@ def _search_after(req: Request, kind: Kind, deleted: bool) -> Doc:
 def _declare_search(router: Router, kind: Kind, features: frozenset[str]) -> None:
     """POST /api/v2/search/<kind>[/deleted][/facets | /{facet}], guarded by `<kind>.read`;
     results hide what the principal may not view (entity ACLs)."""
+    root = f"{SEARCH_BASE}/{kind.search_name or kind.name}"
+    bases = ((root, False), (f"{root}/deleted", True)) if "trash" in features else ((root, False),)
+    _search_routes(router, kind, bases, label=kind.label, only=None)
+
+
+def declare_view_search(router: Router, kind: Kind, *, name: str, label: str, only: View) -> None:
+    """POST /api/v2/search/<name>[/facets | /{facet}]: the search routes of a view of a
+    kind (its entities that `only` keeps), guarded by `<kind>.read` like the kind's own."""
+    _search_routes(router, kind, ((f"{SEARCH_BASE}/{name}", False),), label=label, only=only)
+
+
+def _search_routes(
+    router: Router, kind: Kind, bases: tuple[tuple[str, bool], ...], *, label: str, only: View | None
+) -> None:
     fields = kind.search
     assert fields is not None
     acl = kind.access("read")
-    root = f"{SEARCH_BASE}/{kind.search_name or kind.name}"
-    bases = ((root, False), (f"{root}/deleted", True)) if "trash" in features else ((root, False),)
     for base, deleted in bases:
         where = " in the trash" if deleted else ""
 
         def search_all(req: Request, deleted: bool = deleted) -> Doc:
             if kind.search_by_cursor:
-                return _search_after(req, kind, deleted)
+                return _search_after(req, kind, deleted, only)
             body = req.model(searching.SearchRequest, default={})
-            result = searching.search(_records(req, kind, deleted), body, fields)
+            result = searching.search(_records(req, kind, deleted, only), body, fields)
             payload = dialects.paged(
                 list(result.items),
                 offset=result.offset,
@@ -319,7 +337,7 @@ def _declare_search(router: Router, kind: Kind, features: frozenset[str]) -> Non
         def search_facets(req: Request, deleted: bool = deleted) -> Doc:
             body = req.model(searching.FacetsRequest)
             found = searching.facets(
-                _records(req, kind, deleted),
+                _records(req, kind, deleted, only),
                 body.facets,
                 fields,
                 query=body.query,
@@ -335,7 +353,7 @@ def _declare_search(router: Router, kind: Kind, features: frozenset[str]) -> Non
         def search_facet(req: Request, deleted: bool = deleted) -> Doc:
             body = req.model(searching.FacetRequest, default={})
             found = searching.facet(
-                _records(req, kind, deleted),
+                _records(req, kind, deleted, only),
                 req.params["facet"],
                 fields,
                 query=body.query,
@@ -354,7 +372,7 @@ def _declare_search(router: Router, kind: Kind, features: frozenset[str]) -> Non
             return payload
 
         answer = kind.search_page if kind.search_page is not None and not deleted else kind.wire
-        plural = f"{kind.label.lower()}s{where}"
+        plural = f"{label.lower()}s{where}"
         request = searching.CursorSearchRequest if kind.search_by_cursor else searching.SearchRequest
         router.post(base, acl=acl, body=request, response=answer, paged=True, summary=f"Search {plural}")(search_all)
         router.post(

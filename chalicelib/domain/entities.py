@@ -74,7 +74,8 @@ class Kind:
     # keys listings read without the document (Repository.summaries).
     unique: UniqueName | None = None
     head_keys: tuple[str, ...] = ()
-    # The caller-dependent part of the wire object (a dashboard's `favorite`), added in place.
+    # The part of the wire object that depends on the Context (a dashboard's `favorite` on
+    # the caller, a maintenance window's runningState on the clock), added in place.
     personal: Callable[[Context, Entity, Doc], None] | None = None
     # The time a kind's objects are listed by in windows of time (an event's startTime):
     # the repository keeps a timeline copy of each (store/timeline.py).

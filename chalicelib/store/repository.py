@@ -413,7 +413,8 @@ class Repository:
             return Page(items=items, cursor=next_cursor, limit=limit, total=total, follows=more)
         live, trashed = self._counts(counter)
         total = trashed if deleted else live
-        total = max(total, offset + len(items) + (1 if more else 0))  # a counter never hides what was read
+        # A counter never hides what was read (and a page past the end read fewer than offset).
+        total = max(total, min(offset, len(found)) + len(items) + (1 if more else 0))
         return Page(items=items, cursor=next_cursor, offset=offset, limit=limit, total=total, follows=more)
 
     def _read(self, wanted: int, *, start_key: Any = None, **conditions: Any) -> list[EntityItem]:
@@ -560,24 +561,8 @@ class Repository:
         uploaded = self._upload_doc(item)
         try:
             if self.history_enabled or extra is not None or self._head_keys or counts is not None or any(placed):
-
-                def writes(tx: TransactWrite) -> None:
-                    if new:
-                        tx.save(item, condition=EntityItem.pk.does_not_exist())
-                    else:
-                        tx.save(item)
-                    if self.history_enabled:
-                        tx.save(self._history_item(item), condition=EntityItem.pk.does_not_exist())
-                    if self._head_keys:
-                        self._write_head(tx, item)
-                    if any(placed):
-                        timeline.place(self._pk, item, COPY_ATTRIBUTES, was=placed[0], now=placed[1])(tx)
-                    if counts is not None:
-                        self._count(*counts)(tx)
-                    if extra is not None:
-                        extra(tx)
-
-                _transact(writes)
+                saves = self._saves(item, new=new, counts=counts, placed=placed)
+                _transact(chain(saves, extra))  # type: ignore[arg-type]
             elif new:
                 item.save(condition=EntityItem.pk.does_not_exist())
             else:
@@ -596,6 +581,35 @@ class Repository:
         replaced = documents.take_replaced(item)
         if replaced is not None and not self.history_enabled and replaced != item.doc_ref:
             documents.discard({replaced}, "replaced")  # with history, the previous version keeps it
+
+    def _saves(
+        self,
+        item: EntityItem,
+        *,
+        new: bool,
+        counts: tuple[int, int] | None,
+        placed: tuple[str | None, str | None] = (None, None),
+    ) -> Writes:
+        """The transactional writes that save item: conditionally (new: must not exist; else
+        its version must not have moved), with its history version, its head row, its
+        timeline copy (moved from placed[0] to placed[1]) and the counter's move by counts
+        (live, trashed)."""
+
+        def writes(tx: TransactWrite) -> None:
+            if new:
+                tx.save(item, condition=EntityItem.pk.does_not_exist())
+            else:
+                tx.save(item)  # the version attribute adds the condition
+            if self.history_enabled:
+                tx.save(self._history_item(item), condition=EntityItem.pk.does_not_exist())
+            if self._head_keys:
+                self._write_head(tx, item)
+            if any(placed):
+                timeline.place(self._pk, item, COPY_ATTRIBUTES, was=placed[0], now=placed[1])(tx)
+            if counts is not None:
+                self._count(*counts)(tx)
+
+        return writes
 
     def _write_head(self, tx: TransactWrite, item: EntityItem) -> None:
         """Set the head row of item (unconditionally: the item's own condition guards the
@@ -665,40 +679,67 @@ class Repository:
         while True:
             item = self._load(entity_id)
             entity = _to_entity(item)
-            name_before = self._name_of(entity)
             if entity.deleted and not include_deleted:
                 raise NotFound(f"{self.kind.capitalize()} {entity_id} not found")
             if expected_version is not None and expected_version != entity.version:
                 raise VersionMismatch(
                     f"{self.kind.capitalize()} {entity_id} is at version {entity.version}, not {expected_version}"
                 )
-            before = copy.deepcopy(entity) if self._describe is not None else None
-            was = self._placed(entity)
-            change(entity)
-            name_after = self._name_of(entity)
-            changes = self._describe(before, entity) if self._describe is not None else None
-            item.changes = json.dumps(changes, ensure_ascii=False) if changes is not None else None
-            flip = None
-            if entity.deleted != bool(item.deleted):
-                flip = (-1, 1) if entity.deleted else (1, -1)
-            documents.encode(item, entity.doc)
-            _set_head(item, entity.doc, self._head_keys)
-            item.note = note
-            item.name = str(entity.doc.get("name") or entity.doc.get("title") or "")[:512] or None
-            item.tags = bounded_tags(entity.tags, before=len(item.tags or ())) or None  # type: ignore[assignment,arg-type]
-            item.deleted = entity.deleted
-            item.updated = now_ms()
-            item.updated_by = by
-            item.revision = int(item.revision or 1) + 1
+            flip, rename, placed = self._apply(item, entity, change, by=by, note=note)
             try:
-                extra_writes = chain(self._rename(entity_id, name_before, name_after), extra)
-                self._write(item, new=False, extra=extra_writes, counts=flip, placed=(was, self._placed(entity)))
+                self._write(item, new=False, extra=chain(rename, extra), counts=flip, placed=placed)
                 return _to_entity(item)
             except VersionMismatch as exc:
-                self._raise_if_name_taken(name_after, entity_id, exc)
+                self._raise_if_name_taken(self._name_of(entity), entity_id, exc)
                 attempt += 1
                 if attempt > retries:
                     raise
+
+    def _apply(
+        self, item: EntityItem, entity: Entity, change: Callable[[Entity], None], *, by: str | None, note: str | None
+    ) -> tuple[tuple[int, int] | None, Writes | None, tuple[str | None, str | None]]:
+        """Apply change to entity (read from item) and put the result in item as the next
+        revision, described; returns the counter's move, the writes that move the name
+        reservation, and where its timeline copy moves (from, to), which the write of item
+        needs with it."""
+        name_before = self._name_of(entity)
+        was = self._placed(entity)
+        before = copy.deepcopy(entity) if self._describe is not None else None
+        change(entity)
+        changes = self._describe(before, entity) if self._describe is not None else None
+        item.changes = json.dumps(changes, ensure_ascii=False) if changes is not None else None
+        flip = None
+        if entity.deleted != bool(item.deleted):
+            flip = (-1, 1) if entity.deleted else (1, -1)
+        documents.encode(item, entity.doc)
+        _set_head(item, entity.doc, self._head_keys)
+        item.note = note
+        item.name = str(entity.doc.get("name") or entity.doc.get("title") or "")[:512] or None
+        item.tags = bounded_tags(entity.tags, before=len(item.tags or ())) or None  # type: ignore[assignment,arg-type]
+        item.deleted = entity.deleted
+        item.updated = now_ms()
+        item.updated_by = by
+        item.revision = int(item.revision or 1) + 1
+        return flip, self._rename(entity.id, name_before, self._name_of(entity)), (was, self._placed(entity))
+
+    def staged_update(
+        self, entity_id: str, change: Callable[[Entity], None], *, by: str | None = None
+    ) -> tuple[Entity, Writes]:
+        """An update to run inside another write's transaction (pass the writes as its
+        `extra`): the object is read now and changed, and the writes save it on condition
+        that its version has not moved meanwhile, so a concurrent change cancels the whole
+        transaction (VersionMismatch) and nothing of it lands. Objects in the trash are
+        changed too. A document kept in S3 is refused (Invalid): a cancelled transaction
+        could not discard the blob it would have uploaded."""
+        item = self._load(entity_id)
+        entity = _to_entity(item)
+        stored_in_s3 = item.doc_ref is not None
+        flip, rename, placed = self._apply(item, entity, change, by=by, note=None)
+        if stored_in_s3 or documents.packed(item) is not None:
+            raise Invalid(f"{self.kind.capitalize()} {entity_id} is too large to change in another write's transaction")
+        writes = chain(self._saves(item, new=False, counts=flip, placed=placed), rename)
+        assert writes is not None
+        return _to_entity(item), writes
 
     def soft_delete(self, entity_id: str, *, by: str | None = None) -> Entity:
         """Move to trash."""

@@ -52,6 +52,26 @@ class Sample:
 
 SAMPLES: dict[str, Sample] = {
     "alert": Sample(body=lambda n: {"name": f"contract {n}", "condition": "ts(cpu.load) > 2", "minutes": 5}),
+    # A window far ahead: its runningState (PENDING) does not move while a test runs.
+    "maintenancewindow": Sample(
+        body=lambda n: {
+            "title": f"contract {n}",
+            "reason": "contract suite",
+            "startTimeInSeconds": 4_000_000_000,
+            "endTimeInSeconds": 4_000_003_600,
+            "relevantCustomerTags": ["contract"],
+        }
+    ),
+    "notificant": Sample(
+        body=lambda n: {
+            "title": f"contract {n}",
+            "description": "contract suite",
+            "method": "WEBHOOK",
+            "recipient": "https://hooks.example.com/contract",
+            "template": "{{name}} is {{reason}}",
+            "triggers": ["ALERT_OPENED"],
+        }
+    ),
     # Dashboards are created and updated by their own routes (client-chosen id), at the same paths.
     "dashboard": Sample(
         body=lambda n: {

@@ -87,7 +87,9 @@ def test_can_answer_404_never_403_for_another_tenants_entity(kind: KindApi):
     # AND the stranger lists nothing, and the entity is untouched
     assert kind.total(as_=stranger) == 0
     after = kind.get(eid)
-    assert after["version"] == 1 and kind.sample.tags_of(after) == [] and after["inTrash"] is False
+    assert after["version"] == 1 and after["inTrash"] is False
+    if kind.has("tags"):
+        assert kind.sample.tags_of(after) == []
     # AND the stranger may create the same body (name, client id) in its own tenant
     status, answer = kind.call("POST", kind.create_path, body, as_=stranger)
     assert status == 200, answer

@@ -21,7 +21,8 @@ def test_can_create_and_get_an_entity(kind: KindApi):
     assert created[kind.declared.kind.name_key] == body[kind.declared.kind.name_key]
     assert created["id"] and created["version"] == 1 and created["inTrash"] is False
     assert isinstance(created["created"], int) and created["created"] == created["createdEpochMillis"]
-    assert kind.sample.tags_of(created) == []
+    if kind.has("tags"):
+        assert kind.sample.tags_of(created) == []
     # AND it reads back the same, and is listed
     assert kind.get(created["id"]) == created
     assert [e["id"] for e in kind.page()["items"]] == [created["id"]]

@@ -233,6 +233,14 @@ def create_from(ctx: Context, kind: Kind, doc: Doc, tags: list[str] | None) -> E
     raise Conflict(f"Could not allocate an id for the {kind.label.lower()}")
 
 
+def tagged_doc(body: BaseModel) -> tuple[Doc, list[str] | None]:
+    """A Kind.to_doc for bodies carrying WFTags `tags` and a `version`: the document is the
+    rest of the body; the customer tags when the body names them (else None: keep)."""
+    doc = body.model_dump(exclude_none=True, exclude={"tags", "version"})
+    tags = getattr(body, "tags", None)
+    return doc, tags.customerTags if tags is not None and tags.customerTags is not None else None
+
+
 def create(ctx: Context, kind: Kind, body: BaseModel) -> Entity:
     """A new entity from a validated body (the kind's schema)."""
     doc, tags = kind.to_doc(body)

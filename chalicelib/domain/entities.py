@@ -72,6 +72,9 @@ class Kind:
     head_keys: tuple[str, ...] = ()
     # The caller-dependent part of the wire object (a dashboard's `favorite`), added in place.
     personal: Callable[[Context, Entity, Doc], None] | None = None
+    # Each principal has its own entities (saved searches): they live in a partition of
+    # the principal's, so listings hold only the caller's and another's id is a 404.
+    per_principal: bool = False
 
     def access(self, action: str, entity_id: str | None = None) -> str:
         """The ACL string of an action ("alert.create", "alert.<id>.update")."""
@@ -95,13 +98,15 @@ def new_id(ctx: Context) -> str:
 
 
 def repo(ctx: Context, kind: Kind) -> Repository:
-    """The tenant-scoped repository of the kind (each version is described as it is written)."""
+    """The tenant-scoped repository of the kind (each version is described as it is
+    written), scoped to the acting principal for a kind whose entities are per principal."""
     return ctx.repo(
         kind.name,
         history=kind.history,
         unique=kind.unique,
         head_keys=kind.head_keys,
         describe=describer(kind.label, kind.change_labels) if kind.history else None,
+        scope=ctx.principal.id if kind.per_principal else None,
     )
 
 

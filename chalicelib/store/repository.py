@@ -212,7 +212,10 @@ def _is_conditional_failure(exc: Exception) -> bool:
 @guard_methods
 class Repository:
     """Objects of one kind inside one tenant. The tenant comes only from the
-    authorized request context, so no call can reach another tenant's partition."""
+    authorized request context, so no call can reach another tenant's partition.
+
+    scope: the kind's objects of one owner inside the tenant (a principal's saved
+    searches), in a partition of their own, so no call reaches another owner's."""
 
     def __init__(
         self,
@@ -224,15 +227,18 @@ class Repository:
         unique: UniqueName | None = None,
         head_keys: tuple[str, ...] = (),
         describe: Describe | None = None,
+        scope: str | None = None,
     ) -> None:
         if not tenant or "#" in tenant:
             raise Invalid("Invalid tenant")
+        if scope is not None and (not scope or "#" in scope):
+            raise Invalid("Invalid scope")
         self.tenant = tenant
         self.kind = kind
         self.history_enabled = history
         # The cursor key, or how to read it: read only when a cursor is made or decoded.
         self._cursor_secret = cursor_secret
-        self._pk = f"{tenant}#{kind}"
+        self._pk = f"{tenant}#{kind}" if scope is None else f"{tenant}#{kind}@{scope}"
         self._unique = unique
         self._head_keys = head_keys
         self._describe = describe
@@ -417,7 +423,9 @@ class Repository:
             return Page(items=items, cursor=next_cursor, limit=limit, total=total, follows=more)
         live, trashed = self._counts(counter)
         total = trashed if deleted else live
-        total = max(total, offset + len(items) + (1 if more else 0))  # a counter never hides what was read
+        # A counter never hides what was read: every item up to the page and one more was
+        # (not the offset itself: a page past the end read fewer).
+        total = max(total, len(found))
         return Page(items=items, cursor=next_cursor, offset=offset, limit=limit, total=total, follows=more)
 
     # ---- writing -------------------------------------------------------------

@@ -36,7 +36,7 @@ from chalicelib.http.router import Router
 from chalicelib.wire import Model
 
 # What categories use from here besides declare (one surface for the routes they add).
-__all__ = ["Doc", "Kind", "declare", "page"]
+__all__ = ["PAGING", "Doc", "Kind", "declare", "page"]
 
 MAX_ACL_ENTRIES = 200
 SEARCH_BASE = "/api/v2/search"

@@ -25,6 +25,9 @@ class Sample:
     body: Callable[[str], Body]  # a valid body; the argument makes its names (and client ids) unique
     create: str = "{base}"  # POST; the shared route unless the kind has its own
     update: str = "{base}/{id}"  # PUT
+    # Where a free-text name is in a body and an answer when the kind's name_key holds none
+    # (a saved search's entityType is an enum: its name is one of its search terms).
+    name: tuple[str, ...] = ()
 
 
 SAMPLES: dict[str, Sample] = {
@@ -36,6 +39,18 @@ SAMPLES: dict[str, Sample] = {
             "name": f"Contract {n}",
             "sections": [{"name": "Overview", "rows": [{"charts": []}]}],
         }
+    ),
+    "derivedmetric": Sample(body=lambda n: {"name": f"contract {n}", "query": "ts(cpu.load, env=prod)", "minutes": 5}),
+    "extlink": Sample(
+        body=lambda n: {
+            "name": f"contract {n}",
+            "description": "Logs of the source",
+            "template": "https://logs.example.com/?source={{source}}&metric={{metric}}",
+            "sourceFilterRegex": "web-.*",
+        }
+    ),
+    "savedsearch": Sample(
+        body=lambda n: {"entityType": "ALERT", "query": {"name": f"contract {n}"}}, name=("query", "name")
     ),
 }
 

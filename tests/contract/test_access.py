@@ -87,7 +87,8 @@ def test_can_answer_404_never_403_for_another_tenants_entity(kind: KindApi):
     # AND the stranger lists nothing, and the entity is untouched
     assert kind.total(as_=stranger) == 0
     after = kind.get(eid)
-    assert after["version"] == 1 and after["tags"] == {"customerTags": []} and after["inTrash"] is False
+    assert after["version"] == 1 and after["inTrash"] is False
+    assert after["tags"] == {"customerTags": []} if kind.has("tags") else "tags" not in after
     # AND the stranger may create the same body (name, client id) in its own tenant
     status, answer = kind.call("POST", kind.create_path, body, as_=stranger)
     assert status == 200, answer

@@ -522,11 +522,16 @@ def test_can_document_each_searchable_kind_with_its_own_wire_model():
     from chalicelib.categories import crud
 
     routes = [r for router in routers() for r in router.routes]
-    searchable = [d.kind for d in crud.DECLARED if d.kind.search is not None and "search" in d.features]
+    searchable = [d for d in crud.DECLARED if d.kind.search is not None and "search" in d.features]
     assert searchable
-    for kind in searchable:
-        # THEN their trash search answers the kind's own wire model, and the live one its
-        # search page (or the wire model)
-        by_path = {r.path: r for r in routes if r.method == "POST"}
-        assert by_path[f"/api/v2/search/{kind.name}/deleted"].response is kind.wire, kind.name
-        assert by_path[f"/api/v2/search/{kind.name}"].response is (kind.search_page or kind.wire), kind.name
+    by_path = {r.path: r for r in routes if r.method == "POST"}
+    for declared in searchable:
+        # THEN their trash search (kinds with a trash) answers the kind's own wire model, and
+        # the live one its search page (or the wire model)
+        kind = declared.kind
+        root = f"/api/v2/search/{kind.search_name or kind.name}"
+        if "trash" in declared.features:
+            assert by_path[f"{root}/deleted"].response is kind.wire, kind.name
+        else:
+            assert f"{root}/deleted" not in by_path, kind.name
+        assert by_path[root].response is (kind.search_page or kind.wire), kind.name

@@ -101,7 +101,8 @@ crud.declare(router, SAVED_SEARCH, BASE, features=frozenset({"list", "create", "
 def of_type(ctx: Context, wanted: str, *, offset: int, limit: int) -> Listing:
     """One page of the caller's saved searches of one entity type (one Query of the
     caller's own partition)."""
-    found = [e for e in entities.visible(ctx, SAVED_SEARCH) if e.doc.get("entityType") == entity_type(wanted)]
+    checked = entity_type(wanted)
+    found = [e for e in entities.visible(ctx, SAVED_SEARCH) if e.doc.get("entityType") == checked]
     chosen = found[offset : offset + limit]
     wires = [entities.wire(ctx, SAVED_SEARCH, e) for e in chosen]
     return Listing(wires, offset, limit, len(found), offset + len(chosen) < len(found))

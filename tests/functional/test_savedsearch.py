@@ -66,6 +66,8 @@ def test_can_keep_each_users_saved_searches_to_that_user(api, make_user):
 
 
 def test_can_list_one_entity_type_in_pages(api):
+    # GIVEN no saved search yet: an unknown type is refused all the same
+    assert api.json("GET", f"{BASE}/type/WIDGET")[0] == 400
     made = [new_search(api, query={"n": str(n)})["id"] for n in range(3)]
     new_search(api, entityType="DASHBOARD")
     # WHEN the alert searches are listed two at a time

@@ -102,7 +102,7 @@ def counts(wires: list[dict[str, Any]]) -> dict[str, int]:
 
 
 SEARCH_FIELDS = Fields.of(
-    "id",
+    *entities.STANDARD_KEYS,
     "name",
     "condition",
     "displayExpression",
@@ -114,13 +114,6 @@ SEARCH_FIELDS = Fields.of(
     "minutes",
     "hidden",
     "snoozed",
-    "inTrash",
-    "creatorId",
-    "updaterId",
-    "created",
-    "updated",
-    "createdEpochMillis",
-    "updatedEpochMillis",
     "metricsUsed",
     "hostsUsed",
     extra={"tags": path("tags.customerTags"), "tagpaths": path("tags.customerTags")},
@@ -133,7 +126,7 @@ ALERT = Kind(
     name="alert",
     label="Alert",
     schema=AlertBody,
-    to_doc=entities.tagged_doc,
+    to_doc=entities.body_doc,
     to_wire=to_wire,
     wire=Alert,
     search=SEARCH_FIELDS,

@@ -15,6 +15,14 @@ from pydantic import Field
 from chalicelib.domain.searching import Sorting
 from chalicelib.wire import Model
 
+
+def not_blank(text: str) -> str:
+    """A body check: names and queries hold more than white space."""
+    if not text.strip():
+        raise ValueError("must not be blank")
+    return text
+
+
 # The payload of routes answering nothing (the client's ResponseContainerVoid): `response: null`.
 NO_PAYLOAD: dict[str, Any] = {"type": "null", "description": "No payload"}
 

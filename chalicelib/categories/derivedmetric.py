@@ -19,7 +19,7 @@ from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_
 
 from chalicelib import query
 from chalicelib.categories import crud
-from chalicelib.categories.crud_views import EntityFields, Page
+from chalicelib.categories.crud_views import EntityFields, Page, not_blank
 from chalicelib.domain import entities
 from chalicelib.domain.entities import Kind
 from chalicelib.domain.searching import Fields, path, tally
@@ -61,12 +61,7 @@ class DerivedMetricBody(_Part):
     tags: DerivedMetricTags | None = None
     version: StrictInt | None = Field(default=None, ge=1)  # the version the writer last read
 
-    @field_validator("name", "query")
-    @classmethod
-    def _not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("must not be blank")
-        return text
+    _named = field_validator("name", "query")(not_blank)
 
 
 class DerivedMetricDefinition(DerivedMetricBody, EntityFields):
@@ -112,7 +107,7 @@ def to_wire(entity: Entity) -> dict[str, Any]:
 
 
 SEARCH_FIELDS = Fields.of(
-    "id",
+    *entities.STANDARD_KEYS,
     "name",
     "query",
     "additionalInformation",
@@ -120,13 +115,6 @@ SEARCH_FIELDS = Fields.of(
     "minutes",
     "processRateMinutes",
     "includeObsoleteMetrics",
-    "inTrash",
-    "creatorId",
-    "updaterId",
-    "created",
-    "updated",
-    "createdEpochMillis",
-    "updatedEpochMillis",
     "metricsUsed",
     "hostsUsed",
     extra={"tags": path("tags.customerTags"), "tagpaths": path("tags.customerTags")},
@@ -139,7 +127,7 @@ DERIVED_METRIC = Kind(
     name="derivedmetric",
     label="Derived metric",
     schema=DerivedMetricBody,
-    to_doc=entities.tagged_doc,
+    to_doc=entities.body_doc,
     to_wire=to_wire,
     wire=DerivedMetricDefinition,
     entity_acl=False,

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from chalicelib.categories import crud
-from chalicelib.categories.crud_views import EntityFields
+from chalicelib.categories.crud_views import EntityFields, not_blank
 from chalicelib.domain import entities, templates
 from chalicelib.domain.entities import Kind
 from chalicelib.domain.searching import Fields
@@ -62,12 +62,7 @@ class ExternalLinkBody(Model):
     isLogIntegration: StrictBool | None = None
     version: StrictInt | None = Field(default=None, ge=1)  # the version the writer last read
 
-    @field_validator("name")
-    @classmethod
-    def _named(cls, name: str) -> str:
-        if not name.strip():
-            raise ValueError("must not be blank")
-        return name
+    _named = field_validator("name")(not_blank)
 
     @model_validator(mode="after")
     def _checked(self) -> ExternalLinkBody:
@@ -95,19 +90,13 @@ def to_wire(entity: Entity) -> dict[str, Any]:
 
 
 SEARCH_FIELDS = Fields.of(
-    "id",
+    *entities.STANDARD_KEYS,
     "name",
     "description",
     "template",
     "metricFilterRegex",
     "sourceFilterRegex",
     "isLogIntegration",
-    "creatorId",
-    "updaterId",
-    "created",
-    "updated",
-    "createdEpochMillis",
-    "updatedEpochMillis",
     facets=("name", "isLogIntegration", "creatorId", "updaterId"),
     freetext=("name", "description", "template", "id"),
     default_sort="name",
@@ -117,7 +106,7 @@ EXTERNAL_LINK = Kind(
     name="extlink",
     label="External link",
     schema=ExternalLinkBody,
-    to_doc=lambda body: (body.model_dump(exclude_none=True, exclude={"version"}), None),
+    to_doc=entities.body_doc,
     to_wire=to_wire,
     wire=ExternalLink,
     history=False,

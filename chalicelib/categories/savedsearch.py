@@ -83,7 +83,7 @@ SAVED_SEARCH = Kind(
     name="savedsearch",
     label="Saved search",
     schema=SavedSearchBody,
-    to_doc=lambda body: (body.model_dump(exclude_none=True, exclude={"version"}), None),
+    to_doc=entities.body_doc,
     to_wire=to_wire,
     wire=SavedSearch,
     history=False,

@@ -171,6 +171,19 @@ def wire(ctx: Context, kind: Kind, entity: Entity) -> Doc:
     return out
 
 
+# The keys standard_fields gives every wire object, searchable for every kind.
+STANDARD_KEYS = (
+    "id",
+    "created",
+    "updated",
+    "createdEpochMillis",
+    "updatedEpochMillis",
+    "inTrash",
+    "creatorId",
+    "updaterId",
+)
+
+
 def standard_fields(entity: Entity) -> Doc:
     """The bookkeeping fields Wavefront models share (timestamps in epoch ms)."""
     out: Doc = {
@@ -238,9 +251,10 @@ def create_from(ctx: Context, kind: Kind, doc: Doc, tags: list[str] | None) -> E
     raise Conflict(f"Could not allocate an id for the {kind.label.lower()}")
 
 
-def tagged_doc(body: BaseModel) -> tuple[Doc, list[str] | None]:
-    """A Kind.to_doc for bodies carrying WFTags `tags` and a `version`: the document is the
-    rest of the body; the customer tags when the body names them (else None: keep)."""
+def body_doc(body: BaseModel) -> tuple[Doc, list[str] | None]:
+    """A Kind.to_doc: the document is the body without its `version` (the version the
+    writer last read) and its WFTags `tags`; the customer tags when the body names them
+    (else None: keep)."""
     doc = body.model_dump(exclude_none=True, exclude={"tags", "version"})
     tags = getattr(body, "tags", None)
     return doc, tags.customerTags if tags is not None and tags.customerTags is not None else None

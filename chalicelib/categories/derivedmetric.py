@@ -24,6 +24,7 @@ from chalicelib.domain import entities
 from chalicelib.domain.entities import Kind
 from chalicelib.domain.searching import Fields, path, tally
 from chalicelib.http.router import Category, Router
+from chalicelib.query import MAX_QUERY_LENGTH
 from chalicelib.store.repository import Entity
 from chalicelib.wire import Model, wavefront
 
@@ -51,7 +52,7 @@ class DerivedMetricBody(_Part):
     """The writable part of the client's DerivedMetricDefinition; other fields are ignored."""
 
     name: StrictStr = Field(min_length=1, max_length=MAX_NAME)
-    query: StrictStr = Field(min_length=1, max_length=query.MAX_QUERY_LENGTH)
+    query: StrictStr = Field(min_length=1, max_length=MAX_QUERY_LENGTH)
     minutes: StrictInt = Field(ge=1, le=MAX_MINUTES, description="How often the query runs")
     processRateMinutes: StrictInt | None = Field(default=None, ge=1, le=MAX_MINUTES)
     includeObsoleteMetrics: StrictBool | None = None

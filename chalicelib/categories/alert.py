@@ -26,7 +26,7 @@ from chalicelib.categories.alert_views import (
 from chalicelib.domain import entities
 from chalicelib.domain.context import Context
 from chalicelib.domain.entities import Kind
-from chalicelib.domain.searching import Fields, path
+from chalicelib.domain.searching import Fields, path, tally
 from chalicelib.errors import Invalid
 from chalicelib.http.request import Request
 from chalicelib.http.router import Category, Router
@@ -40,16 +40,6 @@ FOREVER = -1
 MAX_SNOOZE_SECONDS = 10 * 365 * 24 * 3600
 
 CHECKING, SNOOZED, INVALID = "CHECKING", "SNOOZED", "INVALID"
-
-
-# ---- body (the models are in alert_views.py) --------------------------------------------
-
-
-def to_doc(body: AlertBody) -> tuple[dict[str, Any], list[str] | None]:
-    """Body -> stored document, and the customer tags when the body names them."""
-    doc = body.model_dump(exclude_none=True, exclude={"tags", "version"})
-    tags = body.tags.customerTags if body.tags is not None and body.tags.customerTags is not None else None
-    return doc, tags
 
 
 # ---- derived state and wire ------------------------------------------------------------
@@ -74,21 +64,12 @@ def queries(doc: dict[str, Any]) -> list[tuple[str, str]]:
     return [("condition", doc.get("condition", ""))]
 
 
-def condition_problem(doc: dict[str, Any]) -> str | None:
-    """Why the alert is INVALID, or None."""
-    for label, text in queries(doc):
-        reason = query.problem(text)
-        if reason:
-            return f"Invalid {label}: {reason}"
-    return None
-
-
-def states(entity: Entity) -> list[str]:
+def states(entity: Entity, inspection: query.Inspection) -> list[str]:
     """The alert's status list: SNOOZED and/or INVALID, else CHECKING."""
     found = []
     if snoozed_until(entity) is not None:
         found.append(SNOOZED)
-    if condition_problem(entity.doc):
+    if inspection.invalid:
         found.append(INVALID)
     return found or [CHECKING]
 
@@ -107,20 +88,9 @@ def to_wire(entity: Entity) -> dict[str, Any]:
     until = snoozed_until(entity)
     if until is not None:
         out["snoozed"] = until
-    out["status"] = states(entity)
-    problem = condition_problem(doc)
-    out["querySyntaxError"] = problem is not None
-    if problem:
-        out["lastErrorMessage"] = problem
-    else:
-        metrics, sources = [], []
-        for _, text in queries(doc):
-            parsed = query.parsed(text)
-            if parsed is not None:
-                metrics.extend(parsed.metrics)
-                sources.extend(parsed.sources)
-        out["metricsUsed"] = list(dict.fromkeys(metrics))
-        out["hostsUsed"] = list(dict.fromkeys(sources))
+    inspection = query.inspect(queries(doc))
+    out["status"] = states(entity, inspection)
+    out.update(inspection.fields())
     if out["alertType"] == "THRESHOLD":
         out["severityList"] = [k.upper() for k in SEVERITY_KEYS if k in doc.get("conditions", {})]
     return out
@@ -128,15 +98,11 @@ def to_wire(entity: Entity) -> dict[str, Any]:
 
 def counts(wires: list[dict[str, Any]]) -> dict[str, int]:
     """Alerts per state (an alert may count in several)."""
-    totals = {CHECKING.lower(): 0, SNOOZED.lower(): 0, INVALID.lower(): 0}
-    for w in wires:
-        for state in w.get("status", []):
-            totals[state.lower()] = totals.get(state.lower(), 0) + 1
-    return totals
+    return tally(wires, "status", (CHECKING, SNOOZED, INVALID))
 
 
 SEARCH_FIELDS = Fields.of(
-    "id",
+    *entities.STANDARD_KEYS,
     "name",
     "condition",
     "displayExpression",
@@ -148,13 +114,6 @@ SEARCH_FIELDS = Fields.of(
     "minutes",
     "hidden",
     "snoozed",
-    "inTrash",
-    "creatorId",
-    "updaterId",
-    "created",
-    "updated",
-    "createdEpochMillis",
-    "updatedEpochMillis",
     "metricsUsed",
     "hostsUsed",
     extra={"tags": path("tags.customerTags"), "tagpaths": path("tags.customerTags")},
@@ -167,7 +126,7 @@ ALERT = Kind(
     name="alert",
     label="Alert",
     schema=AlertBody,
-    to_doc=to_doc,
+    to_doc=entities.body_doc,
     to_wire=to_wire,
     wire=Alert,
     search=SEARCH_FIELDS,

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
-from chalicelib.categories.crud_views import EntityFields, Page
+from chalicelib.categories.crud_views import EntityFields, Page, not_blank
 from chalicelib.wire import Model, wavefront
 
 Severity = Literal["INFO", "SMOKE", "WARN", "SEVERE"]
@@ -86,12 +86,7 @@ class AlertBody(_Part):
     tags: AlertTags | None = None
     version: StrictInt | None = Field(default=None, ge=1)  # the version the writer last read
 
-    @field_validator("name")
-    @classmethod
-    def _named(cls, name: str) -> str:
-        if not name.strip():
-            raise ValueError("must not be blank")
-        return name
+    _named = field_validator("name")(not_blank)
 
     @field_validator("conditions", "targets")
     @classmethod

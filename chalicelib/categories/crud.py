@@ -37,7 +37,7 @@ from chalicelib.store.repository import Entity
 from chalicelib.wire import Model
 
 # What categories use from here besides declare (one surface for the routes they add).
-__all__ = ["Doc", "Kind", "declare", "declare_view_search", "page"]
+__all__ = ["PAGING", "Doc", "Kind", "declare", "declare_view_search", "page"]
 
 MAX_ACL_ENTRIES = 200
 SEARCH_BASE = "/api/v2/search"

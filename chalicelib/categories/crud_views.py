@@ -17,7 +17,7 @@ from chalicelib.wire import Model
 
 
 def not_blank(text: str) -> str:
-    """A name or title holds more than spaces (an AfterValidator of body models)."""
+    """A body check: names and queries hold more than white space."""
     if not text.strip():
         raise ValueError("must not be blank")
     return text

@@ -83,6 +83,9 @@ class Kind:
     # Why the API may not change an entity (a system event), or None: every write through
     # these operations is then a 400 saying so (the domain's own writes go around them).
     read_only: Callable[[Entity], str | None] | None = None
+    # Each principal has its own entities (saved searches): they live in a partition of
+    # the principal's, so listings hold only the caller's and another's id is a 404.
+    per_principal: bool = False
 
     def access(self, action: str, entity_id: str | None = None) -> str:
         """The ACL string of an action ("alert.create", "alert.<id>.update")."""
@@ -106,7 +109,8 @@ def new_id(ctx: Context) -> str:
 
 
 def repo(ctx: Context, kind: Kind) -> Repository:
-    """The tenant-scoped repository of the kind (each version is described as it is written)."""
+    """The tenant-scoped repository of the kind (each version is described as it is
+    written), scoped to the acting principal for a kind whose entities are per principal."""
     return ctx.repo(
         kind.name,
         history=kind.history,
@@ -114,6 +118,7 @@ def repo(ctx: Context, kind: Kind) -> Repository:
         head_keys=kind.head_keys,
         describe=describer(kind.label, kind.change_labels) if kind.history else None,
         timeline=kind.timeline,
+        scope=ctx.principal.id if kind.per_principal else None,
     )
 
 
@@ -182,6 +187,19 @@ def wire(ctx: Context, kind: Kind, entity: Entity) -> Doc:
     return out
 
 
+# The keys standard_fields gives every wire object, searchable for every kind.
+STANDARD_KEYS = (
+    "id",
+    "created",
+    "updated",
+    "createdEpochMillis",
+    "updatedEpochMillis",
+    "inTrash",
+    "creatorId",
+    "updaterId",
+)
+
+
 def standard_fields(entity: Entity) -> Doc:
     """The bookkeeping fields Wavefront models share (timestamps in epoch ms)."""
     out: Doc = {
@@ -247,6 +265,15 @@ def create_from(ctx: Context, kind: Kind, doc: Doc, tags: list[str] | None) -> E
             if attempt == ID_ATTEMPTS - 1:
                 raise
     raise Conflict(f"Could not allocate an id for the {kind.label.lower()}")
+
+
+def body_doc(body: BaseModel) -> tuple[Doc, list[str] | None]:
+    """A Kind.to_doc: the document is the body without its `version` (the version the
+    writer last read) and its WFTags `tags`; the customer tags when the body names them
+    (else None: keep)."""
+    doc = body.model_dump(exclude_none=True, exclude={"tags", "version"})
+    tags = getattr(body, "tags", None)
+    return doc, tags.customerTags if tags is not None and tags.customerTags is not None else None
 
 
 def create(ctx: Context, kind: Kind, body: BaseModel) -> Entity:

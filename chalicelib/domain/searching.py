@@ -345,3 +345,13 @@ def facets(
         _check_facet(name, fields)
     matched = select(records, query or [], fields)
     return [facet(matched, n, fields, facet_query=facet_query, method=method) for n in dict.fromkeys(names)]
+
+
+def tally(records: Iterable[Record], key: str, known: Iterable[str] = ()) -> dict[str, int]:
+    """How many records hold each value of a record's list `key`, lowercased (the known
+    values counted from 0): the per-state counts a search answers beside its page."""
+    totals = dict.fromkeys((k.lower() for k in known), 0)
+    for record in records:
+        for value in record.get(key) or []:
+            totals[str(value).lower()] = totals.get(str(value).lower(), 0) + 1
+    return totals

@@ -8,6 +8,7 @@ function that never parses a query never pays for it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -84,3 +85,38 @@ def parsed(text: str) -> Parsed | None:
     """The parsed query, or None when it does not parse (cached)."""
     outcome = _outcome(text)
     return outcome if isinstance(outcome, Parsed) else None
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the queries of a stored object (an alert's conditions, a derived metric's
+    query) say about it: why it is INVALID, or what it reads."""
+
+    problem: str | None  # "Invalid <label>: Syntax error at line l, column c: ..."
+    metrics: list[str]
+    sources: list[str]
+
+    @property
+    def invalid(self) -> bool:
+        return self.problem is not None
+
+    def fields(self) -> dict[str, Any]:
+        """The wire fields Wavefront models derive from it: querySyntaxError, and
+        lastErrorMessage when invalid, else metricsUsed and hostsUsed."""
+        if self.problem is not None:
+            return {"querySyntaxError": True, "lastErrorMessage": self.problem}
+        return {"querySyntaxError": False, "metricsUsed": self.metrics, "hostsUsed": self.sources}
+
+
+def inspect(labelled: Iterable[tuple[str, str]]) -> Inspection:
+    """Inspect (label, text) queries: the first that does not parse makes the object
+    invalid; otherwise the metrics and sources they read, each once, in order."""
+    metrics: list[str] = []
+    sources: list[str] = []
+    for label, text in labelled:
+        outcome = _outcome(text)
+        if isinstance(outcome, QuerySyntaxError):
+            return Inspection(f"Invalid {label}: {outcome.message}", [], [])
+        metrics.extend(outcome.metrics)
+        sources.extend(outcome.sources)
+    return Inspection(None, list(dict.fromkeys(metrics)), list(dict.fromkeys(sources)))

@@ -216,7 +216,10 @@ def _is_conditional_failure(exc: Exception) -> bool:
 @guard_methods
 class Repository:
     """Objects of one kind inside one tenant. The tenant comes only from the
-    authorized request context, so no call can reach another tenant's partition."""
+    authorized request context, so no call can reach another tenant's partition.
+
+    scope: the kind's objects of one owner inside the tenant (a principal's saved
+    searches), in a partition of their own, so no call reaches another owner's."""
 
     def __init__(
         self,
@@ -229,15 +232,18 @@ class Repository:
         head_keys: tuple[str, ...] = (),
         describe: Describe | None = None,
         timeline: Callable[[dict[str, Any]], int] | None = None,
+        scope: str | None = None,
     ) -> None:
         if not tenant or "#" in tenant:
             raise Invalid("Invalid tenant")
+        if scope is not None and (not scope or "#" in scope):
+            raise Invalid("Invalid scope")
         self.tenant = tenant
         self.kind = kind
         self.history_enabled = history
         # The cursor key, or how to read it: read only when a cursor is made or decoded.
         self._cursor_secret = cursor_secret
-        self._pk = f"{tenant}#{kind}"
+        self._pk = f"{tenant}#{kind}" if scope is None else f"{tenant}#{kind}@{scope}"
         self._unique = unique
         self._head_keys = head_keys
         self._describe = describe
@@ -389,7 +395,7 @@ class Repository:
             raise Invalid("limit must be between 1 and 1000")
         if offset < 0:
             raise Invalid("offset must not be negative")
-        fingerprint = {"kind": self.kind, "deleted": deleted, "q": query}
+        fingerprint = {"kind": self._pk, "deleted": deleted, "q": query}
         start_key = None
         if cursor:
             start_key = decode_cursor(self._secret(), self.tenant, fingerprint, cursor).get("k")
@@ -469,7 +475,7 @@ class Repository:
             raise TypeError(f"{self.kind} keeps no timeline (Repository timeline)")
         if limit < 1 or limit > 1000:
             raise Invalid("limit must be between 1 and 1000")
-        fingerprint = {"kind": self.kind, "window": [earliest, latest], "newest": newest_first, "q": query}
+        fingerprint = {"kind": self._pk, "window": [earliest, latest], "newest": newest_first, "q": query}
         key, before = None, 0
         if cursor:
             position = decode_cursor(self._secret(), self.tenant, fingerprint, cursor)

@@ -160,6 +160,28 @@ class KindApi:
         if not self.has(feature):
             pytest.skip(f"{self.name} does not declare the shared {feature!r} routes")
 
+    @property
+    def name_path(self) -> tuple[str, ...]:
+        """Where the entity's name is in a body and an answer."""
+        return self.sample.name or (self.declared.kind.name_key,)
+
+    def renamed(self, body: Body, name: str) -> Body:
+        """A copy of body with its name set to name."""
+        copy = json.loads(json.dumps(body))
+        *parents, last = self.name_path
+        node = copy
+        for key in parents:
+            node = node[key]
+        node[last] = name
+        return copy
+
+    def name_of(self, entity: dict[str, Any]) -> Any:
+        """The name of a body or an answer."""
+        value: Any = entity
+        for key in self.name_path:
+            value = value[key]
+        return value
+
     def item(self, entity_id: str, suffix: str = "") -> str:
         return f"{self.base}/{entity_id}{suffix}"
 

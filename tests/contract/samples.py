@@ -48,6 +48,9 @@ class Sample:
     update: str = "{base}/{id}"  # PUT
     tags_of: Callable[[Body], list[str]] = customer_tags  # the tags of a wire object
     tagged: Callable[[Body, list[str]], Body] = with_customer_tags  # a body naming these tags
+    # Where a free-text name is in a body and an answer when the kind's name_key holds none
+    # (a saved search's entityType is an enum: its name is one of its search terms).
+    name: tuple[str, ...] = ()
 
 
 SAMPLES: dict[str, Sample] = {
@@ -97,6 +100,18 @@ SAMPLES: dict[str, Sample] = {
         },
         tags_of=plain_tags,
         tagged=lambda body, tags: {**body, "tags": tags},
+    ),
+    "derivedmetric": Sample(body=lambda n: {"name": f"contract {n}", "query": "ts(cpu.load, env=prod)", "minutes": 5}),
+    "extlink": Sample(
+        body=lambda n: {
+            "name": f"contract {n}",
+            "description": "Logs of the source",
+            "template": "https://logs.example.com/?source={{source}}&metric={{metric}}",
+            "sourceFilterRegex": "web-.*",
+        }
+    ),
+    "savedsearch": Sample(
+        body=lambda n: {"entityType": "ALERT", "query": {"name": f"contract {n}"}}, name=("query", "name")
     ),
 }
 

@@ -18,7 +18,7 @@ def test_can_create_and_get_an_entity(kind: KindApi):
     body = kind.body()
     created = kind.create(body)
     # THEN the answer carries the body and the server's bookkeeping
-    assert created[kind.declared.kind.name_key] == body[kind.declared.kind.name_key]
+    assert kind.name_of(created) == kind.name_of(body)
     assert created["id"] and created["version"] == 1 and created["inTrash"] is False
     assert isinstance(created["created"], int) and created["created"] == created["createdEpochMillis"]
     if kind.has("tags"):
@@ -79,19 +79,18 @@ def test_can_update_and_refuse_a_stale_version_with_409(kind: KindApi):
     # GIVEN an entity updated once (version 1 -> 2)
     body = kind.body()
     eid = kind.create(body)["id"]
-    key = kind.declared.kind.name_key
-    status, answer = kind.call("PUT", kind.update_path(eid), {**body, key: "first edit", "version": 1})
+    status, answer = kind.call("PUT", kind.update_path(eid), {**kind.renamed(body, "first edit"), "version": 1})
     assert status == 200, answer
-    assert answer["response"]["version"] == 2 and answer["response"][key] == "first edit"
+    assert answer["response"]["version"] == 2 and kind.name_of(answer["response"]) == "first edit"
     # WHEN a writer who last read version 1 saves
-    status, answer = kind.call("PUT", kind.update_path(eid), {**body, key: "stale edit", "version": 1})
+    status, answer = kind.call("PUT", kind.update_path(eid), {**kind.renamed(body, "stale edit"), "version": 1})
     # THEN 409, and the first edit stands
     refused(status, answer, 409)
     # AND so does one naming a version that does not exist yet
-    status, answer = kind.call("PUT", kind.update_path(eid), {**body, key: "future edit", "version": 9})
+    status, answer = kind.call("PUT", kind.update_path(eid), {**kind.renamed(body, "future edit"), "version": 9})
     refused(status, answer, 409)
     after = kind.get(eid)
-    assert after["version"] == 2 and after[key] == "first edit"
+    assert after["version"] == 2 and kind.name_of(after) == "first edit"
 
 
 def test_can_keep_tags_on_an_update_that_does_not_name_them(kind: KindApi):

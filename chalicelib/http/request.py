@@ -94,7 +94,9 @@ def _field(where: tuple[Any, ...] | None) -> str:
     return path if len(path) <= 120 else f"...{path[-117:]}"
 
 
-def _check_text(text: str, where: tuple[Any, ...] | None) -> None:
+def _check_text(text: str, where: tuple[Any, ...] | None, limit: int) -> None:
+    if len(text) > limit:
+        raise Invalid(f"{_field(where)}: a string of {len(text)} characters, at most {limit} (OPSPLANE_MAX_STRING_CHARS)")
     if "\x00" in text:
         raise Invalid(f"{_field(where)}: NUL characters are not allowed")
     if not text.isascii():
@@ -106,13 +108,14 @@ def _check_text(text: str, where: tuple[Any, ...] | None) -> None:
 
 def check_json(value: Any, settings: Settings) -> None:
     """One walk of a parsed JSON value: nesting within max_json_depth, arrays and objects of
-    at most max_json_items entries, every key and string valid UTF-8 text without NUL."""
-    max_depth, max_items = settings.max_json_depth, settings.max_json_items
+    at most max_json_items entries, every key and string valid UTF-8 text without NUL, of at
+    most max_string_chars characters."""
+    max_depth, max_items, max_chars = settings.max_json_depth, settings.max_json_items, settings.max_string_chars
     stack: list[tuple[Any, int, tuple[Any, ...] | None]] = [(value, 1, None)]
     while stack:
         node, depth, where = stack.pop()
         if isinstance(node, str):
-            _check_text(node, where)
+            _check_text(node, where, max_chars)
             continue
         if not isinstance(node, (dict, list)):
             continue
@@ -122,7 +125,7 @@ def check_json(value: Any, settings: Settings) -> None:
             raise Invalid(f"{_field(where)}: more than {max_items} entries (OPSPLANE_MAX_JSON_ITEMS)")
         if isinstance(node, dict):
             for key, child in node.items():
-                _check_text(key, where)
+                _check_text(key, where, max_chars)
                 stack.append((child, depth + 1, (where, key)))
         else:
             stack.extend((child, depth + 1, (where, i)) for i, child in enumerate(node))
@@ -224,7 +227,7 @@ class Request:
         form = parse_qs(text, keep_blank_values=True)
         for key, values in form.items():
             for value in values:
-                _check_text(value, (None, key))
+                _check_text(value, (None, key), get_settings().max_string_chars)
         return form
 
     def model(self, schema: type[M], *, default: Any = None) -> M:

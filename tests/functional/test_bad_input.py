@@ -33,6 +33,8 @@ BAD_VALUES = {
     "65 levels": ("[" * 64 + "]" * 64, "nested deeper than 64 levels (OPSPLANE_MAX_JSON_DEPTH)"),
     "10000 levels": ("[" * 10000 + "]" * 10000, "nested deeper than 64 levels"),
     "1001 entries": ("[" + ",".join(["0"] * 1001) + "]", "x: more than 1000 entries (OPSPLANE_MAX_JSON_ITEMS)"),
+    "65537-character string": ('"' + "a" * 65_537 + '"', "x: a string of 65537 characters, at most 65536"),
+    "65537-character key": ('{"' + "k" * 65_537 + '": 1}', "x: a string of 65537 characters"),
 }
 
 

@@ -16,13 +16,14 @@ PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check --no-input -q
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: help run test install browser lint format typecheck pytest bench wire asset
+.PHONY: help run test install browser lint format typecheck pytest bench wire routes asset
 
 help:
 	@echo "make run     start the API on http://127.0.0.1:$${PORT:-8000} (embedded DynamoDB, state in .local/)"
 	@echo "make test    ruff, mypy and every test (unit, functional, e2e, browser, infra)"
 	@echo "make bench   AWS calls per request, warm auth, rate limiter, cold start, repository, dashboard sizes (moto)"
 	@echo "make wire    regenerate the modules derived from the pinned wavefront-api-client"
+	@echo "make routes  regenerate chalicelib/api/manifest.py (every category's paths; a test fails while it is stale)"
 	@echo "make asset   build the Lambda package (runtime dependencies for Lambda + the app) in build/lambda"
 	@echo "make lint | format | typecheck | pytest    one step of make test (lint: ruff + the import layers)"
 
@@ -72,6 +73,10 @@ test: lint typecheck pytest
 wire: $(STAMP)
 	$(PY) scripts/gen_wavefront_operations.py
 	$(PY) scripts/gen_wire_models.py
+
+# Every category's paths and methods: the app registers them without importing the categories.
+routes: $(STAMP)
+	$(PY) scripts/gen_route_manifest.py
 
 bench: $(STAMP)
 	$(PY) bench/bench_repository.py

@@ -6,7 +6,8 @@ from typing import Any
 
 from chalice import Chalice
 
-from chalicelib.api import routers
+from chalicelib.api import load_router, routers
+from chalicelib.api.manifest import ROUTES
 from chalicelib.http.edge import Edge
 from chalicelib.settings import get_settings
 from chalicelib.store import models
@@ -17,7 +18,10 @@ models.bind(settings)
 
 app = Chalice(app_name="opsplane")
 app.api.binary_types.extend(["application/octet-stream", "image/png", "font/woff2"])
-edge = Edge(app, routers(settings.categories))
+if settings.categories:  # one deployed function: its categories, imported now
+    edge = Edge(app, routers(settings.categories))
+else:  # every category: each imported by the first request that reaches it
+    edge = Edge(app, manifest=ROUTES, load=load_router)
 edge.register()
 
 

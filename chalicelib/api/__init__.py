@@ -68,3 +68,8 @@ def selected(names: tuple[str, ...] = ()) -> list[Category]:
 def routers(names: tuple[str, ...] = ()) -> list[Router]:
     """The routers of the selected categories."""
     return [c.router for c in selected(names)]
+
+
+def load_router(name: str) -> Router:
+    """The router of one category, its module imported now (the lazy edge's loader)."""
+    return category(name).router

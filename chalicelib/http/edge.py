@@ -7,9 +7,10 @@ payload in the caller's dialect. Domain errors turn into the dialect's error bod
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,27 +128,95 @@ class _Seen:
         return self.route.tag if self.route else None
 
 
-class Edge:
-    """Dispatches Chalice requests to declared routes."""
+# A category's paths and the methods of each (chalicelib/api/manifest.py), and how to get
+# its router (importing its module) when a request first reaches it.
+Manifest = Mapping[str, Mapping[str, tuple[str, ...]]]
+Load = Callable[[str], Router]
 
-    def __init__(self, app: Chalice, routers: Iterable[Router], limiter: limits.Limiter | None = None) -> None:
+
+class Edge:
+    """Dispatches Chalice requests to declared routes.
+
+    Given routers, every route is known at once. Given a manifest and a loader (the app
+    serving every category), only the paths and methods are: a category's module is
+    imported by the first request that reaches one of its paths, so a cold start pays
+    for the categories it serves, not for all of them (bench/bench_coldstart.py)."""
+
+    def __init__(
+        self,
+        app: Chalice,
+        routers: Iterable[Router] = (),
+        limiter: limits.Limiter | None = None,
+        *,
+        manifest: Manifest | None = None,
+        load: Load | None = None,
+    ) -> None:
         self.app = app
         # One per container: its counts are what keeps rate limiting off the request path.
         self.limiter = limiter or limits.Limiter()
-        self.routes: list[Route] = [r for router in routers for r in router.routes]
-        self.table: dict[str, dict[str, Route]] = defaultdict(dict)
-        for route in self.routes:
-            if route.method in self.table[route.path]:
+        self._table: dict[str, dict[str, Route]] = defaultdict(dict)
+        self._routes: list[Route] = []
+        # path -> its methods, and (lazily loaded categories) path -> category not loaded yet.
+        self._methods: dict[str, set[str]] = defaultdict(set)
+        self._pending: dict[str, str] = {}
+        self._load = load
+        self._loading = threading.Lock()
+        for router in routers:
+            self._add(router)
+        for name, paths in (manifest or {}).items():
+            for path, methods in paths.items():
+                if path in self._pending or path in self._table:
+                    raise ValueError(f"Path {path} is declared twice")
+                self._pending[path] = name
+                self._methods[path].update(methods)
+        if self._pending and load is None:
+            raise ValueError("A manifest needs a loader")
+
+    def _add(self, router: Router) -> None:
+        for route in router.routes:
+            if route.method in self._table[route.path]:
                 raise ValueError(f"Duplicate route {route.method} {route.path}")
-            self.table[route.path][route.method] = route
+            self._table[route.path][route.method] = route
+            self._methods[route.path].add(route.method)
+            self._routes.append(route)
+
+    def _category_of(self, path: str) -> dict[str, Route]:
+        """The routes of path, importing its category first when it is not loaded yet."""
+        if path in self._pending:
+            with self._loading:
+                name = self._pending.get(path)
+                if name is not None:
+                    assert self._load is not None
+                    router = self._load(name)
+                    for stale in [p for p, owner in self._pending.items() if owner == name]:
+                        del self._pending[stale]
+                    self._add(router)
+        return self._table[path]
+
+    def load_all(self) -> None:
+        """Import every category not loaded yet (the OpenAPI document, tests)."""
+        for path in list(self._pending):
+            self._category_of(path)
+
+    @property
+    def table(self) -> dict[str, dict[str, Route]]:
+        """Every route, by path and method (loading every category)."""
+        self.load_all()
+        return self._table
+
+    @property
+    def routes(self) -> list[Route]:
+        """Every route (loading every category)."""
+        self.load_all()
+        return self._routes
 
     def register(self) -> None:
         """Register one Chalice view per path (all methods) plus the catch-all paths."""
-        for path in sorted(self.table):
+        for path in sorted(self._methods):
             self.app.route(path, methods=METHODS, content_types=CONTENT_TYPES, name=_view_name(path))(self._view(path))
         for depth in range(1, CATCH_ALL_DEPTH + 1):
             path = "".join(f"/{{p{i}}}" for i in range(depth))
-            if path not in self.table:
+            if path not in self._methods:
                 self.app.route(path, methods=METHODS, content_types=CONTENT_TYPES, name=f"unknown_{depth}")(
                     self._view(None)
                 )
@@ -162,7 +231,7 @@ class Edge:
         if resource not in self.app.routes:
             return self.handle(None, {})
         if event.method.upper() not in self.app.routes[resource]:
-            return self.handle(resource if resource in self.table else None, dict(event.uri_params or {}))
+            return self.handle(resource if resource in self._methods else None, dict(event.uri_params or {}))
         return get_response(event)
 
     def _view(self, path: str | None) -> Any:
@@ -215,9 +284,10 @@ class Edge:
             if path is None:
                 raise NotFound(f"No route for {actual_path}")
             method = chalice_request.method.upper()
-            route = self.table[path].get(method)
+            routes = self._category_of(path)
+            route = routes.get(method)
             if route is None and method == "HEAD":
-                route = self.table[path].get("GET")
+                route = routes.get("GET")
             if route is None:
                 raise MethodNotAllowed(f"Method {method} not allowed on {path}", headers={"Allow": self._allow(path)})
             seen.route = route
@@ -249,7 +319,7 @@ class Edge:
 
     def _allow(self, path: str) -> str:
         """The methods path answers, for a 405's Allow header (HEAD wherever GET is)."""
-        methods = set(self.table[path])
+        methods = set(self._methods[path])
         if "GET" in methods:
             methods.add("HEAD")
         return ", ".join(m for m in METHODS if m in methods)

@@ -1,5 +1,5 @@
 """The contract suite's fixtures: every test parametrized over the kinds declared on the
-shared CRUD (crud.DECLARED, filled when app.py registers the categories), one installation
+shared CRUD (crud.DECLARED, filled as the categories are imported: every one, below), one installation
 (moto + bootstrap + app) per kind and module, and a fresh tenant per test."""
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from chalicelib.categories import crud
 from chalicelib.http.router import Route
 from tests.contract.samples import SAMPLES, Body, Sample, refusals, sample_for
 from tests.functional.conftest import ADMIN_PASSWORD, Api, mint
+
+edge.load_all()  # the app imports a category when a request first reaches it: the suite needs every kind now
 
 HERE = Path(__file__).parent
 

@@ -9,7 +9,8 @@ Each container keeps, per key and window, `pending` hits not yet written and `sh
 window's count as the last flush returned it (every container's flushed hits, ours
 included). A request is admitted when shared + pending + 1 <= limit, decided in memory. A
 flush is one UpdateItem ADD of the pending hits on the key's usage row
-(store/usage.py), made by the request that brings pending to `flush_hits`, or by the first
+(store/usage.py), made by the request that brings pending to `flush_after` (`flush_hits`,
+or 2% of the budget left when that is more), or by the first
 request `flush_seconds` after the key's last flush, whichever comes first; that request is
 then decided on the fresh count. So a request makes at most one AWS call, and most make
 none. The error bound this buys (how far over the limit a tenant can get with several warm
@@ -32,6 +33,8 @@ from chalicelib.settings import Settings
 from chalicelib.store import usage
 
 WINDOW = 60
+# A container may hold up to this fraction (1/50: 2%) of what is left of a budget unwritten.
+HEADROOM_SHARE = 50
 
 logger = Logger(service="opsplane", child=True)
 
@@ -86,6 +89,14 @@ def limit_of(settings: Settings, budget: str) -> int:
     }[budget]
 
 
+def flush_after(settings: Settings, limit: int, shared: int) -> int:
+    """How many hits a container keeps before writing them: the flush setting N, or a
+    HEADROOM_SHARE-th of the budget still left when that is more. A large budget far from
+    spent is then written every few seconds rather than every N hits, and as it runs down
+    the container writes as often as the setting says."""
+    return max(settings.rate_limit_flush_hits, (limit - shared) // HEADROOM_SHARE)
+
+
 class Limiter:
     """This container's counts; thread-safe (`chalice local` serves requests on threads)."""
 
@@ -111,7 +122,7 @@ class Limiter:
                 raise self._throttled(limit, reset, now)
             window.pending += 1
             # After a failed flush, only time triggers the next: never one call per request.
-            due = (window.pending >= settings.rate_limit_flush_hits and not window.failed) or (
+            due = (window.pending >= flush_after(settings, limit, window.shared) and not window.failed) or (
                 now - window.flushed_at >= settings.rate_limit_flush_seconds
             )
             if not due or window.flushing:

@@ -136,3 +136,29 @@ def test_can_flush_nothing_into_a_window_that_has_ended():
     now[0] = START + 61.0
     assert [admitted(limiter, config) for _ in range(3)] == [True] * 3
     assert shared.rows == Counter({("t1#rate#alert#get", str(START + 60)): 3})
+
+
+def test_can_write_a_large_budget_far_from_spent_less_often():
+    # GIVEN a budget of 5000 a minute and a flush setting of 5 hits
+    shared = Shared()
+    limiter = Limiter(clock=lambda: START + 1.0, flush=shared.add)
+    config = settings(limit=5000, flush_hits=5)
+    # WHEN 1000 requests arrive within the same second
+    assert all(admitted(limiter, config) for _ in range(1000))
+    # THEN the container keeps up to 2% of what is left unwritten (100 hits, then 98, 96,
+    # ... as the budget runs down), not 5: 11 writes, not 200, and 7 hits still held
+    assert shared.calls == 11
+    assert shared.rows[("t1#rate#alert#get", str(START))] == 993
+
+
+@pytest.mark.parametrize(("containers", "limit"), [(10, 5000), (4, 1000)])
+def test_can_stay_within_the_bound_of_a_large_budget(containers, limit):
+    # GIVEN C containers on one counter, a large budget and the flush setting 5
+    shared = Shared()
+    config = settings(limit=limit, flush_hits=5)
+    rng = random.Random(containers + limit)
+    fleet = [Limiter(clock=lambda: START + 1.0, flush=shared.add) for _ in range(containers)]
+    # WHEN far more requests than the budget arrive
+    passed = sum(admitted(rng.choice(fleet), config) for _ in range(limit * 3))
+    # THEN at least the limit passes, and at most L + (C - 1) * (max(N, L / 50) - 1)
+    assert limit <= passed <= limit + (containers - 1) * (max(5, limit // 50) - 1)

@@ -199,6 +199,19 @@ def _meta(req: Request, entity: Entity) -> dict[str, Any]:
     }
 
 
+@router.get(
+    f"{DASHBOARDS}/db/{{slug}}",
+    acl="dashboard.read",
+    response=GrafanaDashboard,
+    summary="A dashboard by its title's slug (the oldest one the caller may view; deprecated by Grafana)",
+)
+def get_by_slug(req: Request) -> Reply:
+    """A dashboard by its title's slug."""
+    entity = store.by_slug(req.ctx, req.params["slug"])
+    store.require_access(req.ctx.principal, f"dashboard.{entity.id}.read")
+    return bare({"dashboard": views.dashboard_json(entity), "meta": _meta(req, entity)})
+
+
 @router.delete(BY_UID, acl="dashboard.{uid}.delete", response=GrafanaDeleted)
 def delete_dashboard(req: Request) -> Reply:
     """Delete a dashboard permanently, with its versions."""

@@ -144,3 +144,15 @@ def test_can_answer_unknown_grafana_paths_in_grafanas_shape(api):
         assert status == 404 and set(body) == {"message"}, (path, body)
     status, body = api.json("GET", "/api/v2/nothing-here")
     assert status == 404 and "status" in body
+
+
+def test_can_star_by_numeric_id_and_answer_the_default_home(api):
+    saved = save(api, {"title": "Starry", "panels": []})
+    assert api.json("POST", f"/api/user/stars/dashboard/{saved['id']}")[1] == {"message": "Dashboard starred!"}
+    hits = api.json("GET", "/api/search?starred=true")[1]
+    assert [h["uid"] for h in hits] == [saved["uid"]]
+    assert api.json("DELETE", f"/api/user/stars/dashboard/{saved['id']}")[0] == 200
+    assert api.json("GET", "/api/search?starred=true")[1] == []
+    assert api.json("POST", "/api/user/stars/dashboard/999999")[0] == 404
+    status, home = api.json("GET", "/api/dashboards/home")
+    assert status == 200 and home["meta"]["isHome"] is True and home["dashboard"]["title"] == "Home"

@@ -212,8 +212,8 @@ class Edge:
         dialect = dialects.dialect_of(actual_path)
         budget_headers: dict[str, str] = {}
         try:
-            if path is None:
-                raise NotFound(f"No route for {actual_path}")
+            if path is None:  # Grafana's clients match its own words
+                raise NotFound("Not found" if dialect == dialects.GRAFANA else f"No route for {actual_path}")
             method = chalice_request.method.upper()
             route = self.table[path].get(method)
             if route is None and method == "HEAD":

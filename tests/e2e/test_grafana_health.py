@@ -20,4 +20,4 @@ def test_can_answer_unknown_grafana_paths_in_grafanas_shape(server, admin_token)
     grafana = GrafanaApi.from_url(server.url, credential=admin_token, timeout=30)
     with pytest.raises(GrafanaClientError) as missing:
         grafana.client.GET("/no/such/grafana/path")
-    assert missing.value.status_code == 404 and set(missing.value.response) == {"message"}
+    assert missing.value.status_code == 404 and missing.value.response == {"message": "Not found"}

@@ -10,8 +10,10 @@ the listed row still existing, so a revoked token is never resurrected by a conc
 rename and two concurrent revokes never both decrement the counter. Last use lives in
 its own attribute (`used`) so recording it never overwrites a rename.
 
-The secrets are 122-bit random UUIDs (Wavefront's token shape): an unsalted SHA-256 is
-enough for a secret with that much entropy, and makes the lookup a single get. The rows
+New secrets have opsplane's scannable shape (`opsat_...`, auth/secretformat.py: 190
+random bits and a checksum); tokens issued earlier are 122-bit random UUIDs (Wavefront's
+token shape) and keep working. An unsalted SHA-256 is enough for a secret with that much
+entropy, and makes the lookup a single get. The rows
 are read and written by store/tokens.py.
 """
 
@@ -19,13 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.auth import secretformat
 from chalicelib.auth.cache import invalidate
 from chalicelib.errors import Invalid, NotFound
 from chalicelib.settings import get_settings
@@ -120,13 +122,25 @@ def _from_row(row: tokens.Row) -> ApiToken:
 # ---- operations -------------------------------------------------------------------------
 
 
+def new_secret() -> str:
+    """A new API token secret (opsplane's scannable shape)."""
+    return secretformat.issue(secretformat.API_TOKEN)
+
+
 def create(
-    tenant: str, account: str, account_type: str, *, name: str = "", limit: int | None = None
+    tenant: str,
+    account: str,
+    account_type: str,
+    *,
+    name: str = "",
+    limit: int | None = None,
+    secret_source: Callable[[], str] = new_secret,
 ) -> tuple[str, ApiToken]:
-    """A new token for the account; returns (secret, token). Over the limit is Invalid."""
+    """A new token for the account; returns (secret, token). Over the limit is Invalid.
+    secret_source makes the secret (tests pass one of the older shapes)."""
     check_name(name)
     limit = get_settings().max_api_tokens_per_account if limit is None else limit
-    secret = str(uuid.UUID(bytes=secrets.token_bytes(16), version=4))
+    secret = secret_source()
     token = ApiToken(
         public_id=str(uuid.uuid4()),
         tenant=tenant,
@@ -153,7 +167,7 @@ def create(
 
 def lookup(secret: str) -> ApiToken | None:
     """The token a secret belongs to, or None."""
-    if not secret or len(secret) > 256:
+    if not secret or len(secret) > 256 or not secretformat.plausible(secret):
         return None
     token_digest = digest(secret)
     # Strongly consistent: a token revoked a moment ago must not pass.

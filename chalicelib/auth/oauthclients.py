@@ -1,8 +1,9 @@
 """OAuth2 clients of service accounts (client credentials grant, RFC 6749 §4.4).
 
-A client is a (client id, secret) pair bound to one service account. The secret holds
-256 random bits, is shown once, and is stored only as its SHA-256, compared in constant
-time. Rows in the tokens table, written in one transaction:
+A client is a (client id, secret) pair bound to one service account. The secret has
+opsplane's scannable shape (`opsoc_...`, auth/secretformat.py: 190 random bits and a
+checksum; secrets issued earlier, url-safe base64, keep working), is shown once, and is
+stored only as its SHA-256, compared in constant time. Rows in the tokens table, written in one transaction:
   "oauthclient#<client id>" / "client"               lookup at the token endpoint
   "<tenant>#oauthclient" / "<account>#<client id>"   the account's clients, as listed
   "<tenant>#oauthclient-count" / "<account>"         per-account counter (condition count < max)
@@ -15,9 +16,11 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.auth import secretformat
 from chalicelib.auth.apitokens import digest, revoke_each
 from chalicelib.auth.cache import invalidate
 from chalicelib.errors import NotFound
@@ -70,9 +73,17 @@ def _well_formed(client_id: str) -> bool:
     return isinstance(client_id, str) and len(client_id) == CLIENT_ID_LENGTH and client_id.isalnum()
 
 
-def create(tenant: str, account: str, *, limit: int = MAX_CLIENTS_PER_ACCOUNT) -> tuple[str, OAuthClient]:
-    """A new client for the service account; returns (secret, client). Over the limit is Invalid."""
-    secret = secrets.token_urlsafe(32)
+def new_secret() -> str:
+    """A new client secret (opsplane's scannable shape)."""
+    return secretformat.issue(secretformat.OAUTH_CLIENT_SECRET)
+
+
+def create(
+    tenant: str, account: str, *, limit: int = MAX_CLIENTS_PER_ACCOUNT, secret_source: Callable[[], str] = new_secret
+) -> tuple[str, OAuthClient]:
+    """A new client for the service account; returns (secret, client). Over the limit is
+    Invalid. secret_source makes the secret (tests pass one of the older shapes)."""
+    secret = secret_source()
     client = OAuthClient(
         client_id=secrets.token_hex(CLIENT_ID_LENGTH // 2),
         tenant=tenant,
@@ -90,7 +101,7 @@ def create(tenant: str, account: str, *, limit: int = MAX_CLIENTS_PER_ACCOUNT) -
 def verify(client_id: str, secret: str) -> OAuthClient | None:
     """The client whose id and secret these are, or None (unknown id or wrong secret)."""
     stored: OAuthClient | None = None
-    if _well_formed(client_id) and 0 < len(secret) <= 256:
+    if _well_formed(client_id) and 0 < len(secret) <= 256 and secretformat.plausible(secret):
         row = tokens.get(_lookup_key(client_id), consistent=True)
         stored = _from_row(row) if row is not None else None
     matches = hmac.compare_digest(digest(secret), stored.digest if stored else _NO_CLIENT)

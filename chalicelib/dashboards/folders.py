@@ -4,7 +4,9 @@ A folder is one entity of kind "folder" whose id is its uid. Its document holds 
 `_parent` (the parent folder's uid, "" at the top) and `_number` (Grafana's numeric id,
 from the series dashboards use). Titles are unique among siblings (store.FOLDER_NAME: a
 reservation row written in the folder's own transaction, 409 when taken). Dashboards point
-at their folder by uid (`_folder`), so a move or a rename never touches them.
+at their folder by uid (`_folder`), so a move or a rename never touches them. A folder's
+entity ACL (`_acl`, set through Grafana's folder permissions) guards the folder itself:
+the dashboards inside keep their own.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.dashboards import store
+from chalicelib.domain import entity_acl
 from chalicelib.domain.context import Context
-from chalicelib.errors import Invalid, NotFound, VersionMismatch
+from chalicelib.errors import Forbidden, Invalid, NotFound, VersionMismatch
 from chalicelib.store.repository import Entity
 
 FOLDER_NOT_FOUND = "Folder not found"
@@ -40,12 +43,25 @@ def url(uid: str, title: str) -> str:
     return f"/dashboards/f/{uid}/{store.slug(title)}"
 
 
-def get(ctx: Context, uid: str) -> Entity:
-    """A folder; 404 "Folder not found"."""
+def get(ctx: Context, uid: str, *, modify: bool = False) -> Entity:
+    """A folder the principal's entity ACL lets it view (and modify); 404 "Folder not found"."""
     try:
-        return store.folders(ctx).get(uid)
+        folder = store.folders(ctx).get(uid)
     except (NotFound, Invalid) as exc:
         raise NotFound(FOLDER_NOT_FOUND) from exc
+    if not entity_acl.may_view(ctx.principal, folder):
+        raise Forbidden(f"Folder {uid}: you are not allowed to view it")
+    if modify and not entity_acl.may_modify(ctx.principal, folder):
+        raise Forbidden(f"Folder {uid}: you are not allowed to modify it")
+    return folder
+
+
+def by_number(ctx: Context, number: int) -> Entity:
+    """The folder whose Grafana numeric id is number; 404 "Folder not found"."""
+    for folder in store.folders(ctx).summaries():
+        if store.number_of(folder) == number:
+            return get(ctx, folder.id)
+    raise NotFound(FOLDER_NOT_FOUND)
 
 
 def every(ctx: Context) -> dict[str, Entity]:
@@ -106,7 +122,7 @@ def create(ctx: Context, title: Any, uid: Any = None, parent: Any = None) -> Ent
 def rename(ctx: Context, uid: str, title: Any, *, version: int | None, overwrite: bool) -> Entity:
     """Change a folder's title; without overwrite, version must be the stored one (412)."""
     title = store.check_title(title, what="Folder") if title is not None else None
-    current = get(ctx, uid)
+    current = get(ctx, uid, modify=True)
     if not overwrite and version != current.version:
         raise VersionMismatch(FOLDER_CHANGED)
 
@@ -129,7 +145,7 @@ def rename(ctx: Context, uid: str, title: Any, *, version: int | None, overwrite
 def move(ctx: Context, uid: str, parent: Any) -> Entity:
     """Put a folder under another one (None or "" for the top); a cycle is refused (400)."""
     parent = _parent_uid(parent)
-    get(ctx, uid)
+    get(ctx, uid, modify=True)
     known = _require_parent(ctx, parent)
     if parent == uid or uid in {f.id for f in chain(parent, known)}:
         raise Invalid("A folder cannot be moved into itself or one of its subfolders")
@@ -154,7 +170,7 @@ def remove(ctx: Context, uid: str, *, cascade: bool) -> Entity:
     which purges them all (subfolders recursively) first; every one must be deletable by
     the caller, or nothing is deleted. Trashed dashboards of a folder deleted without
     cascade go back to the General folder."""
-    folder = get(ctx, uid)
+    folder = get(ctx, uid, modify=True)
     known = every(ctx)
     below = subtree(uid, known)
     live = contents(ctx, below)

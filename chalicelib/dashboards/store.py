@@ -201,6 +201,27 @@ def load(ctx: Context, uid: str, *, modify: bool = False, head_only: bool = Fals
     return entity
 
 
+def by_number(ctx: Context, number: int) -> Entity:
+    """The live dashboard whose Grafana numeric id is number (a Query of the tenant's head
+    rows, as search does); 404 "Dashboard not found"."""
+    for entity in dashboards(ctx).summaries():
+        if number_of(entity) == number:
+            require_entity(ctx.principal, entity)
+            return entity
+    raise NotFound("Dashboard not found")
+
+
+def by_slug(ctx: Context, wanted: str) -> Entity:
+    """The first live dashboard (oldest number first) the principal may view whose title's
+    slug is wanted; 404 "Dashboard not found". Slugs are not unique (titles are unique per
+    folder only), which is why Grafana deprecated this lookup."""
+    found = sorted((e for e in dashboards(ctx).summaries() if slug(title_of(e.doc)) == wanted), key=number_of)
+    for entity in found:
+        if entity_acl.may_view(ctx.principal, entity):
+            return load(ctx, entity.id)
+    raise NotFound("Dashboard not found")
+
+
 def create_wavefront(ctx: Context, uid: str, doc: dict[str, Any], tags: list[str] | None) -> Entity:
     """A dashboard saved through the Wavefront dialect under its client-chosen id."""
     repo = dashboards(ctx)
@@ -266,7 +287,7 @@ def save_grafana(ctx: Context, save: Save) -> Entity:
     title = check_title(dash.get("title"))
     tags = check_tags(dash.get("tags"))
     raw_uid = dash.get("uid")
-    uid = check_uid(raw_uid) if raw_uid not in (None, "") else new_uid()
+    uid = check_uid(raw_uid) if raw_uid not in (None, "") else _uid_of_number(ctx, dash.get("id"))
     folder = save.folder_uid or GENERAL
     if folder != GENERAL:
         check_uid(folder)
@@ -320,6 +341,16 @@ def save_grafana(ctx: Context, save: Save) -> Entity:
     except VersionMismatch as exc:
         require_folder(ctx, folder)
         raise VersionMismatch(CHANGED) from exc
+
+
+def _uid_of_number(ctx: Context, number: Any) -> str:
+    """The uid a save without one names: the dashboard of its numeric `id` (an update, as
+    Grafana's older clients send it), or a fresh one when id is absent, null or 0."""
+    if number in (None, 0):
+        return new_uid()
+    if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+        raise Invalid("dashboard.id must be a positive integer or null")
+    return by_number(ctx, number).id
 
 
 def _folder_still_there(ctx: Context, folder: str) -> Writes | None:

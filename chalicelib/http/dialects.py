@@ -16,23 +16,22 @@ WAZO = "wazo"
 GRAFANA = "grafana"
 OAUTH = "oauth"
 
-_GRAFANA_PREFIXES = (
-    "/api/dashboards",
-    "/api/search",
-    "/api/folders",
-    "/api/user",
-    "/api/frontend",
-    "/api/health",
-)
+# Under /api/, everything that is neither Wavefront's /api/v2 nor Wazo's /api/auth (bar
+# Grafana's own /api/auth/keys) is Grafana's: its unknown paths answer {"message"} too.
+_NATIVE_PREFIX = "/api/v2/"
+_WAZO_PREFIX = "/api/auth/"
+_GRAFANA_KEYS = "/api/auth/keys"
 
 
 def dialect_of(path: str) -> str:
     """Which dialect answers a path."""
-    if path.startswith("/api/auth/"):
+    if path == _GRAFANA_KEYS or path.startswith(_GRAFANA_KEYS + "/"):
+        return GRAFANA
+    if path.startswith(_WAZO_PREFIX):
         return WAZO
     if path.startswith("/auth/oauth"):
         return OAUTH
-    if path.startswith(_GRAFANA_PREFIXES):
+    if path.startswith("/api/") and not path.startswith(_NATIVE_PREFIX) and path != "/api/v2":
         return GRAFANA
     return NATIVE
 

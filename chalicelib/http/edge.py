@@ -281,8 +281,8 @@ class Edge:
         dialect = dialects.dialect_of(actual_path)
         budget_headers: dict[str, str] = {}
         try:
-            if path is None:
-                raise NotFound(f"No route for {actual_path}")
+            if path is None:  # Grafana's clients match its own words
+                raise NotFound("Not found" if dialect == dialects.GRAFANA else f"No route for {actual_path}")
             method = chalice_request.method.upper()
             routes = self._category_of(path)
             route = routes.get(method)

@@ -6,7 +6,8 @@ a traceback):
 - the value after `Bearer` / `Basic` (an API token is a bare UUID: known by its place only);
 - the value of a credential-named field, in a query string (`?token=`), a header dump
   (`X-Auth-Token: ...`, `'authorization': '...'`) or a JSON body (`"client_secret": "..."`);
-- the path segment after `/token/` (GET/HEAD/DELETE /api/auth/0.1/token/<token>).
+- the path segment after `/token/` (GET/HEAD/DELETE /api/auth/0.1/token/<token>);
+- an opsplane secret (`opsat_...`, `opsoc_...`: auth/secretformat.py), wherever it is.
 
 Only the secret goes, the rest of the line stays readable.
 """
@@ -34,6 +35,7 @@ _FIELD = re.compile(
     rf"(?<![A-Za-z0-9_-])((?:{_NAMES})\\?[\"']?\s*[=:]\s*\\?[\"']?)(?!{re.escape(REDACTED)})(?!(?:Bearer|Basic)\s)([^\"'&\s,;}}\]\\]+)",
     re.IGNORECASE,
 )
+_OURS = re.compile(r"\bops(?:at|oc)_[A-Za-z0-9]{32}_[0-9a-f]{8}\b")  # auth/secretformat.py's shape
 _TOKEN_SEGMENT = re.compile(r"(/tokens?/)(?!{)([^/?#\s\"']+)")  # not a route template's {token}
 # A Cookie header holds several name=value pairs: all of it goes.
 _COOKIE = re.compile(r"((?<![A-Za-z0-9_-])(?:set-)?cookie[\"']?\s*:\s*[\"']?)[^\"'\r\n\\]+", re.IGNORECASE)
@@ -42,6 +44,7 @@ _COOKIE = re.compile(r"((?<![A-Za-z0-9_-])(?:set-)?cookie[\"']?\s*:\s*[\"']?)[^\
 def redact(text: str) -> str:
     """text with every credential in it replaced by REDACTED."""
     text = _JWT.sub(REDACTED, text)
+    text = _OURS.sub(REDACTED, text)
     text = _SCHEME.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _TOKEN_SEGMENT.sub(lambda m: m.group(1) + REDACTED, text)
     text = _COOKIE.sub(lambda m: m.group(1) + REDACTED, text)

@@ -8,10 +8,12 @@ conflicts), rendered at the edge (chalicelib/http/dialects.py).
 
 from __future__ import annotations
 
-from chalicelib.compat.grafana import dashboards, folders, search
+from chalicelib.compat.grafana import dashboards, folders, permissions, search
 from chalicelib.http.router import Category, Router
 
-router = Router("grafana", routes=[r for part in (dashboards, folders, search) for r in part.router.routes])
+router = Router(
+    "grafana", routes=[r for part in (dashboards, folders, permissions, search) for r in part.router.routes]
+)
 
 
 CATEGORY = Category(router, permission="dashboard_management")

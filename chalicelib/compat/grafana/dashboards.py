@@ -199,6 +199,19 @@ def _meta(req: Request, entity: Entity) -> dict[str, Any]:
     }
 
 
+@router.get(
+    f"{DASHBOARDS}/db/{{slug}}",
+    acl="dashboard.read",
+    response=GrafanaDashboard,
+    summary="A dashboard by its title's slug (the oldest one the caller may view; deprecated by Grafana)",
+)
+def get_by_slug(req: Request) -> Reply:
+    """A dashboard by its title's slug."""
+    entity = store.by_slug(req.ctx, req.params["slug"])
+    store.require_access(req.ctx.principal, f"dashboard.{entity.id}.read")
+    return bare({"dashboard": views.dashboard_json(entity), "meta": _meta(req, entity)})
+
+
 @router.delete(BY_UID, acl="dashboard.{uid}.delete", response=GrafanaDeleted)
 def delete_dashboard(req: Request) -> Reply:
     """Delete a dashboard permanently, with its versions."""
@@ -282,6 +295,7 @@ def tags(req: Request) -> Reply:
 
 
 STARS = "/api/user/stars/dashboard/uid/{uid}"
+STARS_BY_ID = "/api/user/stars/dashboard/{id}"
 
 
 @router.post(STARS, acl="dashboard.{uid}.read", response=GrafanaMessage)
@@ -296,3 +310,83 @@ def unstar(req: Request) -> Reply:
     """Remove the caller's star from a dashboard."""
     store.unstar(req.ctx, req.params["uid"])
     return bare({"message": "Dashboard unstarred"})
+
+
+@router.post(STARS_BY_ID, acl="dashboard.read", response=GrafanaMessage)
+def star_by_id(req: Request) -> Reply:
+    """Star a dashboard named by its numeric id (deprecated by Grafana)."""
+    store.star(req.ctx, _readable_number(req).id)
+    return bare({"message": "Dashboard starred!"})
+
+
+@router.delete(STARS_BY_ID, acl="dashboard.read", response=GrafanaMessage)
+def unstar_by_id(req: Request) -> Reply:
+    """Remove the caller's star from a dashboard named by its numeric id."""
+    store.unstar(req.ctx, _readable_number(req).id)
+    return bare({"message": "Dashboard unstarred"})
+
+
+def _readable_number(req: Request) -> Entity:
+    raw = req.params["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise Invalid("id must be a dashboard's numeric id")
+    entity = store.by_number(req.ctx, int(raw))
+    store.require_access(req.ctx.principal, f"dashboard.{entity.id}.read")
+    return entity
+
+
+# Grafana's home dashboard when no preference names one (preferences are not built: docs/grafana.md).
+HOME = {
+    "title": "Home",
+    "uid": "",
+    "id": None,
+    "tags": [],
+    "editable": False,
+    "schemaVersion": views.SCHEMA_VERSION,
+    "time": {"from": "now-6h", "to": "now"},
+    "panels": [
+        {
+            "id": 1,
+            "type": "dashlist",
+            "title": "Starred dashboards",
+            "gridPos": {"h": 9, "w": 12, "x": 0, "y": 0},
+            "options": {"showStarred": True, "showRecentlyViewed": False, "showSearch": False},
+        },
+        {
+            "id": 2,
+            "type": "dashlist",
+            "title": "Dashboards",
+            "gridPos": {"h": 9, "w": 12, "x": 12, "y": 0},
+            "options": {"showStarred": False, "showRecentlyViewed": False, "showSearch": True},
+        },
+    ],
+}
+
+
+@router.get(f"{DASHBOARDS}/home", acl="dashboard.read", response=GrafanaDashboard)
+def home(req: Request) -> Reply:
+    """Grafana's default home dashboard (lists of the starred and of all dashboards)."""
+    meta = {
+        "type": "db",
+        "isHome": True,
+        "canSave": False,
+        "canEdit": False,
+        "canAdmin": False,
+        "canStar": False,
+        "canDelete": False,
+        "slug": "",
+        "url": "",
+        "expires": views.NEVER,
+        "created": views.NEVER,
+        "updated": views.NEVER,
+        "updatedBy": "",
+        "createdBy": "",
+        "version": 0,
+        "hasAcl": False,
+        "isFolder": False,
+        **views.folder_keys(None),
+        "provisioned": False,
+        "provisionedExternalId": "",
+        "isStarred": False,
+    }
+    return bare({"dashboard": HOME, "meta": meta})

@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from chalicelib.compat.grafana import views
 from chalicelib.dashboards import folders, store
+from chalicelib.domain import entity_acl
 from chalicelib.errors import Invalid
 from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
@@ -112,6 +113,15 @@ def get_folder(req: Request) -> Reply:
     return bare(_folder_view(req, folders.get(req.ctx, req.params["uid"])))
 
 
+@router.get(f"{FOLDERS}/id/{{id}}", acl="folder.read", response=GrafanaFolder)
+def get_folder_by_id(req: Request) -> Reply:
+    """One folder named by its numeric id (deprecated by Grafana, kept for older clients)."""
+    raw = req.params["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise Invalid("id must be a folder's numeric id")
+    return bare(_folder_view(req, folders.by_number(req.ctx, int(raw))))
+
+
 @router.post(FOLDERS, acl="folder.create", body=FolderBody, response=GrafanaFolder)
 def create_folder(req: Request) -> Reply:
     """Create a folder (409 when a sibling has the title)."""
@@ -166,7 +176,7 @@ def _folder_view(req: Request, folder: Entity) -> dict[str, Any]:
         "uid": folder.id,
         "title": title,
         "url": folders.url(folder.id, title),
-        "hasAcl": False,
+        "hasAcl": bool(entity_acl.principals(folder)),
         "canSave": can_save,
         "canEdit": can_save,
         "canAdmin": can_save,

@@ -70,6 +70,14 @@ def address(text: str) -> Address:
     return found
 
 
+def _client(source: str | None) -> Address | None:
+    """The request's address, or None when unknown or unreadable."""
+    try:
+        return address(source) if source else None
+    except Invalid:
+        return None
+
+
 @lru_cache(maxsize=4096)
 def _network(cidr: str) -> Network:
     return ipaddress.ip_network(cidr, strict=False)
@@ -106,10 +114,7 @@ def check(lines: Sequence[str], tenant: str, source: str | None) -> None:
     unreadable address is denied under any rule (fail closed)."""
     if not lines:
         return
-    try:
-        client = address(source) if source else None
-    except Invalid:
-        client = None
+    client = _client(source)
     if client is None or verdict(lines, client) == DENY:
         raise Forbidden(f"The access policy of tenant {tenant} denies requests from {source or 'an unknown address'}")
 
@@ -152,10 +157,7 @@ def save(tenant: str, rules: Iterable[Rule], *, source: str | None, by: str | No
     saving it: the caller would be locked out by its own change."""
     rules = tuple(rules)
     lines = [r.line for r in rules]
-    try:
-        client = address(source) if source else None
-    except Invalid:
-        client = None
+    client = _client(source)
     if lines and client is None:
         raise Invalid(
             "The address of this request is unknown: an access policy with rules cannot be checked against it"

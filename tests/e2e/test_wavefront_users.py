@@ -21,7 +21,9 @@ def test_can_drive_every_user_operation(server, admin_token):
     boss = new_tenant_admin(server.url, admin_token)
     client = wavefront(server.url, boss.token)
     users = wf.UserApi(client)
-    group = wf.UserGroupApi(client).create_user_group(body=wf.UserGroupWrite(name=unique("group"), role_ids=[])).response
+    group = (
+        wf.UserGroupApi(client).create_user_group(body=wf.UserGroupWrite(name=unique("group"), role_ids=[])).response
+    )
     first, second, third = _email(), _email(), _email()
 
     # create (sendEmail is accepted; no mail goes out), invite

@@ -91,9 +91,7 @@ _ALL: tuple[Permission, ...] = (
         ("derivedmetric.#",),
         ("MODIFY_REGISTERED_QUERIES", "MODIFY_REGISTERED_QUERY_TAGS"),
     ),
-    Permission(
-        "embedded_charts", "Embedded Charts", ("accesspolicy.#", "embeddedchart.#"), ("CREATE_EMBEDDED_CHARTS",)
-    ),
+    Permission("embedded_charts", "Embedded Charts", ("embeddedchart.#",), ("CREATE_EMBEDDED_CHARTS",)),
     Permission("events_management", "Events", ("event.#",), ("MODIFY_EVENTS", "MODIFY_EVENT_TAGS")),
     Permission(
         "external_links_management",
@@ -142,7 +140,17 @@ _ALL: tuple[Permission, ...] = (
     Permission(
         "user_management",
         "Accounts",
-        ("account.#", "usergroup.#", "role.#", "apitoken.#", "user.#", "group.#", "policy.#", "tenant.#"),
+        (
+            "account.#",
+            "usergroup.#",
+            "role.#",
+            "apitoken.#",
+            "user.#",
+            "group.#",
+            "policy.#",
+            "tenant.#",
+            "accesspolicy.#",  # who may reach the tenant at all is account administration
+        ),
         (
             "GET_ALL_ACCOUNTS",
             "GET_ALL_USERS",

@@ -20,6 +20,9 @@ class Principal:
     groups: list[str] = field(default_factory=list)
     method: str = "jwt"  # jwt | apitoken | basic | oauth
     session: str | None = None  # JWT id, or API token public id
+    # Its home tenant's access policy as "ACTION CIDR" lines (identity/network.py): read
+    # with the tenant, so checking a request's address costs no call.
+    network: tuple[str, ...] = ()
 
     def can(self, access: str) -> bool:
         """Does this principal's ACL grant access?"""
@@ -36,6 +39,7 @@ class Principal:
             "principal_session": self.session or "",
             "principal_acl": "\n".join(self.acl),
             "principal_groups": ",".join(self.groups),
+            "principal_network": "\n".join(self.network),
         }
 
     @classmethod
@@ -49,4 +53,5 @@ class Principal:
             groups=[g for g in str(ctx.get("principal_groups", "")).split(",") if g],
             method=ctx.get("principal_method", "jwt"),
             session=ctx.get("principal_session") or None,
+            network=tuple(n for n in str(ctx.get("principal_network", "")).split("\n") if n),
         )

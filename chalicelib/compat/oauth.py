@@ -19,7 +19,7 @@ from chalicelib.errors import Invalid, NotFound, OpsplaneError, Unauthenticated
 from chalicelib.http.reply import Reply
 from chalicelib.http.request import Request
 from chalicelib.http.router import PUBLIC, Category, Router
-from chalicelib.identity import accounts, tenants
+from chalicelib.identity import accounts, network, tenants
 from chalicelib.identity.authorize import split_basic
 from chalicelib.settings import get_settings
 
@@ -113,15 +113,17 @@ def client_credentials(headers: Mapping[str, str], params: Mapping[str, str]) ->
     return client_id, secret
 
 
-def client_account(client: OAuthClient) -> dict[str, Any]:
-    """The enabled service account behind a client, in an active tenant."""
+def client_account(client: OAuthClient, source: str | None) -> dict[str, Any]:
+    """The enabled service account behind a client, in an active tenant whose access policy
+    admits the address asking (Forbidden otherwise: identity/network.py)."""
     try:
-        tenants.require_active(client.tenant)
+        tenant = tenants.require_active(client.tenant)
         account = accounts.get_account(client.tenant, client.account).doc
     except NotFound as exc:
         raise _invalid_client("Client authentication failed") from exc
     if account.get("type") != accounts.SERVICE or not account.get("enabled", True):
         raise _invalid_client("Client authentication failed")
+    network.check(network.lines_of(tenant), client.tenant, source)
     return account
 
 
@@ -150,7 +152,7 @@ def _issue(req: Request) -> Reply:
     if client is None:
         raise _invalid_client("Client authentication failed")
     records.give_back(*taken)
-    account = client_account(client)
+    account = client_account(client, req.source)
     scope = granted_scope(params.get("scope"), accounts.effective_acl(client.tenant, account))
     ttl = get_settings().oauth_token_ttl_seconds
     token, _ = sessions.issue(

@@ -31,6 +31,7 @@ from chalicelib.http.redact import RedactingPowertoolsFormatter
 from chalicelib.http.reply import Reply
 from chalicelib.http.request import Request, check_headers, decode_params
 from chalicelib.http.router import Route, Router, required_access
+from chalicelib.identity import network
 from chalicelib.identity.authorize import authorize, enter_tenant
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store import calls
@@ -350,7 +351,9 @@ class Edge:
     def _authorize(self, chalice_request: Any, request: Request, route: Route) -> None:
         principal = _authorizer_principal(chalice_request.context)
         if principal is None:
-            principal = authorize(request.headers, request.method, source=request.source)
+            principal = authorize(request.headers, request.method, source=request.source)  # checks the address too
+        else:  # the authorizer checked it; checked again here, where the 403 is in the dialect
+            network.admit(principal, request.source)
         requested = request.headers.get("wazo-tenant") or request.headers.get("x-tenant-id")
         tenant = enter_tenant(principal.tenant, requested)  # kept per container (auth/cache.py)
         request.principal = principal

@@ -23,7 +23,7 @@ from chalicelib.auth.cache import AUTH_CACHE
 from chalicelib.auth.passwords import verify_password
 from chalicelib.auth.principal import Principal
 from chalicelib.errors import CsrfRefused, NotFound, TenantGone, Unauthenticated
-from chalicelib.identity import accounts, tenants
+from chalicelib.identity import accounts, network, tenants
 from chalicelib.settings import get_settings
 from chalicelib.store import batch
 
@@ -129,6 +129,7 @@ def _principal_in(tenant_doc: dict, account: dict, method: str, session: str | N
         groups=[g.id for g in groups],
         method=method,
         session=session,
+        network=network.lines_of(tenant_doc),
     )
 
 
@@ -254,7 +255,8 @@ def _basic(username: str, password: str, source: str | None) -> tuple[tuple[Prin
 
 
 def authorize(headers: Mapping[str, str], method: str, *, source: str | None = None) -> Principal:
-    """The principal of a request, or Unauthenticated / Throttled / CsrfRefused / TenantGone.
+    """The principal of a request, or Unauthenticated / Throttled / CsrfRefused / TenantGone,
+    or Forbidden when its tenant's access policy denies the address (identity/network.py).
     source: the client's address as API Gateway saw it (Basic logins are throttled per
     address too), never a header the client wrote."""
     headers = {k.lower(): v for k, v in headers.items()}
@@ -267,6 +269,9 @@ def authorize(headers: Mapping[str, str], method: str, *, source: str | None = N
         principal, strict = _cached(
             "basic", (creds.username, creds.password), lambda: _basic(creds.username, creds.password, source)
         )
+        network.admit(principal, source)
         check_csrf(method, headers, strict=strict)
         return _own(principal)
-    return authenticate_token(creds.value)
+    principal = authenticate_token(creds.value)
+    network.admit(principal, source)
+    return principal

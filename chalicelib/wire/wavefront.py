@@ -41,6 +41,23 @@ class AccessControlListSimple(WireModel):
     canView: list[pydantic.StrictStr] | None = None
 
 
+class AccessPolicy(WireModel):
+    """Wavefront's AccessPolicy."""
+
+    customer: pydantic.StrictStr | None = None
+    lastUpdatedMs: pydantic.StrictInt | None = None
+    policyRules: list[AccessPolicyRuleDTO] | None = None
+
+
+class AccessPolicyRuleDTO(WireModel):
+    """Wavefront's AccessPolicyRuleDTO."""
+
+    action: typing.Literal["ALLOW", "DENY"] | None = None
+    description: pydantic.StrictStr | None = None
+    name: pydantic.StrictStr | None = None
+    subnet: pydantic.StrictStr | None = None
+
+
 class Alert(WireModel):
     """Wavefront's Alert."""
 

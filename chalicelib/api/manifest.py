@@ -3,6 +3,10 @@ scripts/gen_route_manifest.py (make routes): do not edit.
 """
 
 ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
+    "accesspolicy": {
+        "/api/v2/accesspolicy": ("GET", "PUT"),
+        "/api/v2/accesspolicy/validate": ("GET",),
+    },
     "account": {
         "/api/v2/account": ("GET",),
         "/api/v2/account/deleteAccounts": ("POST",),
@@ -163,6 +167,20 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/v2/source/{id}/description": ("DELETE", "POST"),
         "/api/v2/source/{id}/tag": ("GET", "POST"),
         "/api/v2/source/{id}/tag/{tagValue}": ("DELETE", "PUT"),
+    },
+    "user": {
+        "/api/v2/user": ("GET", "POST"),
+        "/api/v2/user/deleteUsers": ("POST",),
+        "/api/v2/user/grant/{permission}": ("POST",),
+        "/api/v2/user/invite": ("POST",),
+        "/api/v2/user/revoke/{permission}": ("POST",),
+        "/api/v2/user/validateUsers": ("POST",),
+        "/api/v2/user/{id}": ("DELETE", "GET", "PUT"),
+        "/api/v2/user/{id}/addUserGroups": ("POST",),
+        "/api/v2/user/{id}/businessFunctions": ("GET",),
+        "/api/v2/user/{id}/grant": ("POST",),
+        "/api/v2/user/{id}/removeUserGroups": ("POST",),
+        "/api/v2/user/{id}/revoke": ("POST",),
     },
     "usergroup": {
         "/api/v2/usergroup": ("GET", "POST"),

@@ -68,6 +68,11 @@ ROOTS = (
     "Source",
     "ExternalLink",
     "SavedSearch",
+    "Message",
+    "Integration",
+    "IntegrationStatus",
+    "IntegrationManifestGroup",
+    "InstallAlerts",
 )
 RESERVED = {"datetime", "typing", "pydantic", "WireModel", "CLIENT_VERSION"}
 

@@ -10,6 +10,7 @@ others answer in the envelope. Service-account credentials (OAuth) live in compa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ from chalicelib.categories.identity_views import (
     require_grantable,
     require_liftable,
 )
+from chalicelib.domain import messages
 from chalicelib.domain.context import Context
 from chalicelib.errors import Conflict, Forbidden, Invalid
 from chalicelib.http.reply import bare
@@ -128,6 +130,22 @@ def _user_model(ctx: Context, account_id: str) -> Any:
 def _service_view(ctx: Context, account_id: str) -> dict[str, Any]:
     tenant = ctx.tenant
     return Views(tenant).service_account(accounts.repo(tenant, ACCOUNT).get(account_id)).dump()
+
+
+def _change_service_account(req: Request, account_id: str, change: Callable[[Entity], None]) -> Entity:
+    """directory.update of a service account; when the write is the one that deactivated
+    it, the tenant's administrators are told (once, however many ask at the same time)."""
+    was_active: list[bool] = []
+
+    def tracked(entity: Entity) -> None:
+        was_active[:] = [bool(entity.doc.get("enabled", True))]  # of the attempt that is written
+        change(entity)
+
+    tenant = req.need_tenant()
+    written = directory.update(tenant, ACCOUNT, account_id, tracked, by=req.actor)
+    if was_active[-1:] == [True] and not written.doc.get("enabled", True):
+        messages.service_account_deactivated(tenant, written, by=req.actor)
+    return written
 
 
 def _taken(username: str) -> None:
@@ -480,10 +498,11 @@ def update_service_account(req: Request) -> Any:
             if body.description is not None:
                 entity.doc["description"] = body.description
 
-        directory.update(tenant, ACCOUNT, account.id, change, by=req.actor)
+        _change_service_account(req, account.id, change)
     _apply(req.ctx, account.id, access, snapshot)
     for public_id in revoke:
         apitokens.revoke(tenant, public_id, account.id)
+        messages.credential_revoked(tenant, account.id, public_id, "API token", by=req.actor)
     return _service_view(req.ctx, account.id)
 
 
@@ -499,7 +518,7 @@ def activate_account(req: Request) -> Any:
 def deactivate_account(req: Request) -> Any:
     """Deactivate a service account: its API tokens stop working at once."""
     account = _account(req, SERVICE)
-    directory.set_enabled(req.need_tenant(), account.id, False, by=req.actor)
+    _change_service_account(req, account.id, lambda entity: entity.doc.update(enabled=False))
     return _service_view(req.ctx, account.id)
 
 

@@ -142,8 +142,57 @@ class InstallAlerts(Model):
 # metricStatuses is not sent either: no points are ingested yet to say whether the
 # integration's metrics arrive.
 IntegrationStatus = wavefront.IntegrationStatus
-Integration = wavefront.Integration
-IntegrationManifestGroup = wavefront.IntegrationManifestGroup
+
+# The answers below are the client's models with the parts opsplane sends: the generated
+# ones refer to the whole Alert, Dashboard and Chart models, whose names the alert and
+# dashboard categories' own models hold in the OpenAPI document.
+
+
+class IntegrationMetrics(Model):
+    """The client's IntegrationMetrics."""
+
+    prefixes: list[str]
+    required: list[str]
+    display: list[str]
+    charts: list[str]
+
+
+class IntegrationDashboard(Model):
+    """The client's IntegrationDashboard: dashboardObj is the dashboard install creates."""
+
+    name: str
+    description: str
+    url: str
+    dashboardMinObj: wavefront.DashboardMin | None = None
+    dashboardObj: DashboardBody | None = None
+
+
+class IntegrationAlert(Model):
+    """The client's IntegrationAlert: alertMinObj names the alert the tenant installed."""
+
+    name: str
+    description: str
+    url: str
+    alertMinObj: wavefront.AlertMin | None = None
+
+
+class Integration(Model):
+    """The client's Integration: the catalog's, with the tenant's status."""
+
+    id: str
+    name: str
+    version: str
+    icon: str
+    description: str
+    hidden: bool
+    deleted: bool
+    haveMetricDropdown: bool
+    overview: str | None = None
+    setup: str | None = None
+    metrics: IntegrationMetrics | None = None
+    dashboards: list[IntegrationDashboard] | None = None
+    alerts: list[IntegrationAlert] | None = None
+    status: IntegrationStatus
 
 
 class PagedIntegration(Model):
@@ -154,3 +203,12 @@ class PagedIntegration(Model):
     limit: int
     totalItems: int
     moreItems: bool
+
+
+class IntegrationManifestGroup(Model):
+    """The client's IntegrationManifestGroup."""
+
+    title: str
+    subtitle: str
+    integrations: list[str]
+    integrationObjs: list[Integration]

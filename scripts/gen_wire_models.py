@@ -69,6 +69,11 @@ ROOTS = (
     "ExternalLink",
     "SavedSearch",
     "AccessPolicy",
+    "Message",
+    "Integration",
+    "IntegrationStatus",
+    "IntegrationManifestGroup",
+    "InstallAlerts",
 )
 RESERVED = {"datetime", "typing", "pydantic", "WireModel", "CLIENT_VERSION"}
 

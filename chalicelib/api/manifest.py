@@ -125,12 +125,29 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
     "health": {
         "/api/health": ("GET",),
     },
+    "integration": {
+        "/api/v2/integration": ("GET",),
+        "/api/v2/integration/installed": ("GET",),
+        "/api/v2/integration/manifests": ("GET",),
+        "/api/v2/integration/manifests/min": ("GET",),
+        "/api/v2/integration/status": ("GET",),
+        "/api/v2/integration/{id}": ("GET",),
+        "/api/v2/integration/{id}/install": ("POST",),
+        "/api/v2/integration/{id}/install-all-alerts": ("POST",),
+        "/api/v2/integration/{id}/status": ("GET",),
+        "/api/v2/integration/{id}/uninstall": ("POST",),
+        "/api/v2/integration/{id}/uninstall-all-alerts": ("POST",),
+    },
     "maintenancewindow": {
         "/api/v2/maintenancewindow": ("GET", "POST"),
         "/api/v2/maintenancewindow/{id}": ("DELETE", "GET", "PUT"),
         "/api/v2/search/maintenancewindow": ("POST",),
         "/api/v2/search/maintenancewindow/facets": ("POST",),
         "/api/v2/search/maintenancewindow/{facet}": ("POST",),
+    },
+    "message": {
+        "/api/v2/message": ("GET",),
+        "/api/v2/message/{id}/read": ("POST",),
     },
     "notificant": {
         "/api/v2/notificant": ("GET", "POST"),

@@ -10,6 +10,7 @@ others answer in the envelope. Service-account credentials (OAuth) live in compa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.auth import apitokens, permissions
@@ -29,6 +30,7 @@ from chalicelib.categories.identity_views import (
     link_roles,
     paged_views,
 )
+from chalicelib.domain import messages
 from chalicelib.domain.context import Context
 from chalicelib.errors import Invalid
 from chalicelib.http.request import Request
@@ -44,6 +46,22 @@ router = Router("account")
 def _service_view(ctx: Context, account_id: str) -> dict[str, Any]:
     tenant = ctx.tenant
     return Views(tenant).service_account(ctx.repo(ACCOUNT).get(account_id)).dump()
+
+
+def _change_service_account(req: Request, account_id: str, change: Callable[[Entity], None]) -> Entity:
+    """directory.update of a service account; when the write is the one that deactivated
+    it, the tenant's administrators are told (once, however many ask at the same time)."""
+    was_active: list[bool] = []
+
+    def tracked(entity: Entity) -> None:
+        was_active[:] = [bool(entity.doc.get("enabled", True))]  # of the attempt that is written
+        change(entity)
+
+    tenant = req.need_tenant()
+    written = directory.update(tenant, ACCOUNT, account_id, tracked, by=req.actor)
+    if was_active[-1:] == [True] and not written.doc.get("enabled", True):
+        messages.service_account_deactivated(tenant, written, by=req.actor)
+    return written
 
 
 # ---- every account --------------------------------------------------------------------
@@ -278,10 +296,11 @@ def update_service_account(req: Request) -> Any:
             if body.description is not None:
                 entity.doc["description"] = body.description
 
-        directory.update(tenant, ACCOUNT, account.id, change, by=req.actor)
+        _change_service_account(req, account.id, change)
     rules.apply_access(req.ctx, account.id, access, snapshot)
     for public_id in revoke:
         apitokens.revoke(tenant, public_id, account.id)
+        messages.credential_revoked(tenant, account.id, public_id, "API token", by=req.actor)
     return _service_view(req.ctx, account.id)
 
 
@@ -297,7 +316,7 @@ def activate_account(req: Request) -> Any:
 def deactivate_account(req: Request) -> Any:
     """Deactivate a service account: its API tokens stop working at once."""
     account = rules.target(req, SERVICE)
-    directory.set_enabled(req.need_tenant(), account.id, False, by=req.actor)
+    _change_service_account(req, account.id, lambda entity: entity.doc.update(enabled=False))
     return _service_view(req.ctx, account.id)
 
 

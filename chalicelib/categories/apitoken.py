@@ -14,6 +14,7 @@ from pydantic import ConfigDict
 
 from chalicelib.auth import apitokens
 from chalicelib.auth.apitokens import ApiToken
+from chalicelib.domain import messages
 from chalicelib.domain.context import Context
 from chalicelib.errors import Invalid, Unauthenticated
 from chalicelib.http.request import Request
@@ -202,6 +203,7 @@ def create_token(req: Request) -> Any:
     """Create a new api token: the answer's tokenID is the secret, shown this once."""
     tenant, account, kind = _own(req.ctx)
     secret, token = apitokens.create(tenant, account, kind, name=_optional_name(req))
+    messages.api_token_created(tenant, account, token.public_id, service=kind == accounts.SERVICE)
     return _listing(tenant, [token], (secret, token))
 
 
@@ -241,6 +243,7 @@ def generate_token_service_account(req: Request) -> Any:
     last, with its secret as tokenID."""
     tenant, account = path_service_account(req)
     secret, token = apitokens.create(tenant, account, accounts.SERVICE, name=_optional_name(req))
+    messages.api_token_created(tenant, account, token.public_id, service=True)
     others = [t for t in apitokens.list_tokens(tenant, account) if t.public_id != token.public_id]
     return _listing(tenant, [*others, token], (secret, token))
 
@@ -262,6 +265,7 @@ def delete_token_service_account(req: Request) -> Any:
     """Revoke a service account's api token; answers its remaining ones."""
     tenant, account = path_service_account(req)
     apitokens.revoke(tenant, req.params["token"], account)
+    messages.credential_revoked(tenant, account, req.params["token"], "API token", by=req.actor)
     return _tokens_of(tenant, account)
 
 
@@ -298,7 +302,10 @@ def delete_customer_token(req: Request) -> Any:
     token_id = body.id or body.tokenID
     if not token_id:
         raise Invalid('The body must name the token: {"id": "..."}')
-    return _one(tenant, apitokens.revoke(tenant, token_id))
+    token = apitokens.revoke(tenant, token_id)
+    if token.account_type == accounts.SERVICE:
+        messages.credential_revoked(tenant, token.account, token.public_id, "API token", by=req.actor)
+    return _one(tenant, token)
 
 
 CATEGORY = Category(router, tables=("entities", "tokens"), permission="token_management")

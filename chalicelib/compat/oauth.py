@@ -15,6 +15,7 @@ from chalicelib.auth import oauthclients, records, sessions
 from chalicelib.auth.acl import may_grant
 from chalicelib.auth.oauthclients import OAuthClient
 from chalicelib.categories.apitoken import path_service_account
+from chalicelib.domain import messages
 from chalicelib.errors import Invalid, NotFound, OpsplaneError, Unauthenticated
 from chalicelib.http.reply import Reply
 from chalicelib.http.request import Request
@@ -232,6 +233,7 @@ def revoke_credentials(req: Request) -> Any:
     """Revoke one OAuth2 client of a service account; answers the remaining ones."""
     tenant, account = path_service_account(req)
     oauthclients.revoke(tenant, account, req.params["clientId"])
+    messages.credential_revoked(tenant, account, req.params["clientId"], "OAuth client", by=req.actor)
     return _clients_of(tenant, account)
 
 

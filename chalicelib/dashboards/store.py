@@ -222,12 +222,21 @@ def by_slug(ctx: Context, wanted: str) -> Entity:
     raise NotFound("Dashboard not found")
 
 
-def create_wavefront(ctx: Context, uid: str, doc: dict[str, Any], tags: list[str] | None) -> Entity:
-    """A dashboard saved through the Wavefront dialect under its client-chosen id."""
+def create_wavefront(
+    ctx: Context,
+    uid: str,
+    doc: dict[str, Any],
+    tags: list[str] | None,
+    *,
+    note: str | None = None,
+    extra: Writes | None = None,
+) -> Entity:
+    """A dashboard saved through the Wavefront dialect under its client-chosen id (note: its
+    first version's save message; extra: writes that land in the same transaction)."""
     repo = dashboards(ctx)
     number = next_number(repo.tenant)
     doc = {**doc, DIALECT: WAVEFRONT, FOLDER: GENERAL, NUMBER: number}
-    return repo.create(uid, doc, by=ctx.actor, tags=tags or [])
+    return repo.create(uid, doc, by=ctx.actor, tags=tags or [], note=note, extra=extra)
 
 
 def update_wavefront(

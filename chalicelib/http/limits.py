@@ -13,7 +13,14 @@ flush is one UpdateItem ADD of the pending hits on the key's usage row
 or 2% of the budget left when that is more), or by the first
 request `flush_seconds` after the key's last flush, whichever comes first; that request is
 then decided on the fresh count. So a request makes at most one AWS call, and most make
-none. The error bound this buys (how far over the limit a tenant can get with several warm
+none.
+
+The flush whose ADD takes a window's shared count past 80% of its limit is the only one
+that sees the crossing (every flush adds to the same row atomically): that one flush tells
+the tenant's administrators (`warn`, domain/messages.py budget_passed), so the message is
+written once per key and window, by one request, and no other request pays for it.
+
+The error bound this buys (how far over the limit a tenant can get with several warm
 containers) is in docs/configuration.md, next to the settings. Deployed, API Gateway usage
 plans stay the hard limit.
 """
@@ -28,6 +35,7 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools import Logger
 
+from chalicelib.domain import messages
 from chalicelib.errors import Throttled, Unavailable
 from chalicelib.settings import Settings
 from chalicelib.store import usage
@@ -41,6 +49,8 @@ logger = Logger(service="opsplane", child=True)
 Clock = Callable[[], float]
 # Adds hits to the shared row (pk, sk) and returns its new count: store/usage.add.
 Flush = Callable[..., int]
+# Tells a tenant a window passed the warning share of its budget: messages.budget_passed.
+Warn = Callable[..., object]
 
 
 @dataclass
@@ -100,9 +110,10 @@ def flush_after(settings: Settings, limit: int, shared: int) -> int:
 class Limiter:
     """This container's counts; thread-safe (`chalice local` serves requests on threads)."""
 
-    def __init__(self, clock: Clock = time.time, flush: Flush = usage.add) -> None:
+    def __init__(self, clock: Clock = time.time, flush: Flush = usage.add, warn: Warn = messages.budget_passed) -> None:
         self.clock = clock
         self.flush = flush
+        self.warn = warn
         self.flushes = 0  # flushes made (one AWS call each), for bench/ and the logs
         self._lock = threading.Lock()
         self._windows: dict[str, _Window] = {}
@@ -138,6 +149,8 @@ class Limiter:
             else:
                 window.shared = max(window.shared, count)
             used = window.shared + window.pending
+        if count is not None and messages.crossed(limit, count, hits):
+            self.warn(tenant, category, budget, limit=limit, count=count, window_start=window.start)
         if used > limit:  # the fresh count says another container spent the budget
             raise self._throttled(limit, reset, now)
         return Budget(limit, limit - used, reset)

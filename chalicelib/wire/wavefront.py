@@ -154,6 +154,13 @@ class AlertDashboard(WireModel):
     parameters: dict[pydantic.StrictStr, dict[pydantic.StrictStr, pydantic.StrictStr]] | None = None
 
 
+class AlertMin(WireModel):
+    """Wavefront's AlertMin."""
+
+    id: pydantic.StrictStr | None = None
+    name: pydantic.StrictStr | None = None
+
+
 class AlertRoute(WireModel):
     """Wavefront's AlertRoute."""
 
@@ -354,6 +361,14 @@ class Dashboard(WireModel):
     viewsLastDay: pydantic.StrictInt | None = None
     viewsLastMonth: pydantic.StrictInt | None = None
     viewsLastWeek: pydantic.StrictInt | None = None
+
+
+class DashboardMin(WireModel):
+    """Wavefront's DashboardMin."""
+
+    description: pydantic.StrictStr | None = None
+    id: pydantic.StrictStr | None = None
+    name: pydantic.StrictStr | None = None
 
 
 class DashboardParameterValue(WireModel):
@@ -638,6 +653,99 @@ class IngestionPolicyWriteModel(WireModel):
     tagsAnded: pydantic.StrictBool | None = None
 
 
+class InstallAlerts(WireModel):
+    """Wavefront's InstallAlerts."""
+
+    target: pydantic.StrictStr | None = None
+
+
+class Integration(WireModel):
+    """Wavefront's Integration."""
+
+    alerts: list[IntegrationAlert] | None = None
+    aliasIntegrations: list[IntegrationAlias] | None = None
+    aliasOf: pydantic.StrictStr | None = None
+    baseUrl: pydantic.StrictStr | None = None
+    createdEpochMillis: pydantic.StrictInt | None = None
+    creatorId: pydantic.StrictStr | None = None
+    dashboards: list[IntegrationDashboard] | None = None
+    deleted: pydantic.StrictBool | None = None
+    description: pydantic.StrictStr | None = None
+    haveMetricDropdown: pydantic.StrictBool | None = None
+    hidden: pydantic.StrictBool | None = None
+    icon: pydantic.StrictStr | None = None
+    id: pydantic.StrictStr | None = None
+    metrics: IntegrationMetrics | None = None
+    metricsDocs: pydantic.StrictStr | None = None
+    name: pydantic.StrictStr | None = None
+    overview: pydantic.StrictStr | None = None
+    setup: pydantic.StrictStr | None = None
+    setups: list[Setup] | None = None
+    status: IntegrationStatus | None = None
+    updatedEpochMillis: pydantic.StrictInt | None = None
+    updaterId: pydantic.StrictStr | None = None
+    version: pydantic.StrictStr | None = None
+
+
+class IntegrationAlert(WireModel):
+    """Wavefront's IntegrationAlert."""
+
+    alertMinObj: AlertMin | None = None
+    alertObj: Alert | None = None
+    description: pydantic.StrictStr | None = None
+    name: pydantic.StrictStr | None = None
+    url: pydantic.StrictStr | None = None
+
+
+class IntegrationAlias(WireModel):
+    """Wavefront's IntegrationAlias."""
+
+    baseUrl: pydantic.StrictStr | None = None
+    description: pydantic.StrictStr | None = None
+    icon: pydantic.StrictStr | None = None
+    id: pydantic.StrictStr | None = None
+    name: pydantic.StrictStr | None = None
+
+
+class IntegrationDashboard(WireModel):
+    """Wavefront's IntegrationDashboard."""
+
+    dashboardMinObj: DashboardMin | None = None
+    dashboardObj: Dashboard | None = None
+    description: pydantic.StrictStr | None = None
+    name: pydantic.StrictStr | None = None
+    url: pydantic.StrictStr | None = None
+
+
+class IntegrationManifestGroup(WireModel):
+    """Wavefront's IntegrationManifestGroup."""
+
+    integrationObjs: list[Integration] | None = None
+    integrations: list[pydantic.StrictStr] | None = None
+    subtitle: pydantic.StrictStr | None = None
+    title: pydantic.StrictStr | None = None
+
+
+class IntegrationMetrics(WireModel):
+    """Wavefront's IntegrationMetrics."""
+
+    chartObjs: list[Chart] | None = None
+    charts: list[pydantic.StrictStr] | None = None
+    display: list[pydantic.StrictStr] | None = None
+    ppsDimensions: list[pydantic.StrictStr] | None = None
+    prefixes: list[pydantic.StrictStr] | None = None
+    required: list[pydantic.StrictStr] | None = None
+
+
+class IntegrationStatus(WireModel):
+    """Wavefront's IntegrationStatus."""
+
+    alertStatuses: dict[typing.Literal["VISIBLE", "HIDDEN", "NOT_LOADED"], pydantic.StrictStr] | None = None
+    contentStatus: typing.Literal["INVALID", "NOT_LOADED", "HIDDEN", "VISIBLE"] | None = None
+    installStatus: typing.Literal["UNDECIDED", "UNINSTALLED", "INSTALLED"] | None = None
+    metricStatuses: dict[pydantic.StrictStr, MetricStatus] | None = None
+
+
 class JsonNode(WireModel):
     """Wavefront's JsonNode."""
 
@@ -685,6 +793,32 @@ class MaintenanceWindow(WireModel):
     title: pydantic.StrictStr | None = None
     updatedEpochMillis: pydantic.StrictInt | None = None
     updaterId: pydantic.StrictStr | None = None
+
+
+class Message(WireModel):
+    """Wavefront's Message."""
+
+    attributes: dict[pydantic.StrictStr, pydantic.StrictStr] | None = None
+    content: pydantic.StrictStr | None = None
+    display: typing.Literal["BANNER", "TOASTER", "MODAL"] | None = None
+    endEpochMillis: pydantic.StrictInt | None = None
+    id: pydantic.StrictStr | None = None
+    read: pydantic.StrictBool | None = None
+    scope: typing.Literal["CLUSTER", "CUSTOMER", "USER"] | None = None
+    severity: typing.Literal["MARKETING", "INFO", "WARN", "SEVERE"] | None = None
+    source: pydantic.StrictStr | None = None
+    startEpochMillis: pydantic.StrictInt | None = None
+    target: pydantic.StrictStr | None = None
+    title: pydantic.StrictStr | None = None
+
+
+class MetricStatus(WireModel):
+    """Wavefront's MetricStatus."""
+
+    ever: pydantic.StrictBool | None = None
+    now: pydantic.StrictBool | None = None
+    recentExceptNow: pydantic.StrictBool | None = None
+    status: typing.Literal["OK", "PENDING"] | None = None
 
 
 class Notificant(WireModel):
@@ -831,6 +965,15 @@ class ServiceAccount(WireModel):
     unitedPermissions: list[pydantic.StrictStr] | None = None
     unitedRoles: list[pydantic.StrictStr] | None = None
     userGroups: list[UserGroup] | None = None
+
+
+class Setup(WireModel):
+    """Wavefront's Setup."""
+
+    description: pydantic.StrictStr | None = None
+    filePath: pydantic.StrictStr | None = None
+    title: pydantic.StrictStr | None = None
+    type: typing.Literal["METRICS", "LOGS"] | None = None
 
 
 class SortableSearchRequest(WireModel):

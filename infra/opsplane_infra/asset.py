@@ -45,7 +45,9 @@ def _source_files(root: Path) -> Iterator[Path]:
         if path.is_file():
             yield path
         else:
-            yield from sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)
+            # Code and the data files shipped with it (the integration catalog).
+            found = (p for p in path.rglob("*") if p.suffix in (".py", ".json") and "__pycache__" not in p.parts)
+            yield from sorted(found)
 
 
 def fingerprint(root: Path = REPO_ROOT) -> str:

@@ -68,6 +68,7 @@ ROOTS = (
     "Source",
     "ExternalLink",
     "SavedSearch",
+    "CloudIntegration",
 )
 RESERVED = {"datetime", "typing", "pydantic", "WireModel", "CLIENT_VERSION"}
 

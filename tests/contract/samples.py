@@ -131,6 +131,9 @@ SAMPLES: dict[str, Sample] = {
         },
         prepare=lambda body, call: with_external_id(body, call),
     ),
+    "ingestionpolicy": Sample(
+        body=lambda n: {"name": f"contract {n}", "scope": "SOURCE", "sources": [f"web-{n}"], "limitPPS": 1000}
+    ),
 }
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, StringConstraints, field_validator
@@ -214,10 +215,15 @@ def _external_ids(ctx: Context) -> Repository:
     return ctx.repo(EXTERNAL_ID_KIND)
 
 
-def issue_external_id(ctx: Context) -> str:
+def draw_external_id() -> str:
+    """128 random bits, hex."""
+    return secrets.token_hex(16)
+
+
+def issue_external_id(ctx: Context, draw: Callable[[], str] = draw_external_id) -> str:
     """A new external id for the tenant: random, and never issued before."""
     for attempt in range(ID_ATTEMPTS):
-        candidate = secrets.token_hex(16)
+        candidate = draw()
         try:
             _external_ids(ctx).create(candidate, {}, by=ctx.actor)
             return candidate

@@ -25,7 +25,7 @@ from pydantic import model_validator
 from chalicelib import query
 from chalicelib.categories import crud
 from chalicelib.categories.alert_views import SEVERITY_KEYS, AlertTags, Severity
-from chalicelib.categories.crud_views import EntityFields, not_blank
+from chalicelib.categories.crud_views import AccessControlElement, EntityFields, not_blank
 from chalicelib.domain import entities
 from chalicelib.domain.context import Context
 from chalicelib.domain.entities import Kind
@@ -162,13 +162,6 @@ class IngestionPolicyBody(_Part):
         if self.alert is not None and self.limitPPS is None:
             raise Invalid("limitPPS: the alert's thresholds are percentages of limitPPS, which is missing")
         return self
-
-
-class AccessControlElement(Model):
-    """The client's AccessControlElement: an account or group, by id and name."""
-
-    id: str
-    name: str
 
 
 class PolicyAlert(Model):

@@ -113,7 +113,10 @@ class IngestionPolicyAlert(_Part):
     @field_validator("condition")
     @classmethod
     def _parses(cls, value: str) -> str:
-        query.parse(value)  # 400 with where the query stops parsing
+        try:
+            query.parse(value)
+        except query.QuerySyntaxError as exc:  # a ValueError, so the 400 names the field
+            raise ValueError(exc.message) from None
         return value
 
     @field_validator("conditions")

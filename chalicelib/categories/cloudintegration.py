@@ -288,7 +288,7 @@ SEARCH_FIELDS = Fields.of(
     "service",
     "disabled",
     "serviceRefreshRateInMins",
-    facets=("service", "disabled", "creatorId", "updaterId"),
+    facets=("name", "service", "disabled", "creatorId", "updaterId"),
     freetext=("name", "service", "id"),
     default_sort="name",
 )

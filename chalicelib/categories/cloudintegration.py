@@ -21,8 +21,16 @@ import secrets
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, StringConstraints, field_validator
-from pydantic import model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from chalicelib.categories import crud
 from chalicelib.categories.crud_views import EntityFields, not_blank

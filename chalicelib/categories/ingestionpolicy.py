@@ -19,8 +19,16 @@ import io
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, StringConstraints, field_validator
-from pydantic import model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from chalicelib import query
 from chalicelib.categories import crud
@@ -100,9 +108,9 @@ class IngestionPolicyAlert(_Part):
         min_length=1, description='Severity -> percentage of limitPPS, e.g. {"warn": "80", "severe": "100"}'
     )
     target: StrictStr | None = Field(default=None, max_length=MAX_TEXT)
-    targets: dict[Literal["info", "smoke", "warn", "severe"], Annotated[StrictStr, Field(max_length=MAX_TEXT)]] | None = (
-        None
-    )
+    targets: (
+        dict[Literal["info", "smoke", "warn", "severe"], Annotated[StrictStr, Field(max_length=MAX_TEXT)]] | None
+    ) = None
     additionalInformation: StrictStr | None = Field(default=None, max_length=MAX_TEXT)
     resolveAfterMinutes: StrictInt | None = Field(default=None, ge=1, le=MAX_ALERT_MINUTES)
     notificationResendFrequencyMinutes: StrictInt | None = Field(default=None, ge=0, le=MAX_ALERT_MINUTES)
@@ -337,9 +345,7 @@ def usage_csv(ctx: Context, start_s: int, end_s: int) -> str:
 # ---- routes particular to ingestion policies ---------------------------------------------------
 
 
-@router.post(
-    f"{BASE}/{{id}}/revert/{{version}}", acl="ingestionpolicy.{id}.update", response=IngestionPolicyReadModel
-)
+@router.post(f"{BASE}/{{id}}/revert/{{version}}", acl="ingestionpolicy.{id}.update", response=IngestionPolicyReadModel)
 def revert_policy(req: Request) -> dict[str, Any]:
     """Revert an ingestion policy to one of its versions (a new version)."""
     entity = revert(req.ctx, req.params["id"], crud.path_version(req))

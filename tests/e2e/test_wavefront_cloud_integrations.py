@@ -36,7 +36,9 @@ def test_can_drive_every_cloud_integration_operation(api):
     assert created.disabled is False and created.last_received_data_point_ms is None
     assert api.get_cloud_integration(created.id).response.cloud_watch.namespaces == ["AWS/EC2"]
     trail = wf.CloudTrailConfiguration(
-        base_credentials=wf.AWSBaseCredentials(role_arn=ROLE, external_id=ext), bucket_name="org-trail", region="us-east-1"
+        base_credentials=wf.AWSBaseCredentials(role_arn=ROLE, external_id=ext),
+        bucket_name="org-trail",
+        region="us-east-1",
     )
     body = wf.CloudIntegration(name="prod trail", service="CLOUDTRAIL", cloud_trail=trail)
     updated = api.update_cloud_integration(created.id, body=body).response

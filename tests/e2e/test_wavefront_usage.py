@@ -30,7 +30,11 @@ def _policy(name: str | None = None, **fields) -> wf.IngestionPolicyWriteModel:
 
 def test_can_drive_every_usage_operation(api):
     alert = wf.IngestionPolicyAlert(
-        name="usage", condition="ts(pps) > 1", minutes=5, conditions_threshold_operator=">", conditions={"severe": "100"}
+        name="usage",
+        condition="ts(pps) > 1",
+        minutes=5,
+        conditions_threshold_operator=">",
+        conditions={"severe": "100"},
     )
     created = api.create_ingestion_policy(body=_policy("web", alert=alert, is_limited=True)).response
     assert created.scope == "SOURCE" and created.is_limited is True and created.alert.severity_list == ["SEVERE"]

@@ -43,9 +43,11 @@ def test_can_serve_the_real_client_through_every_cloud_integration_operation(api
     assert clouds.get_aws_external_id(ext).response == ext
     creds = wf.AWSBaseCredentials(role_arn=ROLE, external_id=ext)
     body = wf.CloudIntegration(
-        name="trail", service="CLOUDTRAIL", cloud_trail=wf.CloudTrailConfiguration(
+        name="trail",
+        service="CLOUDTRAIL",
+        cloud_trail=wf.CloudTrailConfiguration(
             base_credentials=creds, bucket_name="org-trail", region="eu-west-1", prefix="AWSLogs/"
-        )
+        ),
     )
     created = clouds.create_cloud_integration(body=body).response
     assert created.id and created.service == "CLOUDTRAIL" and created.disabled is False

@@ -206,7 +206,13 @@ def test_can_export_until_now_and_only_a_header_without_policies(api):
 
 @pytest.mark.parametrize(
     "query",
-    ["", "endTime=1700000000", "startTime=soon", "startTime=1700003600&endTime=1700000000", "startTime=0&endTime=3000000"],
+    [
+        "",
+        "endTime=1700000000",
+        "startTime=soon",
+        "startTime=1700003600&endTime=1700000000",
+        "startTime=0&endTime=3000000",
+    ],
 )
 def test_can_refuse_a_window_that_is_missing_backwards_or_too_long(api, query):
     status, answer = api.json("GET", f"{EXPORT}?{query}")

@@ -74,6 +74,7 @@ ROOTS = (
     "IntegrationStatus",
     "IntegrationManifestGroup",
     "InstallAlerts",
+    "CloudIntegration",
 )
 RESERVED = {"datetime", "typing", "pydantic", "WireModel", "CLIENT_VERSION"}
 

@@ -86,6 +86,11 @@ class Kind:
     # Each principal has its own entities (saved searches): they live in a partition of
     # the principal's, so listings hold only the caller's and another's id is a 404.
     per_principal: bool = False
+    # A rule a body must pass that needs the tenant's data, not only the body (a cloud
+    # integration's external id must be one issued to the tenant; a policy's accounts must
+    # be the tenant's): run before a create, and on an update once the entity is known to
+    # be there and writable (so another tenant's id is still a 404). Raises Invalid.
+    check: Callable[[Context, Any], None] | None = None
 
     def access(self, action: str, entity_id: str | None = None) -> str:
         """The ACL string of an action ("alert.create", "alert.<id>.update")."""
@@ -278,6 +283,8 @@ def body_doc(body: BaseModel) -> tuple[Doc, list[str] | None]:
 
 def create(ctx: Context, kind: Kind, body: BaseModel) -> Entity:
     """A new entity from a validated body (the kind's schema)."""
+    if kind.check is not None:
+        kind.check(ctx, body)
     doc, tags = kind.to_doc(body)
     return create_from(ctx, kind, doc, tags)
 
@@ -318,6 +325,8 @@ def replace(ctx: Context, kind: Kind, entity_id: str, body: BaseModel) -> Entity
     expected = getattr(body, "version", None)
 
     def edit(entity: Entity) -> None:
+        if kind.check is not None:
+            kind.check(ctx, body)
         managed = {k: v for k, v in entity.doc.items() if k.startswith("_")}
         entity.doc = {**doc, **managed}
         if checked is not None:

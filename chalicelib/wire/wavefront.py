@@ -18,6 +18,13 @@ class WireModel(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="allow", defer_build=True, populate_by_name=True)
 
 
+class AWSBaseCredentials(WireModel):
+    """Wavefront's AWSBaseCredentials."""
+
+    externalId: pydantic.StrictStr | None = None
+    roleArn: pydantic.StrictStr | None = None
+
+
 class AccessControlElement(WireModel):
     """Wavefront's AccessControlElement."""
 
@@ -190,6 +197,49 @@ class Annotation(WireModel):
     value: pydantic.StrictStr | None = None
 
 
+class AppDynamicsConfiguration(WireModel):
+    """Wavefront's AppDynamicsConfiguration."""
+
+    appFilterRegex: list[pydantic.StrictStr] | None = None
+    controllerName: pydantic.StrictStr | None = None
+    enableAppInfraMetrics: pydantic.StrictBool | None = None
+    enableBackendMetrics: pydantic.StrictBool | None = None
+    enableBusinessTrxMetrics: pydantic.StrictBool | None = None
+    enableErrorMetrics: pydantic.StrictBool | None = None
+    enableIndividualNodeMetrics: pydantic.StrictBool | None = None
+    enableOverallPerfMetrics: pydantic.StrictBool | None = None
+    enableRollup: pydantic.StrictBool | None = None
+    enableServiceEndpointMetrics: pydantic.StrictBool | None = None
+    encryptedPassword: pydantic.StrictStr | None = None
+    userName: pydantic.StrictStr | None = None
+
+
+class AzureActivityLogConfiguration(WireModel):
+    """Wavefront's AzureActivityLogConfiguration."""
+
+    baseCredentials: AzureBaseCredentials | None = None
+    categoryFilter: list[typing.Literal["ADMINISTRATIVE", "SERVICEHEALTH", "ALERT", "AUTOSCALE", "SECURITY"]] | None = (
+        None
+    )
+
+
+class AzureBaseCredentials(WireModel):
+    """Wavefront's AzureBaseCredentials."""
+
+    clientId: pydantic.StrictStr | None = None
+    clientSecret: pydantic.StrictStr | None = None
+    tenant: pydantic.StrictStr | None = None
+
+
+class AzureConfiguration(WireModel):
+    """Wavefront's AzureConfiguration."""
+
+    baseCredentials: AzureBaseCredentials | None = None
+    categoryFilter: list[pydantic.StrictStr] | None = None
+    metricFilterRegex: pydantic.StrictStr | None = None
+    resourceGroupFilter: list[pydantic.StrictStr] | None = None
+
+
 class Chart(WireModel):
     """Wavefront's Chart."""
 
@@ -313,6 +363,85 @@ class ChartSourceQuery(WireModel):
     secondaryAxis: pydantic.StrictBool | None = None
     sourceColor: pydantic.StrictStr | None = None
     sourceDescription: pydantic.StrictStr | None = None
+
+
+class CloudIntegration(WireModel):
+    """Wavefront's CloudIntegration."""
+
+    additionalTags: dict[pydantic.StrictStr, pydantic.StrictStr] | None = None
+    appDynamics: AppDynamicsConfiguration | None = None
+    azure: AzureConfiguration | None = None
+    azureActivityLog: AzureActivityLogConfiguration | None = None
+    cloudTrail: CloudTrailConfiguration | None = None
+    cloudWatch: CloudWatchConfiguration | None = None
+    createdEpochMillis: pydantic.StrictInt | None = None
+    creatorId: pydantic.StrictStr | None = None
+    deleted: pydantic.StrictBool | None = None
+    disabled: pydantic.StrictBool | None = None
+    dynatrace: DynatraceConfiguration | None = None
+    ec2: EC2Configuration | None = None
+    forceSave: pydantic.StrictBool | None = None
+    gcp: GCPConfiguration | None = None
+    gcpBilling: GCPBillingConfiguration | None = None
+    id: pydantic.StrictStr | None = None
+    inTrash: pydantic.StrictBool | None = None
+    lastError: pydantic.StrictStr | None = None
+    lastErrorEvent: Event | None = None
+    lastErrorMs: pydantic.StrictInt | None = None
+    lastMetricCount: pydantic.StrictInt | None = None
+    lastProcessingTimestamp: pydantic.StrictInt | None = None
+    lastProcessorId: pydantic.StrictStr | None = None
+    lastReceivedDataPointMs: pydantic.StrictInt | None = None
+    name: pydantic.StrictStr | None = None
+    newRelic: NewRelicConfiguration | None = None
+    reuseExternalIdCredential: pydantic.StrictStr | None = None
+    service: (
+        typing.Literal[
+            "CLOUDWATCH",
+            "CLOUDTRAIL",
+            "EC2",
+            "GCP",
+            "GCPBILLING",
+            "AZURE",
+            "AZUREACTIVITYLOG",
+            "NEWRELIC",
+            "APPDYNAMICS",
+            "VROPS",
+            "SNOWFLAKE",
+            "DYNATRACE",
+        ]
+        | None
+    ) = None
+    serviceRefreshRateInMins: pydantic.StrictInt | None = None
+    snowflake: SnowflakeConfiguration | None = None
+    updatedEpochMillis: pydantic.StrictInt | None = None
+    updaterId: pydantic.StrictStr | None = None
+    vrops: VropsConfiguration | None = None
+
+
+class CloudTrailConfiguration(WireModel):
+    """Wavefront's CloudTrailConfiguration."""
+
+    baseCredentials: AWSBaseCredentials | None = None
+    bucketName: pydantic.StrictStr | None = None
+    filterRule: pydantic.StrictStr | None = None
+    prefix: pydantic.StrictStr | None = None
+    region: pydantic.StrictStr | None = None
+
+
+class CloudWatchConfiguration(WireModel):
+    """Wavefront's CloudWatchConfiguration."""
+
+    baseCredentials: AWSBaseCredentials | None = None
+    instanceSelectionTags: dict[pydantic.StrictStr, pydantic.StrictStr] | None = None
+    instanceSelectionTagsExpr: pydantic.StrictStr | None = None
+    metricFilterRegex: pydantic.StrictStr | None = None
+    namespaces: list[pydantic.StrictStr] | None = None
+    pointTagFilterRegex: pydantic.StrictStr | None = None
+    s3BucketNameFilterRegex: pydantic.StrictStr | None = None
+    threadDistributionInMins: pydantic.StrictInt | None = None
+    volumeSelectionTags: dict[pydantic.StrictStr, pydantic.StrictStr] | None = None
+    volumeSelectionTagsExpr: pydantic.StrictStr | None = None
 
 
 class Dashboard(WireModel):
@@ -444,6 +573,25 @@ class DerivedMetricDefinition(WireModel):
     updaterId: pydantic.StrictStr | None = None
 
 
+class DynatraceConfiguration(WireModel):
+    """Wavefront's DynatraceConfiguration."""
+
+    dynatraceAPIToken: pydantic.StrictStr | None = None
+    environmentID: pydantic.StrictStr | None = None
+    metricFilterRegex: pydantic.StrictStr | None = None
+
+
+class EC2Configuration(WireModel):
+    """Wavefront's EC2Configuration."""
+
+    baseCredentials: AWSBaseCredentials | None = None
+    hostNameTags: list[pydantic.StrictStr] | None = None
+    instanceSelectionTagsExpr: pydantic.StrictStr | None = None
+    metricFilterRegex: pydantic.StrictStr | None = None
+    pointTagFilterRegex: pydantic.StrictStr | None = None
+    volumeSelectionTagsExpr: pydantic.StrictStr | None = None
+
+
 class Event(WireModel):
     """Wavefront's Event."""
 
@@ -499,6 +647,65 @@ class FacetsSearchRequestContainer(WireModel):
     facets: list[pydantic.StrictStr] | None = None
     limit: pydantic.StrictInt | None = None
     query: list[SearchQuery] | None = None
+
+
+class GCPBillingConfiguration(WireModel):
+    """Wavefront's GCPBillingConfiguration."""
+
+    gcpApiKey: pydantic.StrictStr | None = None
+    gcpJsonKey: pydantic.StrictStr | None = None
+    projectId: pydantic.StrictStr | None = None
+
+
+class GCPConfiguration(WireModel):
+    """Wavefront's GCPConfiguration."""
+
+    categoriesToFetch: (
+        list[
+            typing.Literal[
+                "APPENGINE",
+                "BIGQUERY",
+                "BIGTABLE",
+                "CLOUDFUNCTIONS",
+                "CLOUDIOT",
+                "CLOUDSQL",
+                "CLOUDTASKS",
+                "COMPUTE",
+                "CONTAINER",
+                "DATAFLOW",
+                "DATAPROC",
+                "DATASTORE",
+                "FIREBASEDATABASE",
+                "FIREBASEHOSTING",
+                "FIRESTORE",
+                "INTERCONNECT",
+                "KUBERNETES",
+                "LOADBALANCING",
+                "LOGGING",
+                "ML",
+                "MONITORING",
+                "PUBSUB",
+                "REDIS",
+                "ROUTER",
+                "RUN",
+                "SERVICERUNTIME",
+                "SPANNER",
+                "STORAGE",
+                "TPU",
+                "VPN",
+                "APIGEE",
+            ]
+        ]
+        | None
+    ) = None
+    customMetricPrefix: list[pydantic.StrictStr] | None = None
+    disableDeltaCounts: pydantic.StrictBool | None = None
+    disableHistogram: pydantic.StrictBool | None = None
+    disableHistogramToMetricConversion: pydantic.StrictBool | None = None
+    gcpJsonKey: pydantic.StrictStr | None = None
+    histogramGroupingFunction: list[pydantic.StrictStr] | None = None
+    metricFilterRegex: pydantic.StrictStr | None = None
+    projectId: pydantic.StrictStr | None = None
 
 
 class HistoryEntry(WireModel):
@@ -821,6 +1028,22 @@ class MetricStatus(WireModel):
     status: typing.Literal["OK", "PENDING"] | None = None
 
 
+class NewRelicConfiguration(WireModel):
+    """Wavefront's NewRelicConfiguration."""
+
+    apiKey: pydantic.StrictStr | None = None
+    appFilterRegex: pydantic.StrictStr | None = None
+    hostFilterRegex: pydantic.StrictStr | None = None
+    newRelicMetricFilters: list[NewRelicMetricFilters] | None = None
+
+
+class NewRelicMetricFilters(WireModel):
+    """Wavefront's NewRelicMetricFilters."""
+
+    appName: pydantic.StrictStr | None = None
+    metricFilterRegex: pydantic.StrictStr | None = None
+
+
 class Notificant(WireModel):
     """Wavefront's Notificant."""
 
@@ -976,6 +1199,18 @@ class Setup(WireModel):
     type: typing.Literal["METRICS", "LOGS"] | None = None
 
 
+class SnowflakeConfiguration(WireModel):
+    """Wavefront's SnowflakeConfiguration."""
+
+    accountID: pydantic.StrictStr | None = None
+    metricFilterRegex: pydantic.StrictStr | None = None
+    password: pydantic.StrictStr | None = None
+    privateKey: pydantic.StrictStr | None = None
+    role: pydantic.StrictStr | None = None
+    userName: pydantic.StrictStr | None = None
+    warehouse: pydantic.StrictStr | None = None
+
+
 class SortableSearchRequest(WireModel):
     """Wavefront's SortableSearchRequest."""
 
@@ -1104,6 +1339,17 @@ class UserModel(WireModel):
     roles: list[RoleDTO] | None = None
     ssoId: pydantic.StrictStr | None = None
     userGroups: list[UserGroup] | None = None
+
+
+class VropsConfiguration(WireModel):
+    """Wavefront's VropsConfiguration."""
+
+    adapterNames: dict[pydantic.StrictStr, list[pydantic.StrictStr]] | None = None
+    baseURL: pydantic.StrictStr | None = None
+    categoriesToFetch: list[typing.Literal["VMWARE_CLUSTERCOMPUTERESOURCE", "VMWARE_DATASTORE"]] | None = None
+    metricFilterRegex: pydantic.StrictStr | None = None
+    organizationID: pydantic.StrictStr | None = None
+    vropsAPIToken: pydantic.StrictStr | None = None
 
 
 class WFTags(WireModel):

@@ -220,7 +220,13 @@ class KindApi:
     def body(self) -> Body:
         """A fresh valid body."""
         self.made += 1
-        return self.sample.body(f"{uuid.uuid4().hex[:8]}-{self.made}")
+        return self.own(self.sample.body(f"{uuid.uuid4().hex[:8]}-{self.made}"), self.owner)
+
+    def own(self, body: Body, user: User) -> Body:
+        """The body made ready for the user's tenant (Sample.prepare), else as it is."""
+        if self.sample.prepare is None:
+            return body
+        return self.sample.prepare(body, lambda method, path: self.call(method, path, as_=user))
 
     def create(self, body: Body | None = None) -> dict[str, Any]:
         status, answer = self.call("POST", self.create_path, body if body is not None else self.body())

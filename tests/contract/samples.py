@@ -16,6 +16,8 @@ from typing import Any
 from pydantic import BaseModel
 
 Body = dict[str, Any]
+# A call as the user a body is for: (method, path) -> (status, answer).
+Call = Callable[[str, str], tuple[int, Any]]
 
 
 def customer_tags(wire: Body) -> list[str]:
@@ -51,6 +53,9 @@ class Sample:
     # Where a free-text name is in a body and an answer when the kind's name_key holds none
     # (a saved search's entityType is an enum: its name is one of its search terms).
     name: tuple[str, ...] = ()
+    # The body made ready for the tenant of the user it is for, when it names something the
+    # tenant must own first (a cloud integration's external id, issued by the API).
+    prepare: Callable[[Body, Call], Body] | None = None
 
 
 SAMPLES: dict[str, Sample] = {
@@ -113,7 +118,32 @@ SAMPLES: dict[str, Sample] = {
     "savedsearch": Sample(
         body=lambda n: {"entityType": "ALERT", "query": {"name": f"contract {n}"}}, name=("query", "name")
     ),
+    # Its external id is issued to the tenant first (prepare): a body naming another
+    # tenant's external id is refused.
+    "cloudintegration": Sample(
+        body=lambda n: {
+            "name": f"contract {n}",
+            "service": "CLOUDWATCH",
+            "cloudWatch": {
+                "baseCredentials": {"roleArn": "arn:aws:iam::123456789012:role/contract", "externalId": "unissued"},
+                "namespaces": ["AWS/EC2"],
+            },
+        },
+        prepare=lambda body, call: with_external_id(body, call),
+    ),
+    "ingestionpolicy": Sample(
+        body=lambda n: {"name": f"contract {n}", "scope": "SOURCE", "sources": [f"web-{n}"], "limitPPS": 1000}
+    ),
 }
+
+
+def with_external_id(body: Body, call: Call) -> Body:
+    """A cloud integration body naming an external id newly issued to the caller's tenant."""
+    status, answer = call("POST", "/api/v2/cloudintegration/awsExternalId")
+    assert status == 200, answer
+    ready = json.loads(json.dumps(body))
+    ready["cloudWatch"]["baseCredentials"]["externalId"] = answer["response"]
+    return ready
 
 
 def sample_for(kind: str) -> Sample:

@@ -91,6 +91,7 @@ def test_can_answer_404_never_403_for_another_tenants_entity(kind: KindApi):
     if kind.has("tags"):
         assert kind.sample.tags_of(after) == []
     # AND the stranger may create the same body (name, client id) in its own tenant
-    status, answer = kind.call("POST", kind.create_path, body, as_=stranger)
+    # (made ready for it: what the body names that a tenant must own, it owns)
+    status, answer = kind.call("POST", kind.create_path, kind.own(body, stranger), as_=stranger)
     assert status == 200, answer
     assert kind.total(as_=stranger) == 1 and kind.total() == 1

@@ -23,6 +23,7 @@ _GRAFANA_PREFIXES = (
     "/api/user",
     "/api/frontend",
     "/api/health",
+    "/api/annotations",
 )
 
 

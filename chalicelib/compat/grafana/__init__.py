@@ -1,6 +1,7 @@
 """The Grafana dialect over the one dashboard store (chalicelib/dashboards): dashboards
-(/api/dashboards), versions, stars, folders (/api/folders), search (/api/search) and the
-frontend settings clients probe for the version.
+(/api/dashboards), versions, stars, folders (/api/folders), search (/api/search), the
+frontend settings clients probe for the version, and the views over the other objects:
+annotations (events).
 
 Answers are bare JSON; errors are {"message"} (plus "status" for Grafana's 412 save
 conflicts), rendered at the edge (chalicelib/http/dialects.py).
@@ -8,10 +9,11 @@ conflicts), rendered at the edge (chalicelib/http/dialects.py).
 
 from __future__ import annotations
 
-from chalicelib.compat.grafana import dashboards, folders, search
+from chalicelib.compat.grafana import annotation, dashboards, folders, search
 from chalicelib.http.router import Category, Router
 
-router = Router("grafana", routes=[r for part in (dashboards, folders, search) for r in part.router.routes])
+PARTS = (dashboards, folders, search, annotation)
+router = Router("grafana", routes=[r for part in PARTS for r in part.router.routes])
 
 
 CATEGORY = Category(router, permission="dashboard_management")

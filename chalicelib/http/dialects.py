@@ -24,6 +24,10 @@ _GRAFANA_PREFIXES = (
     "/api/frontend",
     "/api/health",
     "/api/annotations",
+    "/api/datasources",
+    "/api/snapshots",
+    "/api/dashboard/snapshots",
+    "/api/library-elements",
 )
 
 

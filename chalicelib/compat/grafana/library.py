@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StrictInt, StrictStr
+from pydantic import ConfigDict, Field, StrictInt, StrictStr, model_validator
 
 from chalicelib.compat.grafana import views
 from chalicelib.dashboards import folders
@@ -56,12 +56,21 @@ class ElementBody(Model):
 
     model_config = ConfigDict(extra="ignore")
 
-    name: Name
+    name: Name = Field(description="Absent: the model's title (one of them is required)")
     model: dict[str, Any] = Field(description="The panel or variable JSON")
     kind: Literal[1, 2] = Field(description="1: panel, 2: variable")
     uid: Uid | None = Field(default=None, description="Chosen uid (generated when absent)")
     folderUid: StrictStr | None = Field(default=None, description='The folder ("" or absent: General)')
     folderId: StrictInt | None = Field(default=None, description="Ignored (use folderUid)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_from_title(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("name") is None and isinstance(data.get("model"), dict):
+            title = data["model"].get("title")
+            if title is not None:
+                return {**data, "name": title}
+        return data
 
 
 class ElementChange(Model):

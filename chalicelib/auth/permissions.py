@@ -82,7 +82,7 @@ _ALL: tuple[Permission, ...] = (
     Permission(
         "dashboard_management",
         "Dashboards",
-        ("dashboard.#", "folder.#"),
+        ("dashboard.#", "folder.#", "snapshot.#", "libraryelement.#", "datasource.#"),
         ("MODIFY_DASHBOARDS", "MODIFY_DASHBOARD_TAGS"),
     ),
     Permission(

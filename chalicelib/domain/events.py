@@ -5,8 +5,11 @@ issues call to record system events (alert firings, maintenance windows).
 
 Stored document: the writable fields of the client's Event (name, startTime, endTime,
 annotations, hosts, isEphemeral, dimensions), plus server-managed keys: `_creator`
-("ALERT" or "SYSTEM"; absent for a user's event) and, for an alert firing, `_firing`
-(the alert's id, its queries and the series that fired).
+("ALERT" or "SYSTEM"; absent for a user's event), for an alert firing `_firing` (the
+alert's id, its queries and the series that fired), and `_number`, the event's numeric
+id in Grafana's dialect (an annotation's `id`): drawn from a per-tenant counter at
+creation, with a row `<tenant>#event-number / <n>` naming the event written in the same
+transaction, so the Grafana dialect finds an event by its number with one GetItem.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from urllib.parse import urlencode
 
 from chalicelib.domain import entity_acl
 from chalicelib.domain.context import Context
-from chalicelib.errors import Conflict, Forbidden, Invalid
-from chalicelib.store.repository import Entity, Page, Repository
+from chalicelib.errors import Conflict, Forbidden, Invalid, NotFound
+from chalicelib.store import counters, names
+from chalicelib.store.repository import Entity, Page, Repository, Writes
 from chalicelib.store.timeline import MAX_TIME
 from chalicelib.wire import wavefront
 
@@ -31,6 +35,8 @@ HOUR = 3600 * 1000
 ID_ATTEMPTS = 3
 SLUG_LENGTH = 64
 RENDERING_METHODS = ("HOST", "DIMENSION", "BOTH")
+NUMBER = "_number"  # the event's numeric id in Grafana's dialect
+NUMBERS = "event-number"  # the rows naming the event of each number
 
 
 def start_time(doc: dict[str, Any]) -> int:
@@ -91,14 +97,42 @@ def new_ids(doc: dict[str, Any]) -> Iterable[str]:
 
 
 def create(ctx: Context, doc: dict[str, Any], tags: list[str]) -> Entity:
-    """Store a new event under a fresh id (with its timeline copy, in one transaction)."""
+    """Store a new event under a fresh id and a fresh number (with its timeline copy and
+    the row naming it by number, in one transaction)."""
     store = repo(ctx)
+    number = counters.next_value(ctx.tenant, KIND)
+    doc = {**doc, NUMBER: number}
     for event_id in new_ids(doc):
         try:
-            return store.create(event_id, doc, by=ctx.actor, tags=tags)
+            return store.create(event_id, doc, by=ctx.actor, tags=tags, extra=_name_number(ctx, number, event_id))
         except Conflict:
             continue
     raise Conflict(f"Could not allocate an id for the event {doc.get('name')!r}")
+
+
+def _name_number(ctx: Context, number: int, event_id: str) -> Writes:
+    return names.reserve(ctx.tenant, NUMBERS, str(number), {"id": event_id})
+
+
+def number_of(entity: Entity) -> int:
+    """The event's numeric id in Grafana's dialect (0 for events stored before numbers)."""
+    return int(entity.doc.get(NUMBER, 0))
+
+
+def by_number(ctx: Context, number: int) -> Entity:
+    """The event numbered `number` (404 when none is, or it has been deleted: a delete
+    through the Wavefront dialect leaves the row, and a later event may reuse the id)."""
+    found = names.holder(ctx.tenant, NUMBERS, str(number)) if number > 0 else None
+    event = repo(ctx).find(found["id"]) if found and isinstance(found.get("id"), str) else None
+    if event is None or number_of(event) != number:
+        raise NotFound(f"Event number {number} not found")
+    return event
+
+
+def delete(ctx: Context, entity: Entity) -> None:
+    """Delete an event for good, with the row naming it by number."""
+    number = number_of(entity)
+    repo(ctx).purge(entity.id, extra=names.release(ctx.tenant, NUMBERS, str(number)) if number else None)
 
 
 def record_system_event(

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.store.failures import guarded
 from chalicelib.store.models import EntityItem
 from chalicelib.store.repository import Writes
 
@@ -34,6 +36,17 @@ def reserve(owner: str, space: str, key: str, doc: dict[str, Any]) -> Writes:
         tx.save(item, condition=EntityItem.pk.does_not_exist())
 
     return save
+
+
+@guarded
+def holder(owner: str, space: str, key: str) -> dict[str, Any] | None:
+    """The doc of the row `<owner>#<space> / <key>`, or None when nobody holds it."""
+    try:
+        item = EntityItem.get(f"{owner}#{space}", key, consistent_read=True)
+    except DoesNotExist:
+        return None
+    found = json.loads(item.doc) if item.doc else {}
+    return found if isinstance(found, dict) else {}
 
 
 def release(owner: str, space: str, key: str) -> Writes:

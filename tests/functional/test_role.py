@@ -67,7 +67,14 @@ def test_can_keep_custom_acl_entries_when_permissions_change(api):
     status, body = api.json("PUT", f"/api/v2/role/{policy.id}", {"permissions": ["dashboard_management"]})
     # THEN the custom entry stays and only the permission patterns change
     assert status == 200 and body["response"]["permissions"] == ["dashboard_management"]
-    assert acl_of(api, policy.id) == ["confd.users.read", "dashboard.#", "folder.#"]
+    assert acl_of(api, policy.id) == [
+        "confd.users.read",
+        "dashboard.#",
+        "folder.#",
+        "snapshot.#",
+        "libraryelement.#",
+        "datasource.#",
+    ]
 
 
 def test_can_grant_and_revoke_a_permission_for_many_roles(api):

@@ -21,7 +21,13 @@ name_sets = st.lists(names, unique=True, max_size=8)
 
 def test_can_map_permission_names_to_acl_patterns():
     assert permissions.patterns("alerts_management") == ["alert.#", "maintenancewindow.#", "notificant.#", "webhook.#"]
-    assert permissions.patterns("dashboard_management") == ["dashboard.#", "folder.#"]
+    assert permissions.patterns("dashboard_management") == [
+        "dashboard.#",
+        "folder.#",
+        "snapshot.#",
+        "libraryelement.#",
+        "datasource.#",
+    ]
     assert permissions.patterns("events_management") == ["event.#"]
     assert permissions.patterns("host_tag_management") == ["source.#"]
     assert permissions.patterns("browse") == ["*.read", "*.*.read"]

@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     max_json_depth: int = _env("OPSPLANE_MAX_JSON_DEPTH", 64, ge=2, le=500)
     max_json_items: int = _env("OPSPLANE_MAX_JSON_ITEMS", 1000, ge=1)
     max_number_digits: int = _env("OPSPLANE_MAX_NUMBER_DIGITS", 38, ge=1, le=4000)
-    max_string_chars: int = _env("OPSPLANE_MAX_STRING_CHARS", 65_536, ge=256)
+    max_string_chars: int = _env("OPSPLANE_MAX_STRING_CHARS", 1024 * 1024, ge=256)
     max_tags: int = _env("OPSPLANE_MAX_TAGS", 100, ge=0)
     max_header_bytes: int = _env("OPSPLANE_MAX_HEADER_BYTES", 8192, ge=256)
     max_username_bytes: int = _env("OPSPLANE_MAX_USERNAME_BYTES", 256, ge=1, le=1024)

@@ -18,8 +18,6 @@ OUTPUT = ROOT / "chalicelib" / "api" / "manifest.py"
 
 def render() -> str:
     """The generated module's source, from the categories as they are declared."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("OPSPLANE_ENTITIES_TABLE", "opsplane-manifest")  # settings need a value, no I/O
     from chalicelib.api import every
 
     lines = [
@@ -44,6 +42,8 @@ def render() -> str:
 
 
 def main() -> int:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("OPSPLANE_ENTITIES_TABLE", "opsplane-manifest")  # settings need a value, no I/O
     output = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else OUTPUT
     output.write_text(render(), encoding="utf-8")
     print(f"wrote {output}")

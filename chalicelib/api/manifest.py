@@ -234,9 +234,6 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/v2/usergroup/{id}/removeUsers": ("POST",),
     },
     "grafana": {
-        "/api/annotations": ("GET", "POST"),
-        "/api/annotations/graphite": ("POST",),
-        "/api/annotations/{id}": ("DELETE", "PATCH", "PUT"),
         "/api/dashboard/snapshots": ("GET",),
         "/api/dashboards/db": ("POST",),
         "/api/dashboards/db/{slug}": ("GET",),
@@ -279,6 +276,11 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/serviceaccounts/{id}": ("DELETE", "GET", "PATCH"),
         "/api/serviceaccounts/{id}/tokens": ("GET", "POST"),
         "/api/serviceaccounts/{id}/tokens/{token}": ("DELETE",),
+    },
+    "grafana_annotations": {
+        "/api/annotations": ("GET", "POST"),
+        "/api/annotations/graphite": ("POST",),
+        "/api/annotations/{id}": ("DELETE", "PATCH", "PUT"),
     },
     "oauth": {
         "/api/v2/account/serviceaccount/{id}/credentials": ("GET", "POST"),

@@ -10,7 +10,6 @@ conflicts), rendered at the edge (chalicelib/http/dialects.py).
 from __future__ import annotations
 
 from chalicelib.compat.grafana import (
-    annotation,
     dashboards,
     datasources,
     folders,
@@ -21,7 +20,7 @@ from chalicelib.compat.grafana import (
 )
 from chalicelib.http.router import Category, Router
 
-PARTS = (dashboards, folders, permissions, search, annotation, datasources, snapshots, library)
+PARTS = (dashboards, folders, permissions, search, datasources, snapshots, library)
 router = Router("grafana", routes=[r for part in PARTS for r in part.router.routes])
 
 

@@ -28,7 +28,7 @@ from chalicelib.store.repository import Entity
 from chalicelib.store.timeline import MAX_TIME
 from chalicelib.wire import Model
 
-router = Router("grafana")
+router = Router("grafana_annotations")
 
 ANNOTATIONS = "/api/annotations"
 BY_ID = f"{ANNOTATIONS}/{{id}}"

@@ -109,6 +109,8 @@ _ALL: tuple[Permission, ...] = (
         ("METRIC_INGESTION", "METRIC_INGESTION_LISTENER", "INGESTION_POLICY_MANAGEMENT"),
     ),
     Permission("log_management", "Logs", ("log.#",), ("VIEW_LOGS",)),
+    # CloverDX's "Monitoring" section: its monitors are alerts (chalicelib/compat/clover).
+    Permission("monitoring", "Monitoring", ("monitor.#",)),
     Permission(
         "metrics_management",
         "Metrics",

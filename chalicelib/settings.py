@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     csrf_strict: bool = _env("OPSPLANE_CSRF_STRICT", False)
     # CloverDX's rule on /clover/api/rest/v1: X-Requested-By on every request (docs/cloverdx.md).
     clover_csrf: bool = _env("OPSPLANE_CLOVER_CSRF", True)
+    # The tenant Wazo's POST /users/register creates users in; unset: registration is off.
+    registration_tenant: str | None = _env("OPSPLANE_REGISTRATION_TENANT", None)
     rate_limit_get: int = _env("OPSPLANE_RATE_LIMIT_GET", 500, ge=1)
     rate_limit_get_paged: int = _env("OPSPLANE_RATE_LIMIT_GET_PAGED", 50, ge=1)
     rate_limit_write: int = _env("OPSPLANE_RATE_LIMIT_WRITE", 50, ge=1)

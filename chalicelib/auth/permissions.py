@@ -144,7 +144,7 @@ _ALL: tuple[Permission, ...] = (
     Permission(
         "user_management",
         "Accounts",
-        ("account.#", "usergroup.#", "role.#", "apitoken.#", "user.#", "group.#", "policy.#", "tenant.#"),
+        ("account.#", "usergroup.#", "role.#", "apitoken.#", "user.#", "group.#", "policy.#", "tenant.#", "session.#"),
         (
             "GET_ALL_ACCOUNTS",
             "GET_ALL_USERS",

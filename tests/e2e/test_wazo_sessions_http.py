@@ -101,4 +101,4 @@ def test_can_answer_status_backends_and_refuse_registration_by_default(server):
         "/users/register",
         json={"username": unique("me"), "password": "pw-12345678", "email_address": "me@example.com"},
     )
-    assert resp.status_code == 403 and resp.json()["error_id"] == "forbidden"
+    assert resp.status_code == 404 and "registration" in resp.json()["message"]

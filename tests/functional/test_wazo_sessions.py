@@ -172,7 +172,7 @@ REGISTRATION = {"username": "newcomer", "password": "newcomer-password-1", "emai
 
 def test_can_refuse_registration_unless_a_tenant_is_named_for_it(api):
     status, body = api.json("POST", f"{W}/users/register", REGISTRATION, token="")
-    assert status == 403 and "registration" in body["message"]
+    assert status == 404 and "registration" in body["message"]
     assert "newcomer" not in str(api.json("GET", f"{W}/users")[1])
 
 

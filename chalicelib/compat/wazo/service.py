@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field, StrictStr
 
 from chalicelib.compat.wazo.common import PREFIX, user_view
 from chalicelib.compat.wazo.users import User
-from chalicelib.errors import Forbidden
+from chalicelib.errors import Invalid, NotFound, TenantGone
 from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
 from chalicelib.http.router import PUBLIC, Router
@@ -71,12 +71,14 @@ def backends(req: Request) -> Reply:
 @router.post(f"{PREFIX}/users/register", acl=PUBLIC, body=Registration, response=User)
 def register(req: Request) -> Reply:
     """Create one's own user, with no ACL, in the tenant the installation names for it
-    (OPSPLANE_REGISTRATION_TENANT); 403 when it names none."""
+    (OPSPLANE_REGISTRATION_TENANT); 404 when it names none or that tenant is deactivated,
+    as wazo-auth answers when its registration plugin is not enabled."""
     tenant = get_settings().registration_tenant
-    if not tenant:
-        raise Forbidden("User registration is disabled on this installation")
     body = req.model(Registration)
-    tenants.require_active(tenant)
+    try:
+        tenants.require_active(tenant or "")
+    except (NotFound, Invalid, TenantGone) as exc:
+        raise NotFound("User registration is disabled on this installation") from exc
     fields = {
         "username": body.username,
         "password": body.password,

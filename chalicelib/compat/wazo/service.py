@@ -73,10 +73,9 @@ def register(req: Request) -> Reply:
     """Create one's own user, with no ACL, in the tenant the installation names for it
     (OPSPLANE_REGISTRATION_TENANT); 404 when it names none or that tenant is deactivated,
     as wazo-auth answers when its registration plugin is not enabled."""
-    tenant = get_settings().registration_tenant
     body = req.model(Registration)
     try:
-        tenants.require_active(tenant or "")
+        tenant = tenants.require_active(get_settings().registration_tenant or "")["uuid"]
     except (NotFound, Invalid, TenantGone) as exc:
         raise NotFound("User registration is disabled on this installation") from exc
     fields = {

@@ -96,7 +96,9 @@ def _field(where: tuple[Any, ...] | None) -> str:
 
 def _check_text(text: str, where: tuple[Any, ...] | None, limit: int) -> None:
     if len(text) > limit:
-        raise Invalid(f"{_field(where)}: a string of {len(text)} characters, at most {limit} (OPSPLANE_MAX_STRING_CHARS)")
+        raise Invalid(
+            f"{_field(where)}: a string of {len(text)} characters, at most {limit} (OPSPLANE_MAX_STRING_CHARS)"
+        )
     if "\x00" in text:
         raise Invalid(f"{_field(where)}: NUL characters are not allowed")
     if not text.isascii():

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     # through the container invalidate at once; elsewhere this is how late they show (docs/auth.md).
     auth_cache_seconds: int = _env("OPSPLANE_AUTH_CACHE_SECONDS", 30, ge=0, le=3600)
     csrf_strict: bool = _env("OPSPLANE_CSRF_STRICT", False)
+    # CloverDX's rule on /clover/api/rest/v1: X-Requested-By on every request (docs/cloverdx.md).
+    clover_csrf: bool = _env("OPSPLANE_CLOVER_CSRF", True)
+    # The tenant Wazo's POST /users/register creates users in; unset: registration is off.
+    registration_tenant: str | None = _env("OPSPLANE_REGISTRATION_TENANT", None)
     rate_limit_get: int = _env("OPSPLANE_RATE_LIMIT_GET", 500, ge=1)
     rate_limit_get_paged: int = _env("OPSPLANE_RATE_LIMIT_GET_PAGED", 50, ge=1)
     rate_limit_write: int = _env("OPSPLANE_RATE_LIMIT_WRITE", 50, ge=1)
@@ -105,7 +109,7 @@ class Settings(BaseSettings):
             return tuple(c.strip() for c in value.split(",") if c.strip())
         return value
 
-    @field_validator("csrf_strict", "rate_limit_enabled", mode="before")
+    @field_validator("csrf_strict", "clover_csrf", "rate_limit_enabled", mode="before")
     @classmethod
     def _strip_boolean(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value

@@ -107,6 +107,8 @@ _ALL: tuple[Permission, ...] = (
         ("METRIC_INGESTION", "METRIC_INGESTION_LISTENER", "INGESTION_POLICY_MANAGEMENT"),
     ),
     Permission("log_management", "Logs", ("log.#",), ("VIEW_LOGS",)),
+    # CloverDX's "Monitoring" section: its monitors are alerts (chalicelib/compat/clover).
+    Permission("monitoring", "Monitoring", ("monitor.#",)),
     Permission(
         "metrics_management",
         "Metrics",
@@ -150,6 +152,7 @@ _ALL: tuple[Permission, ...] = (
             "policy.#",
             "tenant.#",
             "accesspolicy.#",  # who may reach the tenant at all is account administration
+            "session.#",
         ),
         (
             "GET_ALL_ACCOUNTS",

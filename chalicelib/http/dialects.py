@@ -1,4 +1,4 @@
-"""Wire shapes per dialect: native envelope (Wavefront), Wazo, Grafana, OAuth2.
+"""Wire shapes per dialect: native envelope (Wavefront), Wazo, Grafana, OAuth2, CloverDX.
 
 Domain errors become the caller's dialect here and only here.
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from http import HTTPStatus
 from typing import Any
 
 from chalicelib.errors import OpsplaneError, Throttled, TokenExpired, Unavailable
@@ -15,6 +16,7 @@ NATIVE = "native"
 WAZO = "wazo"
 GRAFANA = "grafana"
 OAUTH = "oauth"
+CLOVER = "clover"
 
 # Under /api/, everything that is neither Wavefront's /api/v2 nor Wazo's /api/auth (bar
 # Grafana's own /api/auth/keys) is Grafana's: its unknown paths answer {"message"} too.
@@ -31,6 +33,8 @@ def dialect_of(path: str) -> str:
         return WAZO
     if path.startswith("/auth/oauth"):
         return OAUTH
+    if path.startswith("/clover/"):
+        return CLOVER
     if path.startswith("/api/") and not path.startswith(_NATIVE_PREFIX) and path != "/api/v2":
         return GRAFANA
     return NATIVE
@@ -88,6 +92,9 @@ def error_body(dialect: str, error: OpsplaneError) -> dict[str, Any]:
             "details": dict(error.context.get("details", {})),
             "timestamp": time.time(),
         }
+    elif dialect == CLOVER:
+        # CloverDX Server answers errors as its servlet container does: status, reason, message.
+        body = {"status": status, "error": _reason(status), "message": message}
     elif dialect == OAUTH:
         body = {
             "error": error.context.get("oauth_error") or _OAUTH_CODES.get(status, error.code),
@@ -103,6 +110,13 @@ def error_body(dialect: str, error: OpsplaneError) -> dict[str, Any]:
     if isinstance(error, Unavailable) and dialect == OAUTH:
         body["error"] = "temporarily_unavailable"  # RFC 6749's code for a server that cannot answer now
     return body
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def error_status(dialect: str, error: OpsplaneError) -> int:

@@ -99,6 +99,11 @@ BASE_SCHEMAS: dict[str, Any] = {
             "timestamp": {"type": "number"},
         },
     },
+    "opsplane.CloverError": {
+        "type": "object",
+        "required": ["status", "error", "message"],
+        "properties": {"status": {"type": "integer"}, "error": {"type": "string"}, "message": {"type": "string"}},
+    },
     "opsplane.OAuthError": {
         "type": "object",
         "required": ["error"],
@@ -127,6 +132,7 @@ ERROR_SCHEMA = {
     dialects.GRAFANA: "opsplane.GrafanaError",
     dialects.WAZO: "opsplane.WazoError",
     dialects.OAUTH: "opsplane.OAuthError",
+    dialects.CLOVER: "opsplane.CloverError",
 }
 # What a route may answer besides its success, by what the route is (docs/architecture.md):
 # declared so that a client (or a fuzzer checking status conformance) meets no surprise.

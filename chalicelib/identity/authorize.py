@@ -242,6 +242,14 @@ def _verified_token(token: str) -> tuple[Principal, float]:
     return principal, FOREVER
 
 
+def principal_of(tenant: str, account_uuid: str, method: str) -> Principal:
+    """The principal of an account named by a credential other than a password or a token
+    (a refresh token): Unauthenticated when the account is gone or disabled, TenantGone
+    when its tenant is deactivated."""
+    account, tenant_doc = _account_and_tenant(tenant, account_uuid)
+    return _principal_in(tenant_doc, account, method, None)
+
+
 def authenticate_token(token: str) -> Principal:
     """The principal behind a bearer token (JWT session or API token)."""
     return _own(_cached("bearer", (token,), lambda: _verified_token(token)))

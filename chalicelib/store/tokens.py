@@ -245,3 +245,31 @@ def end_lease(key: Key, holder: str) -> None:
     except DeleteError as exc:
         if not is_conditional_failure(exc):
             raise
+
+
+# ---- rows written together ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewRow:
+    """A row to save: its key, tenant, document and (TTL) expiry."""
+
+    key: Key
+    tenant: str
+    doc: str
+    expires: datetime | None = None
+
+
+@guarded
+def write_rows(saves: Iterable[NewRow], deletes: Iterable[Key] = ()) -> None:
+    """Save rows and delete others in one transaction (a refresh token replacing the
+    previous one of its client: both rows of each, never half of them)."""
+    saves, deletes = list(saves), list(deletes)
+
+    def build(tx: TransactWrite) -> None:
+        for key in deletes:
+            tx.delete(TokenItem(*key))
+        for row in saves:
+            tx.save(TokenItem(*row.key, tenant=row.tenant, doc=row.doc, expires=row.expires))
+
+    transact(build)

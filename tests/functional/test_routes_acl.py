@@ -8,11 +8,14 @@ from chalicelib.api import routers
 from chalicelib.http.router import PUBLIC
 
 # Public by design: health, the token endpoints (they authenticate themselves), JWKS, docs
-# (and the root's index of them).
+# (and the root's index of them, and /api's list of the dialects), Wazo's status, backends
+# and self-registration (off unless the installation names a tenant for it).
 PUBLIC_ALLOWED = re.compile(
     r"^(/"
     r"|/api/health"
+    r"|/api"
     r"|/api/auth/0\.1/token(/\{[a-z_]+\})?"
+    r"|/api/auth/0\.1/(status|backends|users/register)"
     r"|/auth/oauth/token"
     r"|/\.well-known/jwks\.json"
     r"|/api/v2/swagger\.json"

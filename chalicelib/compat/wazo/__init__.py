@@ -1,17 +1,17 @@
-"""The Wazo auth dialect (/api/auth/0.1): tenants, users, policies, groups and session
-tokens over the one identity model (chalicelib/identity), plus the JWKS.
+"""The Wazo auth dialect (/api/auth/0.1): tenants, users, policies, groups, session tokens,
+sessions and refresh tokens over the one identity model (chalicelib/identity), plus the JWKS.
 
 Answers are bare (Wazo has no envelope); errors take Wazo's shape at the edge.
 """
 
 from __future__ import annotations
 
-from chalicelib.compat.wazo import groups, policies, tenants, tokens, users
+from chalicelib.compat.wazo import groups, policies, service, sessions, tenants, tokens, users
 from chalicelib.http.router import Category, Router
 
 router = Router(
     "wazo",
-    routes=[r for part in (tokens, tenants, users, policies, groups) for r in part.router.routes],
+    routes=[r for part in (tokens, sessions, service, tenants, users, policies, groups) for r in part.router.routes],
 )
 
 

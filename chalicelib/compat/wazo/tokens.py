@@ -7,11 +7,11 @@ login), and for the others the token in the path is the credential.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, StrictInt
+from pydantic import ConfigDict, Field, StrictInt, StrictStr, model_validator
 
-from chalicelib.auth import records, sessions
+from chalicelib.auth import records, refreshtokens, sessionlist, sessions
 from chalicelib.auth.keys import keyring
 from chalicelib.auth.principal import Principal
 from chalicelib.auth.sessions import SessionClaims
@@ -37,6 +37,22 @@ class TokenRequest(Model):
     model_config = ConfigDict(extra="ignore")
 
     expiration: StrictInt | None = Field(default=None, ge=1, le=MAX_EXPIRATION)
+    backend: Literal["wazo_user"] = Field(default="wazo_user", description="The one backend (GET /backends)")
+    access_type: Literal["online", "offline"] | None = Field(
+        default=None, description="offline: also create a refresh token for client_id"
+    )
+    client_id: StrictStr | None = Field(default=None, min_length=1, max_length=refreshtokens.MAX_CLIENT_ID)
+    refresh_token: StrictStr | None = Field(default=None, min_length=1, max_length=128)
+
+    @model_validator(mode="after")
+    def _offline(self) -> TokenRequest:
+        # Wazo's rules: a refresh token (and an offline login) names its client; an offline
+        # login is by password, never by a refresh token.
+        if self.access_type == "offline" and self.refresh_token:
+            raise ValueError('cannot use the "access_type" "offline" with a refresh token')
+        if (self.access_type == "offline" or self.refresh_token) and not self.client_id:
+            raise ValueError('"client_id" must be specified with "access_type" "offline" or a "refresh_token"')
+        return self
 
 
 class TokenMetadata(Model):
@@ -62,6 +78,7 @@ class TokenData(Model):
     metadata: TokenMetadata
     user_agent: str | None
     remote_addr: str | None
+    refresh_token: str | None = Field(default=None, description="access_type offline: shown once")
 
 
 class TokenAnswer(Model):
@@ -135,15 +152,26 @@ def _remote_addr(req: Request) -> str:
     return req.headers.get("x-forwarded-for", "").split(",")[0].strip()
 
 
-@router.post(f"{PREFIX}/token", acl=PUBLIC, body=TokenRequest, response=TokenAnswer)
-def create_token(req: Request) -> Reply:
-    """Log in with Basic credentials and get a session token (expiration in seconds)."""
-    body = req.model(TokenRequest)
+def _login(req: Request, body: TokenRequest) -> Principal:
+    """Who asks for a token: the owner of the refresh token given, else of the Basic credentials."""
+    if body.refresh_token:
+        found = refreshtokens.find(body.refresh_token, body.client_id or "")
+        if found is None:
+            raise Unauthenticated("Authentication Failed")
+        return authorize.principal_of(found.tenant_uuid, found.user_uuid, "jwt")
     credentials = authorize.extract(req.headers)
     if credentials is None or credentials.scheme != "basic":
         raise Unauthenticated("Basic credentials are required to create a token")
-    principal = authorize.authorize(req.headers, req.method, source=req.source)
-    # A Basic request may name a tenant too: only the principal's own or a descendant.
+    return authorize.authorize(req.headers, req.method, source=req.source)
+
+
+@router.post(f"{PREFIX}/token", acl=PUBLIC, body=TokenRequest, response=TokenAnswer)
+def create_token(req: Request) -> Reply:
+    """Log in with Basic credentials or a refresh token and get a session token (expiration
+    in seconds); access_type offline also creates a refresh token for client_id."""
+    body = req.model(TokenRequest)
+    principal = _login(req, body)
+    # A request may name a tenant too: only the principal's own or a descendant.
     tenants.resolve_acting_tenant(principal.tenant, req.headers.get("wazo-tenant") or req.headers.get("x-tenant-id"))
     token, claims = sessions.issue(
         sub=principal.id,
@@ -153,9 +181,14 @@ def create_token(req: Request) -> Reply:
         method="jwt",
         ttl=body.expiration or get_settings().session_ttl_seconds,
     )
-    data = token_data(
-        token, claims, principal, user_agent=req.headers.get("user-agent", ""), remote_addr=_remote_addr(req)
+    mobile = req.headers.get("wazo-session-type", "").lower() == "mobile"
+    user_agent = req.headers.get("user-agent", "")
+    sessionlist.record(
+        claims, mobile=mobile, user_agent=user_agent, client_id=body.client_id if body.refresh_token else None
     )
+    data = token_data(token, claims, principal, user_agent=user_agent, remote_addr=_remote_addr(req))
+    if body.access_type == "offline" and body.client_id:
+        data["refresh_token"] = refreshtokens.issue(principal.tenant, principal.id, body.client_id, mobile=mobile)
     return bare({"data": data})
 
 
@@ -216,6 +249,7 @@ def revoke_token(req: Request) -> Reply:
     except Unauthenticated as exc:
         raise NotFound("Unknown token") from exc
     records.revoke_session(claims.jti, claims.expires_at)
+    sessionlist.forget(claims)
     return bare({"data": {"message": "success"}})
 
 

@@ -6,6 +6,7 @@ payload in the caller's dialect. Domain errors turn into the dialect's error bod
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
@@ -188,7 +189,7 @@ class Edge:
                 name = self._pending.get(path)
                 if name is not None:
                     assert self._load is not None
-                    router = self._load(name)
+                    router = _without_collection(self._load, name)
                     for stale in [p for p, owner in self._pending.items() if owner == name]:
                         del self._pending[stale]
                     self._add(router)
@@ -370,6 +371,19 @@ class Edge:
         if not settings.rate_limit_enabled or not request.tenant:
             return {}
         return self.limiter.take(settings, request.tenant, route.tag, request.method, route.paged).headers()
+
+
+def _without_collection(load: Load, name: str) -> Router:
+    """A category imported with the garbage collector off, what it built then frozen (as
+    app.py does for the app itself: a module's import allocates long-lived objects)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return load(name)
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def body_limit(route: Route, settings: Settings) -> int:

@@ -286,6 +286,8 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
     "grafana_alerting": {
         "/api/v1/provisioning/contact-points": ("GET", "POST"),
         "/api/v1/provisioning/contact-points/{uid}": ("DELETE", "PUT"),
+        "/api/v1/provisioning/mute-timings": ("GET", "POST"),
+        "/api/v1/provisioning/mute-timings/{name}": ("DELETE", "GET", "PUT"),
     },
     "grafana_annotations": {
         "/api/annotations": ("GET", "POST"),

@@ -116,3 +116,117 @@ def test_can_check_the_contact_point_permissions(api, make_user, make_tenant):
     assert contact_points(api, token=stranger.token) == []
     assert api.json("PUT", f"{CONTACT_POINTS}/{uid}", sent, token=stranger.token)[0] == 404
     assert api.json("DELETE", f"{CONTACT_POINTS}/{uid}", token=stranger.token)[0] == 404
+
+
+# ---- mute timings are maintenance windows ---------------------------------------------------
+
+MUTE_TIMINGS = "/api/v1/provisioning/mute-timings"
+WINDOWS = "/api/v2/maintenancewindow"
+# 2030-05-01 22:00 to 2030-05-03 01:30 UTC
+START, END = 1903903200, 1904002200
+SPAN = [
+    {
+        "years": ["2030"],
+        "months": ["5"],
+        "days_of_month": ["1"],
+        "times": [{"start_time": "22:00", "end_time": "24:00"}],
+    },
+    {"years": ["2030"], "months": ["5"], "days_of_month": ["2"]},
+    {
+        "years": ["2030"],
+        "months": ["5"],
+        "days_of_month": ["3"],
+        "times": [{"start_time": "00:00", "end_time": "01:30"}],
+    },
+]
+
+
+def windows(api: Any) -> list[dict[str, Any]]:
+    status, answer = api.json("GET", f"{WINDOWS}?limit=100")
+    assert status == 200, answer
+    return list(answer["response"]["items"])
+
+
+def test_can_create_a_mute_timing_that_is_a_maintenance_window(api):
+    # WHEN a mute timing covering one span is created in Grafana's dialect
+    status, made = api.json("POST", MUTE_TIMINGS, {"name": "upgrade", "time_intervals": SPAN})
+    assert status == 201, made
+    assert made == {"name": "upgrade", "time_intervals": SPAN, "provenance": ""}
+    # THEN Grafana reads it back, in the list and by name
+    assert api.json("GET", MUTE_TIMINGS) == (200, [made])
+    assert api.json("GET", f"{MUTE_TIMINGS}/upgrade") == (200, made)
+    # AND it is a maintenance window over that span in the Wavefront dialect
+    [window] = windows(api)
+    assert window["title"] == "upgrade" and window["startTimeInSeconds"] == START
+    assert window["endTimeInSeconds"] == END and window["runningState"] == "PENDING"
+
+
+def test_can_read_and_change_a_wavefront_window_as_a_mute_timing(api):
+    # GIVEN a window made in the Wavefront dialect, with hosts and a reason
+    body = {
+        "title": "db move",
+        "reason": "moving",
+        "startTimeInSeconds": START,
+        "endTimeInSeconds": START + 3600,
+        "relevantCustomerTags": ["db"],
+        "relevantHostNames": ["db-1"],
+    }
+    status, answer = api.json("POST", WINDOWS, body)
+    assert status == 200, answer
+    # THEN Grafana shows its span
+    one_hour = [{**SPAN[0], "times": [{"start_time": "22:00", "end_time": "23:00"}]}]
+    assert api.json("GET", f"{MUTE_TIMINGS}/db%20move")[1]["time_intervals"] == one_hour
+    # WHEN Grafana renames it and moves it to the whole of 2030-05-02
+    status, changed = api.json("PUT", f"{MUTE_TIMINGS}/db%20move", {"name": "db move 2", "time_intervals": [SPAN[1]]})
+    assert status == 202 and changed["name"] == "db move 2", changed
+    # THEN the window moved, keeping what Grafana does not know
+    [window] = windows(api)
+    assert window["title"] == "db move 2" and window["startTimeInSeconds"] == START + 7200
+    assert window["endTimeInSeconds"] == START + 7200 + 86400 and window["version"] == 2
+    assert window["reason"] == "moving" and window["relevantHostNames"] == ["db-1"]
+    assert api.json("GET", f"{MUTE_TIMINGS}/db%20move")[0] == 404
+
+
+def test_can_delete_a_mute_timing(api):
+    assert api.json("POST", MUTE_TIMINGS, {"name": "gone", "time_intervals": SPAN})[0] == 201
+    status, _ = api.json("DELETE", f"{MUTE_TIMINGS}/gone")
+    assert status == 204 and windows(api) == []
+    status, answer = api.json("DELETE", f"{MUTE_TIMINGS}/gone")
+    assert status == 404 and set(answer) == {"message"}, answer
+
+
+def test_cannot_write_a_mute_timing_that_recurs(api):
+    day = {"years": ["2030"], "months": ["5"], "days_of_month": ["2"]}
+    cases = [
+        ([{"weekdays": ["monday"]}], "weekdays recur"),
+        ([{"times": [{"start_time": "09:00", "end_time": "17:00"}]}], "name exactly one"),
+        ([{**day, "months": ["1:3"]}], "one month"),
+        ([{**day, "days_of_month": ["1:3"], "times": [{"start_time": "09:00", "end_time": "17:00"}]}], "gaps"),
+        ([day, {**day, "days_of_month": ["4"]}], "gaps"),
+        ([{**day, "location": "Europe/Paris"}], "only UTC"),
+        ([{**day, "days_of_month": ["31:32"]}], "are not days"),
+        ([{**day, "times": [{"start_time": "17:00", "end_time": "09:00"}]}], "after start_time"),
+        ([{**day, "times": [{"start_time": "25:00", "end_time": "26:00"}]}], "HH:MM"),
+        ([], "time_intervals"),
+    ]
+    for intervals, says in cases:
+        status, answer = api.json("POST", MUTE_TIMINGS, {"name": "m", "time_intervals": intervals})
+        assert status == 400 and says in answer["message"], (intervals, answer)
+    # AND nothing was written
+    assert windows(api) == []
+    # AND a second mute timing of a name is refused
+    assert api.json("POST", MUTE_TIMINGS, {"name": "m", "time_intervals": SPAN})[0] == 201
+    assert api.json("POST", MUTE_TIMINGS, {"name": "m", "time_intervals": SPAN})[0] == 409
+
+
+def test_can_check_the_mute_timing_permissions(api, make_user, make_tenant):
+    assert api.json("POST", MUTE_TIMINGS, {"name": "m", "time_intervals": SPAN})[0] == 201
+    reader = make_user(["maintenancewindow.read"])
+    assert api.json("GET", f"{MUTE_TIMINGS}/m", token=reader.token)[0] == 200
+    sent = {"name": "m", "time_intervals": SPAN}
+    assert api.json("POST", MUTE_TIMINGS, {**sent, "name": "n"}, token=reader.token)[0] == 403
+    assert api.json("PUT", f"{MUTE_TIMINGS}/m", sent, token=reader.token)[0] == 403
+    assert api.json("DELETE", f"{MUTE_TIMINGS}/m", token=reader.token)[0] == 403
+    stranger = make_user(["maintenancewindow.#"], tenant=make_tenant("other"))
+    assert api.json("GET", MUTE_TIMINGS, token=stranger.token) == (200, [])
+    assert api.json("DELETE", f"{MUTE_TIMINGS}/m", token=stranger.token)[0] == 404

@@ -8,9 +8,9 @@ because its routes need what `alerts_management` grants, not `dashboard_manageme
 
 from __future__ import annotations
 
-from chalicelib.compat.grafana_alerting import contactpoints
+from chalicelib.compat.grafana_alerting import contactpoints, mutetimings
 from chalicelib.http.router import Category, Router
 
-router = Router("grafana_alerting", routes=[r for part in (contactpoints,) for r in part.router.routes])
+router = Router("grafana_alerting", routes=[r for part in (contactpoints, mutetimings) for r in part.router.routes])
 
 CATEGORY = Category(router, permission="alerts_management")

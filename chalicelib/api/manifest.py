@@ -283,6 +283,12 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/serviceaccounts/{id}/tokens": ("GET", "POST"),
         "/api/serviceaccounts/{id}/tokens/{token}": ("DELETE",),
     },
+    "grafana_alerting": {
+        "/api/v1/provisioning/contact-points": ("GET", "POST"),
+        "/api/v1/provisioning/contact-points/{uid}": ("DELETE", "PUT"),
+        "/api/v1/provisioning/mute-timings": ("GET", "POST"),
+        "/api/v1/provisioning/mute-timings/{name}": ("DELETE", "GET", "PUT"),
+    },
     "grafana_annotations": {
         "/api/annotations": ("GET", "POST"),
         "/api/annotations/graphite": ("POST",),

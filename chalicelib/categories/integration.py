@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.categories import notificant
+from chalicelib.categories import crud, notificant
 from chalicelib.categories.alert import ALERT
 from chalicelib.categories.crud import PAGING
 from chalicelib.categories.integration_views import (
@@ -37,8 +37,8 @@ from chalicelib.categories.integration_views import (
 from chalicelib.dashboards import store
 from chalicelib.domain import entities
 from chalicelib.domain.context import Context
+from chalicelib.domain.entities import Listing
 from chalicelib.errors import Conflict, Forbidden, Invalid, NotFound
-from chalicelib.http import dialects
 from chalicelib.http.request import Request
 from chalicelib.http.router import Category, Router
 from chalicelib.store.repository import Entity, Repository, Writes
@@ -373,8 +373,8 @@ def get_all_integration(req: Request) -> dict[str, Any]:
     with_bodies = not req.flag("excludeDashboard")
     found = list(catalog().values())
     states = tenant_records(req.ctx)
-    items = [wire(req.ctx, i, states.get(i.id), dashboards=with_bodies) for i in found[offset : offset + limit]]
-    return dialects.paged(items, offset=offset, limit=limit, total=len(found), more=offset + len(items) < len(found))
+    listing = Listing.of(found, offset, limit, lambda i: wire(req.ctx, i, states.get(i.id), dashboards=with_bodies))
+    return crud.page(listing)
 
 
 def _manifests(req: Request, *, full: bool) -> list[dict[str, Any]]:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.categories import crud
 from chalicelib.categories.crud import PAGING
 from chalicelib.categories.crud_views import Page
 from chalicelib.domain import messages
-from chalicelib.http import dialects
+from chalicelib.domain.entities import Listing
 from chalicelib.http.request import Request
 from chalicelib.http.router import Category, Router
 from chalicelib.wire import wavefront
@@ -43,8 +44,7 @@ def user_get_messages(req: Request) -> dict[str, Any]:
     offset, limit = req.paging()
     principal = req.ctx.principal
     found = messages.shown(principal.tenant, principal.id, now=req.ctx.now(), unread_only=req.flag("unreadOnly", True))
-    items = [messages.to_wire(e) for e in found[offset : offset + limit]]
-    return dialects.paged(items, offset=offset, limit=limit, total=len(found), more=offset + len(items) < len(found))
+    return crud.page(Listing.of(found, offset, limit, messages.to_wire))
 
 
 @router.post(f"{BASE}/{{id}}/read", acl="message.{id}.read", response=wavefront.Message)

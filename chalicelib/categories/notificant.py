@@ -295,9 +295,7 @@ def webhook(ctx: Context, target_id: str) -> Entity:
 def webhooks_page(ctx: Context, *, offset: int, limit: int) -> Listing:
     """One offset/limit page of the webhooks (the tenant's alert targets, filtered)."""
     every = [e for e in entities.visible(ctx, NOTIFICANT) if is_webhook(e)]
-    chosen = every[offset : offset + limit]
-    items = [entities.wire(ctx, NOTIFICANT, e) for e in chosen]
-    return Listing(items, offset, limit, len(every), offset + len(chosen) < len(every))
+    return Listing.of(every, offset, limit, lambda e: entities.wire(ctx, NOTIFICANT, e))
 
 
 WEBHOOK_ITEM = f"{WEBHOOK_BASE}/{{id}}"

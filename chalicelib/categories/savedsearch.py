@@ -103,9 +103,7 @@ def of_type(ctx: Context, wanted: str, *, offset: int, limit: int) -> Listing:
     caller's own partition)."""
     checked = entity_type(wanted)
     found = [e for e in entities.visible(ctx, SAVED_SEARCH) if e.doc.get("entityType") == checked]
-    chosen = found[offset : offset + limit]
-    wires = [entities.wire(ctx, SAVED_SEARCH, e) for e in chosen]
-    return Listing(wires, offset, limit, len(found), offset + len(chosen) < len(found))
+    return Listing.of(found, offset, limit, lambda e: entities.wire(ctx, SAVED_SEARCH, e))
 
 
 @router.get(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,6 +106,12 @@ class Listing:
     limit: int
     total: int
     more: bool
+
+    @classmethod
+    def of(cls, found: Sequence[Any], offset: int, limit: int, render: Callable[[Any], Any]) -> Listing:
+        """The offset/limit page of what was found (filtered in memory), each item rendered."""
+        chosen = found[offset : offset + limit]
+        return cls([render(x) for x in chosen], offset, limit, len(found), offset + len(chosen) < len(found))
 
 
 def new_id(ctx: Context) -> str:
@@ -248,9 +254,7 @@ def list_page(ctx: Context, kind: Kind, *, offset: int, limit: int) -> Listing:
         page = repo(ctx, kind).page(limit=limit, offset=offset)
         items, total, more = page.items, page.total, page.more
     else:
-        every = list(visible(ctx, kind))
-        items, total = every[offset : offset + limit], len(every)
-        more = offset + len(items) < total
+        return Listing.of(list(visible(ctx, kind)), offset, limit, lambda e: wire(ctx, kind, e))
     return Listing([wire(ctx, kind, e) for e in items], offset, limit, total, more)
 
 

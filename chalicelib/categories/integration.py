@@ -15,11 +15,10 @@ Installing twice is idempotent: what is there is kept, what is missing is made a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.categories import crud, notificant
+from chalicelib.categories import crud, notificant, notificant_views
 from chalicelib.categories.alert import ALERT
 from chalicelib.categories.crud import PAGING
 from chalicelib.categories.integration_views import (
@@ -50,7 +49,6 @@ KIND = "integration"  # the tenant's record of one integration
 DASHBOARDS, ALERTS, INSTALL = "dashboards", "alerts", "installStatus"
 INSTALLED, UNINSTALLED, UNDECIDED = "INSTALLED", "UNINSTALLED", "UNDECIDED"
 VISIBLE, INVALID, NOT_LOADED = "VISIBLE", "INVALID", "NOT_LOADED"
-EMAIL = re.compile(r"[^@\s,]+@[^@\s,]+\.[^@\s,]+\Z")
 
 
 # ---- the tenant's records ---------------------------------------------------------------------
@@ -216,7 +214,7 @@ def check_targets(ctx: Context, target: str | None) -> str | None:
                 raise Invalid(f"target: alert target {rest} not found")
         elif kind == "pd" and rest:
             continue
-        elif not EMAIL.match(entry):
+        elif not notificant_views.EMAIL.match(entry):
             raise Invalid(f"target: {entry!r} is not an email address, pd:<key> or target:<alert target id>")
     return ",".join(entries)
 

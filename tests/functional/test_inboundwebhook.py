@@ -439,3 +439,16 @@ def test_can_stop_deliveries_to_a_deleted_hook(api):
     assert api.json("DELETE", f"{HOOKS}/{hook['id']}")[0] == 200
     body = json.dumps(DEPLOYMENT_STATUS).encode()
     refused_writing_nothing(api, hook, body, github_headers(body), 404)
+
+
+def test_can_read_githubs_form_encoded_payload(api):
+    # GIVEN GitHub's other content type: the JSON in the form field `payload`, signed as sent
+    from urllib.parse import urlencode
+
+    hook = new_hook(api, GITHUB)
+    body = urlencode({"payload": json.dumps(DEPLOYMENT_STATUS)}).encode()
+    headers = {**github_headers(body), "Content-Type": "application/x-www-form-urlencoded"}
+    status, answer = post(api, hook, body, headers)
+    assert status == 200, answer
+    event = api.json("GET", f"{EVENT}/{answer['response']['eventId']}")[1]["response"]
+    assert event["name"] == "Deployment of acme/web to production: success"

@@ -140,6 +140,14 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
     "health": {
         "/api/health": ("GET",),
     },
+    "inboundwebhook": {
+        "/api/v2/inboundwebhook": ("GET", "POST"),
+        "/api/v2/inboundwebhook/{id}": ("DELETE", "GET", "PUT"),
+        "/api/v2/inboundwebhook/{id}/deliveries": ("GET",),
+        "/api/v2/inboundwebhook/{id}/tag": ("GET", "POST"),
+        "/api/v2/inboundwebhook/{id}/tag/{tagValue}": ("DELETE", "PUT"),
+        "/hooks/{tenantId}/{hookId}": ("POST",),
+    },
     "ingestionpolicy": {
         "/api/v2/search/ingestionpolicy": ("POST",),
         "/api/v2/search/ingestionpolicy/facets": ("POST",),

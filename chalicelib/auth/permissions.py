@@ -92,7 +92,7 @@ _ALL: tuple[Permission, ...] = (
         ("MODIFY_REGISTERED_QUERIES", "MODIFY_REGISTERED_QUERY_TAGS"),
     ),
     Permission("embedded_charts", "Embedded Charts", ("embeddedchart.#",), ("CREATE_EMBEDDED_CHARTS",)),
-    Permission("events_management", "Events", ("event.#",), ("MODIFY_EVENTS", "MODIFY_EVENT_TAGS")),
+    Permission("events_management", "Events", ("event.#", "inboundwebhook.#"), ("MODIFY_EVENTS", "MODIFY_EVENT_TAGS")),
     Permission(
         "external_links_management",
         "External Links",

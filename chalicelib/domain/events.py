@@ -24,7 +24,7 @@ from chalicelib.domain import entity_acl
 from chalicelib.domain.context import Context
 from chalicelib.errors import Conflict, Forbidden, Invalid, NotFound
 from chalicelib.store import counters, names
-from chalicelib.store.repository import Entity, Page, Repository, Writes
+from chalicelib.store.repository import Entity, Page, Repository, Writes, chain
 from chalicelib.store.timeline import MAX_TIME
 from chalicelib.wire import wavefront
 
@@ -96,15 +96,18 @@ def new_ids(doc: dict[str, Any]) -> Iterable[str]:
         yield f"{base}:{secrets.token_hex(3)}"
 
 
-def create(ctx: Context, doc: dict[str, Any], tags: list[str]) -> Entity:
-    """Store a new event under a fresh id and a fresh number (with its timeline copy and
-    the row naming it by number, in one transaction)."""
+def create(
+    ctx: Context, doc: dict[str, Any], tags: list[str], *, extra: Callable[[str], Writes] | None = None
+) -> Entity:
+    """Store a new event under a fresh id and a fresh number (with its timeline copy, the
+    row naming it by number and extra(<event id>), the caller's writes, in one transaction)."""
     store = repo(ctx)
     number = counters.next_value(ctx.tenant, KIND)
     doc = {**doc, NUMBER: number}
     for event_id in new_ids(doc):
         try:
-            return store.create(event_id, doc, by=ctx.actor, tags=tags, extra=_name_number(ctx, number, event_id))
+            writes = chain(_name_number(ctx, number, event_id), extra(event_id) if extra is not None else None)
+            return store.create(event_id, doc, by=ctx.actor, tags=tags, extra=writes)
         except Conflict:
             continue
     raise Conflict(f"Could not allocate an id for the event {doc.get('name')!r}")

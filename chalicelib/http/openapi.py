@@ -158,6 +158,9 @@ ERRORS_LOGIN = {
     401: "Wrong credentials",
     429: "Too many failed attempts; see Retry-After",
 }
+# Public routes whose requests prove themselves with a signature (inbound webhook deliveries).
+SIGNED_PREFIXES = ("/hooks/",)
+ERRORS_SIGNED = {401: "The request's signature does not verify"}
 ERRORS_GRAFANA = {412: "Grafana: version-mismatch or name-exists", 422: "Grafana: a limit out of range"}
 
 
@@ -171,6 +174,8 @@ def error_statuses(route: Route) -> dict[int, str]:
         found.update(ERRORS_AUTHENTICATED)
     elif dialect in (dialects.WAZO, dialects.OAUTH):
         found.update(ERRORS_LOGIN)
+    elif route.path.startswith(SIGNED_PREFIXES):
+        found.update(ERRORS_SIGNED)
     if dialect == dialects.GRAFANA:
         found.update(ERRORS_GRAFANA)
     return dict(sorted(found.items()))

@@ -133,7 +133,8 @@ class TokenItem(Table):
 
 
 class UsageItem(Table):
-    """Rate-limit windows (TTL)."""
+    """Rate-limit windows, inbound-webhook deliveries (`doc`: store/deliveries.py) and their
+    idempotency records (Powertools: store/idempotency.py); all vanish through TTL on `expires`."""
 
     class Meta:
         table_name = "opsplane-dev-usage"
@@ -143,6 +144,7 @@ class UsageItem(Table):
     sk = UnicodeAttribute(range_key=True)
     hits = NumberAttribute(default=0, attr_name="count")
     expires = TTLAttribute(null=True)
+    doc = UnicodeAttribute(null=True)
 
 
 class TimeseriesItem(Table):

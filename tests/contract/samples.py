@@ -106,6 +106,18 @@ SAMPLES: dict[str, Sample] = {
         tags_of=plain_tags,
         tagged=lambda body, tags: {**body, "tags": tags},
     ),
+    # Create and update are the kind's own routes (the secret is generated and kept), at the
+    # shared paths; tags are a plain list, as for events.
+    "inboundwebhook": Sample(
+        body=lambda n: {
+            "name": f"contract {n}",
+            "kind": "github",
+            "secret": "contract-secret-0123",
+            "events": ["push"],
+        },
+        tags_of=plain_tags,
+        tagged=lambda body, tags: {**body, "tags": tags},
+    ),
     "derivedmetric": Sample(body=lambda n: {"name": f"contract {n}", "query": "ts(cpu.load, env=prod)", "minutes": 5}),
     "extlink": Sample(
         body=lambda n: {

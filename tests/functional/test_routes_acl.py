@@ -9,7 +9,9 @@ from chalicelib.http.router import PUBLIC
 
 # Public by design: health, the token endpoints (they authenticate themselves), JWKS, docs
 # (and the root's index of them, and /api's list of the dialects), Wazo's status, backends
-# and self-registration (off unless the installation names a tenant for it).
+# and self-registration (off unless the installation names a tenant for it), and inbound
+# webhook deliveries (senders such as GitHub have no token: each delivery proves itself
+# with its HMAC signature, checked before anything is read or written).
 PUBLIC_ALLOWED = re.compile(
     r"^(/"
     r"|/api/health"
@@ -20,7 +22,8 @@ PUBLIC_ALLOWED = re.compile(
     r"|/\.well-known/jwks\.json"
     r"|/api/v2/swagger\.json"
     r"|/api-docs(/ui(/assets/\{[a-z_]+\})?)?"
-    r"|/api/frontend/settings)$"
+    r"|/api/frontend/settings"
+    r"|/hooks/\{tenantId\}/\{hookId\})$"
 )
 
 

@@ -7,6 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 EXPORT, IMPORT = "/api/v2/export", "/api/v2/import"
 TARGET = {
     "description": "on call",
@@ -100,7 +103,7 @@ def test_can_round_trip_exactly_with_ids_kept(api, make_tenant):
     h = in_tenant(second)
     alert_id = exported["kinds"]["alert"][0]["id"]
     assert ok(api.json("GET", f"/api/v2/alert/{alert_id}/history", headers=h))["totalItems"] == 2
-    grafana = exported["kinds"]["dashboard"][0]["id"]
+    grafana = next(d["id"] for d in exported["kinds"]["dashboard"] if d["doc"]["_dialect"] == "grafana")
     status, got = api.json("GET", f"/api/dashboards/uid/{grafana}", headers=h)
     assert status == 200 and got["meta"]["folderUid"] == exported["kinds"]["folder"][0]["id"]
 
@@ -141,3 +144,177 @@ def test_can_remap_into_another_tenant_with_references_rewritten(api, make_tenan
     assert got["meta"]["folderUid"] == new_folder and got["dashboard"]["uid"] == new_dash
     # ... and the source, named not numbered, kept its id
     assert ids["source"] == {"web-1": "web-1"}
+
+
+def test_can_refuse_a_bad_document_naming_the_entity_and_field_and_write_nothing(api, make_tenant):
+    # GIVEN a valid export whose last alert target is broken, and one whose alert names a
+    # target that is neither in the document nor in the tenant
+    first, second = make_tenant("first"), make_tenant("second")
+    made = seed(api, first)
+    exported = export(api, first)
+    broken = json.loads(json.dumps(exported))
+    broken["kinds"]["notificant"][0]["doc"]["method"] = "CARRIER_PIGEON"
+    dangling = json.loads(json.dumps(exported))
+    dangling["kinds"]["notificant"] = []
+    # WHEN they are imported
+    for doc, where in (
+        (broken, f"notificant[{made['target']}].doc: method"),
+        (dangling, f"alert[{made['alert']}].versions[0].doc: target: no alert target"),
+    ):
+        status, error = import_(api, second, doc)
+        # THEN 400 naming the entity and the field, and nothing written
+        assert status == 400 and error["status"]["message"].startswith(where), error
+    assert all(not entries for entries in export(api, second)["kinds"].values())
+    # ... and a document that is not an export is refused whole
+    for bad in ({}, {"format": "opsplane-export", "version": 2, "kinds": {}}, {**exported, "kinds": {"x": []}}):
+        assert import_(api, second, bad)[0] == 400
+    assert import_(api, second, exported, ids="sideways")[0] == 400
+
+
+def test_can_keep_secrets_and_other_tenants_out_of_the_export(api, make_tenant, make_user):
+    # GIVEN a tenant with a user (password) holding an API token, and another tenant's alert
+    tenant, other = make_tenant("mine"), make_tenant("other")
+    seed(api, tenant)
+    user = make_user(["#"], tenant=tenant, password="very-secret-password")
+    status, token = api.json("POST", "/api/v2/apitoken", {}, token=user.token)
+    assert status == 200, token
+    ok(
+        api.json(
+            "POST", "/api/v2/alert", {"name": "theirs", "condition": "ts(x)", "minutes": 1}, headers=in_tenant(other)
+        )
+    )
+    # WHEN the tenant is exported
+    text = json.dumps(export(api, tenant))
+    # THEN neither the password, nor its hash, nor the token, nor the other tenant's alert is in it
+    assert "very-secret-password" not in text and "theirs" not in text
+    secret = token["response"][-1]["tokenID"]
+    assert secret not in text and "hash" not in text.lower()
+
+
+def test_can_refuse_export_and_import_without_the_tenant_admin_permission(api, make_tenant, make_user):
+    # GIVEN a user who manages alerts and dashboards but not accounts
+    tenant = make_tenant("t")
+    user = make_user(["alert.#", "dashboard.#", "*.read", "*.*.read"], tenant=tenant)
+    # THEN neither route answers it
+    assert api.json("GET", EXPORT, token=user.token)[0] == 403
+    doc = {"format": "opsplane-export", "version": 1, "kinds": {}}
+    assert api.json("POST", IMPORT, doc, token=user.token)[0] == 403
+    # ... while an account administrator may
+    admin = make_user(["export.#"], tenant=tenant)
+    assert api.json("GET", EXPORT, token=admin.token)[0] == 200
+    assert api.json("POST", IMPORT, doc, token=admin.token)[0] == 200
+
+
+def test_can_answer_a_large_export_with_a_download(api, make_tenant, monkeypatch):
+    # GIVEN a tenant whose export exceeds the answer bound
+    from chalicelib.settings import reset_settings
+    from chalicelib.store import blobs
+
+    tenant = make_tenant("big")
+    seed(api, tenant)
+    whole = export(api, tenant)
+    blobs.create_bucket()
+    monkeypatch.setenv("OPSPLANE_MAX_DOCUMENT_BYTES", "1000")
+    reset_settings()
+    try:
+        # WHEN it is exported
+        resp = api.call("GET", EXPORT, headers=in_tenant(tenant))
+    finally:
+        monkeypatch.delenv("OPSPLANE_MAX_DOCUMENT_BYTES")
+        reset_settings()
+    # THEN 303 to a download of the same document, stored in the blobs bucket
+    assert resp.status_code == 303
+    answer = json.loads(resp.body)
+    assert resp.headers["Location"] == answer["url"]
+    key = "exports/" + answer["url"].split("?")[0].split("/exports/", 1)[1]
+    assert json.loads(blobs.get(key)) == whole and answer["bytes"] == len(blobs.get(key))
+
+
+# ---- the round trip over generated tenants ---------------------------------------------------
+
+NAMES = st.text(alphabet="abcdefghij", min_size=1, max_size=6)
+TAGS = st.lists(st.sampled_from(["a", "b.c", "d-e", "f:g"]), max_size=3, unique=True)
+
+
+@st.composite
+def tenants(draw: Any) -> dict[str, Any]:
+    """A tenant's worth of writes: targets, alerts naming them (edited, trashed), folders
+    with dashboards (saved again), events, windows, derived metrics, links, sources."""
+    return {
+        "targets": draw(st.integers(0, 2)),
+        "alerts": draw(st.lists(st.tuples(NAMES, TAGS, st.integers(0, 2), st.booleans()), max_size=3)),
+        "folders": draw(st.lists(NAMES, max_size=2, unique=True)),
+        "dashboards": draw(st.lists(st.tuples(NAMES, TAGS, st.integers(1, 3)), max_size=3, unique_by=lambda d: d[0])),
+        "events": draw(st.lists(st.tuples(NAMES, TAGS, st.integers(0, 10**9)), max_size=2)),
+        "windows": draw(st.integers(0, 1)),
+        "metrics": draw(st.integers(0, 1)),
+        "links": draw(st.integers(0, 1)),
+        "sources": draw(st.lists(st.tuples(NAMES, TAGS), max_size=2, unique_by=lambda s: s[0])),
+    }
+
+
+def build(api, tenant: str, spec: dict[str, Any]) -> None:
+    h = in_tenant(tenant)
+    targets = [
+        ok(api.json("POST", "/api/v2/notificant", {**TARGET, "title": f"t{i}"}, headers=h))["id"]
+        for i in range(spec["targets"])
+    ]
+    for i, (name, tags, edits, trashed) in enumerate(spec["alerts"]):
+        body = {"name": name, "condition": "ts(cpu) > 1", "minutes": 1, "tags": {"customerTags": tags}}
+        if targets:
+            body["target"] = f"target:{targets[i % len(targets)]}"
+        alert = ok(api.json("POST", "/api/v2/alert", body, headers=h))
+        for n in range(edits):
+            ok(api.json("PUT", f"/api/v2/alert/{alert['id']}", {**body, "minutes": n + 2}, headers=h))
+        if trashed:
+            ok(api.json("DELETE", f"/api/v2/alert/{alert['id']}", headers=h))
+    folders = [api.json("POST", "/api/folders", {"title": t}, headers=h)[1]["uid"] for t in spec["folders"]]
+    for i, (title, tags, saves) in enumerate(spec["dashboards"]):
+        folder = folders[i % len(folders)] if folders else ""
+        uid = None
+        for n in range(saves):
+            dash = {"title": title, "tags": tags, "panels": [], "n": n, **({"uid": uid} if uid else {})}
+            saved = api.json(
+                "POST", "/api/dashboards/db", {"dashboard": dash, "folderUid": folder, "overwrite": True}, headers=h
+            )
+            assert saved[0] == 200, saved
+            uid = saved[1]["uid"]
+    for name, tags, start in spec["events"]:
+        event = {"name": name, "startTime": 1_600_000_000_000 + start, "annotations": {}, "tags": tags}
+        ok(api.json("POST", "/api/v2/event", event, headers=h))
+    for i in range(spec["windows"]):
+        window = {
+            "title": f"w{i}",
+            "reason": "r",
+            "startTimeInSeconds": 4_000_000_000,
+            "endTimeInSeconds": 4_000_000_100,
+        }
+        ok(api.json("POST", "/api/v2/maintenancewindow", {**window, "relevantCustomerTags": ["x"]}, headers=h))
+    for i in range(spec["metrics"]):
+        ok(api.json("POST", "/api/v2/derivedmetric", {"name": f"m{i}", "query": "ts(x)", "minutes": 5}, headers=h))
+    for i in range(spec["links"]):
+        link = {"name": f"l{i}", "description": "d", "template": "https://x.example.com/{{source}}"}
+        ok(api.json("POST", "/api/v2/extlink", link, headers=h))
+    for name, tags in spec["sources"]:
+        source = {"id": name, "sourceName": name, "tags": dict.fromkeys(tags, True)}
+        ok(api.json("POST", "/api/v2/source", source, headers=h))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spec=tenants())
+def test_can_round_trip_any_generated_tenant_exactly(api, make_tenant, spec):
+    # GIVEN a generated tenant A and its export
+    source, copy, again = make_tenant("a"), make_tenant("b"), make_tenant("c")
+    build(api, source, spec)
+    exported = export(api, source)
+    # WHEN it is imported into an empty tenant with ids kept, and into another with ids remapped
+    ok(import_(api, copy, exported))
+    remapped = ok(import_(api, again, exported, ids="remap"))
+    # THEN export(import(export(A))) == export(A)
+    assert export(api, copy) == exported
+    # ... and the remapped copy is the same tenant under other ids
+    again_doc = export(api, again)
+    for section, entries in exported["kinds"].items():
+        assert len(again_doc["kinds"][section]) == len(entries)
+        mapping = remapped["ids"].get(section, {})
+        assert {mapping[e["id"]] for e in entries} == {e["id"] for e in again_doc["kinds"][section]}

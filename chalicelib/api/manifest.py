@@ -130,6 +130,10 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/v2/search/event/facets": ("POST",),
         "/api/v2/search/event/{facet}": ("POST",),
     },
+    "export": {
+        "/api/v2/export": ("GET",),
+        "/api/v2/import": ("POST",),
+    },
     "extlink": {
         "/api/v2/extlink": ("GET", "POST"),
         "/api/v2/extlink/{id}": ("DELETE", "GET", "PUT"),

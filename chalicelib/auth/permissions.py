@@ -153,6 +153,7 @@ _ALL: tuple[Permission, ...] = (
             "tenant.#",
             "accesspolicy.#",  # who may reach the tenant at all is account administration
             "session.#",
+            "export.#",  # a tenant's whole configuration out and in: the tenant admin's
         ),
         (
             "GET_ALL_ACCOUNTS",

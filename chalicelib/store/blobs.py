@@ -21,6 +21,7 @@ from chalicelib.store import aws
 from chalicelib.store.failures import unavailable
 
 DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys per call
+PART_BYTES = 8 * 1024 * 1024  # a multipart upload's parts (S3: at least 5 MiB but the last)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,48 @@ def put(key: str, data: bytes) -> None:
         _client().put_object(Bucket=bucket(), Key=key, Body=data, ContentType="application/octet-stream")
     except (BotoCoreError, ClientError) as exc:
         raise _failure("put", key, exc) from exc
+
+
+def put_stream(key: str, chunks: Iterable[bytes]) -> int:
+    """Store the concatenated chunks under key by multipart upload, holding one part at a
+    time (a failed upload is aborted); returns how many bytes were stored."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client, name = _client(), bucket()
+    try:
+        upload = client.create_multipart_upload(Bucket=name, Key=key, ContentType="application/json")["UploadId"]
+    except (BotoCoreError, ClientError) as exc:
+        raise _failure("put", key, exc) from exc
+    parts: list[dict[str, Any]] = []
+    size, pending = 0, bytearray()
+
+    def send(data: bytes) -> None:
+        answer = client.upload_part(Bucket=name, Key=key, UploadId=upload, PartNumber=len(parts) + 1, Body=data)
+        parts.append({"PartNumber": len(parts) + 1, "ETag": answer["ETag"]})
+
+    try:
+        for chunk in chunks:
+            pending += chunk
+            size += len(chunk)
+            if len(pending) >= PART_BYTES:
+                send(bytes(pending))
+                pending.clear()
+        if pending or not parts:
+            send(bytes(pending))
+        client.complete_multipart_upload(Bucket=name, Key=key, UploadId=upload, MultipartUpload={"Parts": parts})
+    except (BotoCoreError, ClientError) as exc:
+        client.abort_multipart_upload(Bucket=name, Key=key, UploadId=upload)
+        raise _failure("put", key, exc) from exc
+    except BaseException:
+        client.abort_multipart_upload(Bucket=name, Key=key, UploadId=upload)
+        raise
+    return size
+
+
+def download_url(key: str, seconds: int) -> str:
+    """A presigned GET of the blob under key, valid for seconds (signed locally, no call)."""
+    params = {"Bucket": bucket(), "Key": key}
+    return str(_client().generate_presigned_url("get_object", Params=params, ExpiresIn=seconds))
 
 
 def get(key: str) -> bytes:

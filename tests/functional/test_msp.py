@@ -296,3 +296,16 @@ def test_can_throttle_through_the_tenant_url_with_the_seed_body(limited, make_te
     assert api.call("POST", "/api/v2/alert", ALERT).status_code == 200
     # ... and a 404 or 405 of the spent tenant answers 429 too
     assert api.call("PATCH", f"{T}/{client}/alert").status_code == 429
+
+
+def test_can_document_the_tenant_url_once_as_a_server(api):
+    # WHEN the OpenAPI document is read
+    doc = api.json("GET", "/api/v2/swagger.json", token="")[1]
+    # THEN the tenant URL is one server (every route below it), not a copy of every path
+    assert [s["url"] for s in doc["servers"]] == ["/", "/api/v2/tenants/{tenantId}"]
+    assert not [p for p in doc["paths"] if p.startswith("/api/v2/tenants/{tenantId}/api/")]
+    # ... the MSP routes say 407 for an expired token, the other dialects do not
+    assert "407" in doc["paths"]["/api/v2/tenants"]["get"]["responses"]
+    assert "407" in doc["paths"]["/api/v2/tenants/{tenantId}/deactivate"]["post"]["responses"]
+    assert "407" not in doc["paths"]["/api/v2/alert"]["get"]["responses"]
+    assert "401" in doc["paths"]["/api/v2/alert"]["get"]["responses"]

@@ -220,12 +220,14 @@ def test_can_answer_407_for_an_expired_token_on_msp_routes_only(api, partner):
     # ... a Grafana path reached through the tenant URL says it in Grafana's shape
     grafana = api.call("GET", f"{T}/{client}/api/search", token=expired)
     assert grafana.status_code == 407 and grafana.json_body == {"message": "Token expired."}
-    # ... while the Wavefront, Grafana and Wazo dialects keep 401
-    for path in ("/api/v2/alert", "/api/search", "/api/auth/0.1/users"):
-        resp = api.call("GET", path, token=expired)
+    # ... while the Wavefront, Grafana, Wazo and CloverDX dialects keep 401 (docs/auth.md's table)
+    for path in ("/api/v2/alert", "/api/search", "/api/auth/0.1/users", "/clover/api/rest/v1/dashboards"):
+        resp = api.call("GET", path, token=expired, headers={"X-Requested-By": "test"})
         assert resp.status_code == 401, path
         assert "expired" in resp.headers["WWW-Authenticate"]
-    # ... and a bad or missing token is 401 on the MSP routes too
+        # ... as they do for a bad or a missing token, like the MSP routes
+        for token in ("not-a-token", ""):
+            assert api.call("GET", path, token=token, headers={"X-Requested-By": "test"}).status_code == 401
     assert api.call("GET", T, token="not-a-token").status_code == 401
     assert api.call("GET", T, token="").status_code == 401
 

@@ -320,6 +320,12 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/users/{id}": ("GET",),
         "/api/users/{id}/teams": ("GET",),
     },
+    "msp": {
+        "/api/v2/tenants": ("GET", "POST"),
+        "/api/v2/tenants/{tenantId}": ("GET",),
+        "/api/v2/tenants/{tenantId}/activate": ("POST",),
+        "/api/v2/tenants/{tenantId}/deactivate": ("POST",),
+    },
     "oauth": {
         "/api/v2/account/serviceaccount/{id}/credentials": ("GET", "POST"),
         "/api/v2/account/serviceaccount/{id}/credentials/{clientId}": ("DELETE",),

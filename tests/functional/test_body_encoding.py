@@ -117,3 +117,38 @@ def test_can_create_the_event_wavefront_sdk_python_sends(api):
     assert (event["name"], event["startTime"], event["endTime"]) == ("deploy sdk", T0, T0 + 60_000)
     assert event["hosts"] == ["web-1"] and event["tags"] == ["env.prod"]
     assert event["annotations"] == {"severity": "info", "type": "deploy"}
+
+
+def test_can_create_every_event_of_one_sdk_flush(api):
+    # GIVEN the SDK buffering three events (one flush posts them as JSON lines)
+    client = WavefrontClient(
+        "http://opsplane.test", api.token, flush_interval_seconds=3600, enable_internal_metrics=False
+    )
+    transport = _Chalice(api)
+    client._session.mount("http://", transport)
+    try:
+        for i in range(3):
+            client.send_event(f"deploy {i}", T0 + i, T0 + 60_000, "web-1", [], {"severity": "info"})
+        client.flush_now()
+    finally:
+        client.close()
+
+    # THEN one request made three events
+    [request] = transport.sent
+    assert request.body.count("\n") == 3
+    names = set()
+    for event_id in event_ids(api):
+        status, answer = api.json("GET", f"{EVENT}/{event_id}")
+        names.add(answer["response"]["name"])
+    assert names == {"deploy 0", "deploy 1", "deploy 2"}
+
+
+def test_can_refuse_a_batch_with_one_bad_line_and_write_nothing(api):
+    good = json.dumps(BODY)
+    status, answer = api.json("POST", EVENT, raw=f'{good}\n{{"name": 5}}\n'.encode())
+    assert status == 400 and answer["status"]["message"].startswith("line 2:"), answer
+    status, answer = api.json("POST", EVENT, raw=("\n".join([good] * 101)).encode())
+    assert status == 400 and "at most 100" in answer["status"]["message"]
+    assert event_ids(api) == []
+    status, answer = api.json("POST", EVENT, raw=f"{good}\n{good}\n".encode())
+    assert status == 200 and len(answer["response"]["items"]) == 2

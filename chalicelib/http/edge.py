@@ -19,6 +19,7 @@ from aws_lambda_powertools import Logger
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 
 from chalicelib.auth.principal import Principal
+from chalicelib.domain.context import actor_of
 from chalicelib.errors import (
     Forbidden,
     MethodNotAllowed,
@@ -35,7 +36,7 @@ from chalicelib.http.router import Route, Router, required_access
 from chalicelib.identity import network
 from chalicelib.identity.authorize import authorize, enter_tenant
 from chalicelib.settings import Settings, get_settings
-from chalicelib.store import calls
+from chalicelib.store import audit, calls
 
 # Every line is redacted (http/redact.py): no credential reaches the logs, whatever a record carries.
 logger = Logger(service="opsplane", logger_formatter=RedactingPowertoolsFormatter())
@@ -303,7 +304,9 @@ class Edge:
                     seen.tenant = request.tenant
                     if request.tenant:
                         budget_headers = self._limit(request, route)
-            result = route.handler(request)
+            # Every change the handler makes is audited as the caller's (store/audit.py).
+            with audit.acting(actor_of(request.principal, request.source)):
+                result = route.handler(request)
             response = render(dialect, result, envelope=route.envelope)
         except OpsplaneError as error:
             if isinstance(error, Unavailable):  # throttled or down after botocore's retries: it passes

@@ -7,8 +7,10 @@ as domain errors (throttling and outages as Unavailable: store/failures.py).
 
 What each operation costs (DynamoDB calls; a transaction is one):
 - get: 1 GetItem. create: 1 TransactWriteItems (the item, its history version, its head
-  row, its timeline copy, the kind's counter row, a unique-name row and the caller's extra
-  writes), or 1 PutItem for a kind with none of those.
+  row, its timeline copy, the kind's counter row, a unique-name row, the caller's extra
+  writes and the audit record: store/audit.py). Every write in a tenant carries its audit
+  record, so is a transaction; only installation-wide partitions (`_global`) may take a
+  single PutItem.
 - update: 1 GetItem + 1 write. The read is needed: the change is a function of the stored
   object (server-managed document keys, the entity ACL the caller is checked against, the
   name whose reservation moves, the trash flag the counter follows).

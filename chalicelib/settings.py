@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     # through the container invalidate at once; elsewhere this is how late they show (docs/auth.md).
     auth_cache_seconds: int = _env("OPSPLANE_AUTH_CACHE_SECONDS", 30, ge=0, le=3600)
     csrf_strict: bool = _env("OPSPLANE_CSRF_STRICT", False)
+    # How long audit records are kept (DynamoDB TTL; docs/audit.md).
+    audit_retention_days: int = _env("OPSPLANE_AUDIT_RETENTION_DAYS", 400, ge=1, le=36500)
     # CloverDX's rule on /clover/api/rest/v1: X-Requested-By on every request (docs/cloverdx.md).
     clover_csrf: bool = _env("OPSPLANE_CLOVER_CSRF", True)
     # The tenant Wazo's POST /users/register creates users in; unset: registration is off.

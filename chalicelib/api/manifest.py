@@ -65,6 +65,9 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/v2/apitoken/serviceaccount/{id}/{token}": ("DELETE", "PUT"),
         "/api/v2/apitoken/{id}": ("DELETE", "PUT"),
     },
+    "audit": {
+        "/api/v2/audit": ("GET",),
+    },
     "cloudintegration": {
         "/api/v2/cloudintegration": ("GET", "POST"),
         "/api/v2/cloudintegration/awsExternalId": ("POST",),

@@ -19,6 +19,7 @@ from aws_lambda_powertools import Logger
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 
 from chalicelib.auth.principal import Principal
+from chalicelib.domain.context import actor_of
 from chalicelib.errors import (
     Forbidden,
     Invalid,
@@ -37,7 +38,7 @@ from chalicelib.identity import network
 from chalicelib.identity.authorize import authorize, enter_tenant
 from chalicelib.ingest import body as ingest_body
 from chalicelib.settings import Settings, get_settings
-from chalicelib.store import calls
+from chalicelib.store import audit, calls
 
 # Every line is redacted (http/redact.py): no credential reaches the logs, whatever a record carries.
 logger = Logger(service="opsplane", logger_formatter=RedactingPowertoolsFormatter())
@@ -312,7 +313,9 @@ class Edge:
                     seen.tenant = identified
                     if identified:
                         budget_headers = self._limit(identified, route.tag, method, route.paged)
-            result = route.handler(request)
+            # Every change the handler makes is audited as the caller's (store/audit.py).
+            with audit.acting(actor_of(request.principal, request.source)):
+                result = route.handler(request)
             response = render(dialect, result, envelope=route.envelope)
         except OpsplaneError as raised:
             error = raised

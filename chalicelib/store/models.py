@@ -113,6 +113,12 @@ class EntityItem(Table):
     live = NumberAttribute(null=True)
     trashed = NumberAttribute(null=True)
     counted = NumberAttribute(null=True)
+    # An audit record (store/audit.py): the audited entity's kind, the action, the acting
+    # principal's id, and when the record expires (TTL: the retention setting).
+    subject = UnicodeAttribute(null=True)
+    action = UnicodeAttribute(null=True)
+    actor = UnicodeAttribute(null=True)
+    expires = TTLAttribute(null=True)
 
 
 class TokenItem(Table):

@@ -41,3 +41,11 @@ def authorizer(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from chalicelib.http.gateway import authorizer_response
 
     return authorizer_response(event)
+
+
+def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """SQS entry of every worker Lambda (chalicelib/workers): the queue names the worker;
+    the answer lists the records that failed (ReportBatchItemFailures)."""
+    from chalicelib.workers.runtime import handle_sqs_event
+
+    return handle_sqs_event(event, context)

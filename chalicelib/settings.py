@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     entities_table: str = _derived("OPSPLANE_ENTITIES_TABLE", "entities")
     tokens_table: str = _derived("OPSPLANE_TOKENS_TABLE", "tokens")
     usage_table: str = _derived("OPSPLANE_USAGE_TABLE", "usage")
+    timeseries_table: str = _derived("OPSPLANE_TIMESERIES_TABLE", "timeseries")
+    # SQS queues are named <prefix><queue> (chalicelib/workers: "ingest", ...).
+    queue_prefix: str = _derived("OPSPLANE_QUEUE_PREFIX", "")
+    sqs_endpoint: str | None = _env("OPSPLANE_SQS_ENDPOINT", None)
     dynamodb_endpoint: str | None = _env("OPSPLANE_DYNAMODB_ENDPOINT", None)
     blobs_bucket: str = _derived("OPSPLANE_BLOBS_BUCKET", "blobs")
     s3_endpoint: str | None = _env("OPSPLANE_S3_ENDPOINT", None)

@@ -365,6 +365,9 @@ class Gate:
         if SNAPSHOT_AGENT in environ.get("HTTP_USER_AGENT", ""):
             return self.app(environ, start_response)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("AmazonSQS"):
+            # Queues are not snapshotted, and a long poll must not hold every table request up.
+            return self.app(environ, start_response)
         if target:
             reads = target.rpartition(".")[2] in READ_OPERATIONS
         else:  # S3 (REST): the method says it

@@ -46,7 +46,12 @@ HOST = "127.0.0.1"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
 # Set by this launcher only: the stage's config must not override them in the child.
-LAUNCHER_VARIABLES = ("OPSPLANE_DYNAMODB_ENDPOINT", "OPSPLANE_S3_ENDPOINT", "OPSPLANE_STATE_DIR")
+LAUNCHER_VARIABLES = (
+    "OPSPLANE_DYNAMODB_ENDPOINT",
+    "OPSPLANE_S3_ENDPOINT",
+    "OPSPLANE_SQS_ENDPOINT",
+    "OPSPLANE_STATE_DIR",
+)
 
 
 def say(message: str = "") -> None:
@@ -120,6 +125,9 @@ def prepare_store(embedded: EmbeddedDynamoDB | None) -> tuple[Any, int]:
     reset_settings()
     models.bind(get_settings())
     models.create_tables()
+    from chalicelib.workers.local import create_queues
+
+    create_queues()
     try:
         restored = embedded.restore() if embedded is not None else 0
     except ValueError as exc:  # unreadable JSON or an unknown format
@@ -202,6 +210,16 @@ def start_chalice(sock: socket.socket) -> subprocess.Popen[bytes]:
         sock.close()  # the child holds it now: the port is free again once the child is gone
 
 
+def start_workers() -> Any:
+    """The workers (chalicelib/workers), in this process: a thread per queue, long-polling it."""
+    from chalicelib.settings import get_settings
+    from chalicelib.workers.local import Runner
+
+    runner = Runner(region=get_settings().region)
+    runner.start()
+    return runner
+
+
 def stop_group(proc: subprocess.Popen[bytes] | None) -> None:
     """Stop a child and everything in its process group."""
     if proc is None:
@@ -269,6 +287,7 @@ def banner(
     say(f"  Health:      {url}/api/health")
     say(f"  DynamoDB:    {storage}")
     say(f"  S3:          {blobs}")
+    say(f"  SQS:         {os.environ['OPSPLANE_SQS_ENDPOINT']} (workers: {', '.join(worker_names()) or 'none'})")
     say(f"  State dir:   {state_dir}")
     say(f"  Admin:       user admin, {note}")
     say(f"  Rate limits: {rate_limits_line()}")
@@ -281,6 +300,12 @@ def banner(
     say("then call the API with -H 'Authorization: Bearer <token>' (or X-AUTH-TOKEN: <token>).")
     say("Stop with Ctrl-C.")
     say()
+
+
+def worker_names() -> tuple[str, ...]:
+    from chalicelib.workers import queues
+
+    return queues()
 
 
 def rate_limits_line() -> str:
@@ -316,6 +341,7 @@ def main() -> int:
         raise
     external = os.environ.get("OPSPLANE_DYNAMODB_ENDPOINT") or None
     external_s3 = os.environ.get("OPSPLANE_S3_ENDPOINT") or None
+    external_sqs = os.environ.get("OPSPLANE_SQS_ENDPOINT") or None
     configure_environment(state_dir, external, external_s3)
     problems = settings_problems()
     if problems is not None:
@@ -326,9 +352,10 @@ def main() -> int:
 
     embedded: EmbeddedDynamoDB | None = None
     chalice: subprocess.Popen[bytes] | None = None
+    runner: Any = None
     code = 0
     try:
-        if external is None or external_s3 is None:
+        if external is None or external_s3 is None or external_sqs is None:
             moto_port = int(os.environ.get("OPSPLANE_MOTO_PORT") or 0)
             embedded = EmbeddedDynamoDB(
                 os.path.join(state_dir, SNAPSHOT_FILE),
@@ -342,6 +369,7 @@ def main() -> int:
         endpoint = external or (embedded.endpoint if embedded is not None else "")
         os.environ["OPSPLANE_DYNAMODB_ENDPOINT"] = endpoint
         os.environ["OPSPLANE_S3_ENDPOINT"] = external_s3 or (embedded.endpoint if embedded is not None else "")
+        os.environ["OPSPLANE_SQS_ENDPOINT"] = external_sqs or (embedded.endpoint if embedded is not None else "")
         installation, restored = prepare_store(embedded)
         if embedded is not None:
             embedded.start_snapshots()
@@ -353,6 +381,7 @@ def main() -> int:
                 return 0
             say(f"[run_local] the server did not become healthy on {url} (see its output above)")
             return 1
+        runner = start_workers()
         banner(url, endpoint, state_dir, embedded, installation, restored)
         while not stop.wait(0.5):
             if chalice.poll() is not None:
@@ -365,6 +394,8 @@ def main() -> int:
     finally:
         listener.close()  # unless the child has it already
         stop_group(chalice)
+        if runner is not None:
+            runner.stop()
         if embedded is not None:
             embedded.stop()
             if embedded.armed:

@@ -72,12 +72,13 @@ class AwsCalls:
 
     def attach(self) -> AwsCalls:
         """Start recording (the clients are created here if they were not yet)."""
-        from chalicelib.store import blobs
+        from chalicelib.store import blobs, queues
         from chalicelib.store.models import MODELS, transaction_connection
 
         connections = [model._get_connection().connection for model in MODELS]  # type: ignore[attr-defined]
         clients = [c.client for c in [*connections, transaction_connection()]]
         clients.append(blobs._client())
+        clients.append(queues._client())
         for client in clients:
             if any(client is known for known in self.clients):
                 continue
@@ -95,8 +96,8 @@ class AwsCalls:
 
     def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         service = model.service_model.service_name
-        if service == "s3":
-            self.calls.append(Call("s3", model.name, "s3"))
+        if service in ("s3", "sqs"):
+            self.calls.append(Call(service, model.name, service))
             return
         raw = params.get("body") or b"{}"
         body = json.loads(raw.decode() if isinstance(raw, bytes) else raw)

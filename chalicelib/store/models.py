@@ -24,7 +24,7 @@ from pynamodb.connection import Connection, TableConnection
 from pynamodb.models import Model
 
 from chalicelib.settings import Settings
-from chalicelib.store import aws, blobs
+from chalicelib.store import aws, blobs, queues
 
 
 class SharedConnection(Connection):
@@ -145,7 +145,20 @@ class UsageItem(Table):
     expires = TTLAttribute(null=True)
 
 
-MODELS: tuple[type[Model], ...] = (EntityItem, TokenItem, UsageItem)
+class TimeseriesItem(Table):
+    """Points, histograms, spans and the series index (store/series.py writes and reads it
+    with the low-level client; this model declares the table and its TTL)."""
+
+    class Meta:
+        table_name = "opsplane-dev-timeseries"
+        region = "us-east-1"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    expires = TTLAttribute(null=True, attr_name="x")
+
+
+MODELS: tuple[type[Model], ...] = (EntityItem, TokenItem, UsageItem, TimeseriesItem)
 
 
 def copy_actions(item: EntityItem, names: tuple[str, ...]) -> list[Any]:
@@ -175,6 +188,7 @@ def bind(settings: Settings) -> None:
         EntityItem: settings.entities_table,
         TokenItem: settings.tokens_table,
         UsageItem: settings.usage_table,
+        TimeseriesItem: settings.timeseries_table,
     }
     for model, table in names.items():
         meta: Any = model.Meta
@@ -183,6 +197,7 @@ def bind(settings: Settings) -> None:
         meta.host = settings.dynamodb_endpoint
         model._connection = None  # type: ignore[attr-defined]
     blobs.bind(settings.blobs_bucket, endpoint=settings.s3_endpoint, region=settings.region)
+    queues.bind(settings.queue_prefix, endpoint=settings.sqs_endpoint, region=settings.region)
 
 
 def create_tables() -> None:

@@ -15,12 +15,17 @@ from typing import Any
 
 from chalicelib import api
 from chalicelib.http.router import Category, Route
-from chalicelib.store.models import MODELS, EntityItem, TokenItem, UsageItem
+from chalicelib.store.models import MODELS, EntityItem, TimeseriesItem, TokenItem, UsageItem
 
 from . import REPO_ROOT
 
 # Settings name every table "<key>_table", read from OPSPLANE_<KEY>_TABLE (chalicelib/settings.py).
-TABLE_MODELS: dict[str, type] = {"entities": EntityItem, "tokens": TokenItem, "usage": UsageItem}
+TABLE_MODELS: dict[str, type] = {
+    "entities": EntityItem,
+    "tokens": TokenItem,
+    "usage": UsageItem,
+    "timeseries": TimeseriesItem,
+}
 
 # Item-level actions only: no Scan, no table management, no wildcard.
 GET = "dynamodb:GetItem"

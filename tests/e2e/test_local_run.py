@@ -262,10 +262,12 @@ def test_can_use_an_already_running_dynamodb(spawn_server, tmp_path, s3_too: boo
         host, port = external.get_host_and_port()
         endpoint = f"http://{host}:{port}"
 
-        # WHEN the server is started with OPSPLANE_DYNAMODB_ENDPOINT (and OPSPLANE_S3_ENDPOINT) pointing at it
+        # WHEN the server is started with OPSPLANE_DYNAMODB_ENDPOINT (and OPSPLANE_S3_ENDPOINT and
+        # OPSPLANE_SQS_ENDPOINT) pointing at it
         env = {"OPSPLANE_DYNAMODB_ENDPOINT": endpoint}
         if s3_too:
             env["OPSPLANE_S3_ENDPOINT"] = endpoint
+            env["OPSPLANE_SQS_ENDPOINT"] = endpoint
         srv: LocalServer = spawn_server(state_dir=str(tmp_path), env=env)
         token = srv.token()
 

@@ -85,6 +85,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
         models.bind(get_settings())
         models.create_tables()
+        from chalicelib.workers.local import create_queues
+
+        create_queues()
         yield
 
 

@@ -130,9 +130,9 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synth]:
 
 
 def test_can_deploy_the_tables_with_pitr_ttl_encryption_and_no_index(synth: Synth) -> None:
-    # GIVEN the prod stack WHEN it is synthesized THEN it holds exactly the app's three tables
-    assert sorted(synth.table_keys().values()) == ["entities", "tokens", "usage"]
-    for key in ("entities", "tokens", "usage"):
+    # GIVEN the prod stack WHEN it is synthesized THEN it holds exactly the app's four tables
+    assert sorted(synth.table_keys().values()) == ["entities", "timeseries", "tokens", "usage"]
+    for key in ("entities", "timeseries", "tokens", "usage"):
         synth.assertions.has_resource(
             "AWS::DynamoDB::Table",
             {
@@ -161,11 +161,8 @@ def test_can_deploy_the_tables_with_pitr_ttl_encryption_and_no_index(synth: Synt
         {"AttributeName": "pk", "KeyType": "HASH"},
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ]
-    for key in ("tokens", "usage"):
-        assert tables[f"opsplane-{STAGE}-{key}"]["TimeToLiveSpecification"] == {
-            "AttributeName": "expires",
-            "Enabled": True,
-        }
+    for key, ttl in (("tokens", "expires"), ("usage", "expires"), ("timeseries", "x")):
+        assert tables[f"opsplane-{STAGE}-{key}"]["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
 
 
 def _blob_grants(synth: Synth, function_name: str) -> tuple[set[str], set[str]]:

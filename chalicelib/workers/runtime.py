@@ -1,0 +1,46 @@
+"""Run a worker over an SQS event, as Lambda delivers it (and as local.Runner builds it).
+
+Powertools' BatchProcessor calls the worker once per record and reports the records that
+raised as `batchItemFailures`: SQS deletes the others and delivers the failed ones again
+(after the queue's visibility timeout; after MAX_RECEIVES, to the dead-letter queue). The
+event source mapping must set ReportBatchItemFailures (infra/ does).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.store import queues
+from chalicelib.workers import Record, Worker, registry
+
+
+def worker_for(event: dict[str, Any]) -> Worker:
+    """The worker of the queue an event's records came from (the ARN's last part, less the prefix)."""
+    records = event.get("Records") or []
+    if not records:
+        raise ValueError("an SQS event without records")
+    name = str(records[0].get("eventSourceARN", "")).rsplit(":", 1)[-1]
+    prefix = queues.name_of("")
+    queue = name[len(prefix) :] if name.startswith(prefix) else name
+    found = registry().get(queue)
+    if found is None:
+        raise ValueError(f"no worker for queue {name!r}")
+    return found
+
+
+def handle_sqs_event(event: dict[str, Any], context: Any = None, worker: Worker | None = None) -> dict[str, Any]:
+    """Run the worker over every record; {"batchItemFailures": [...]} names those that failed."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+
+    chosen = worker or worker_for(event)
+
+    def record_handler(record: Any) -> None:
+        raw = str(record.body)
+        receives = int(record.attributes.approximate_receive_count or 1)
+        chosen.handle(Record(id=str(record.message_id), body=queues.unwrap(raw), receives=receives))
+        queues.release(raw)
+
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return dict(
+        process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    )

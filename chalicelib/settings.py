@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = _env("OPSPLANE_MAX_BODY_BYTES", 1024 * 1024, ge=1)
     # API Gateway hands Lambda at most 6 MB, event envelope included (docs/configuration.md).
     max_document_bytes: int = _env("OPSPLANE_MAX_DOCUMENT_BYTES", 5 * 1024 * 1024, ge=1)
+    # An ingestion batch (/report) once decompressed: streamed line by line, never held whole
+    # (chalicelib/ingest/body.py); past it, 413 and nothing kept.
+    max_ingest_bytes: int = _env("OPSPLANE_MAX_INGEST_BYTES", 64 * 1024 * 1024, ge=1)
     # Bounds on what a request can carry and a tenant can grow (docs/configuration.md, "Bounds").
     max_json_depth: int = _env("OPSPLANE_MAX_JSON_DEPTH", 64, ge=2, le=500)
     max_json_items: int = _env("OPSPLANE_MAX_JSON_ITEMS", 1000, ge=1)

@@ -44,6 +44,10 @@ class Route:
     # handler applies its own rule (changing one's own password needs the old one).
     self_param: str = ""
     max_body: int | str | None = None
+    # The edge inflates a gzip or deflate body (Content-Encoding) before the handler sees it,
+    # within the same limit as the body itself. False: the handler gets the body as sent and
+    # decodes it itself (POST /report streams it: chalicelib.ingest.body.lines).
+    decode_body: bool = True
     # The OpenAPI operationId; "" lets the document choose (Wavefront's own id on /api/v2,
     # else one derived from method and path), never the handler's name.
     operation_id: str = ""

@@ -400,13 +400,12 @@ def _histogram(text: str, now_ms: int, default_source: str) -> HistogramPoint:
 
 
 def _uuid(what: str, text: str) -> str:
-    try:
-        return str(uuid.UUID(text)) if len(text) in (32, 36) else _raise(what, text)
-    except ValueError:
-        return _raise(what, text)
-
-
-def _raise(what: str, text: str) -> str:
+    """A UUID (32 hex digits, dashed or not) in its canonical lower-case form."""
+    if len(text) in (32, 36):
+        try:
+            return str(uuid.UUID(text))
+        except ValueError:
+            pass
     raise _Bad(f"{what}: not a UUID {_shown(text)}")
 
 

@@ -63,6 +63,7 @@ def _report(req: Request, fmt: str | None) -> Reply:
     status=202,
     envelope=False,
     max_body="max_ingest_bytes",
+    decode_body=False,
     query=(("f", "string", FORMAT_HELP),),
     summary="Send points, histograms, spans or span logs (direct ingestion)",
 )
@@ -79,6 +80,7 @@ def report(req: Request) -> Reply:
     status=202,
     envelope=False,
     max_body="max_ingest_bytes",
+    decode_body=False,
     query=(
         ("format", "string", FORMAT_HELP),
         ("f", "string", "the same as format (direct ingestion's name)"),

@@ -99,4 +99,4 @@ def proxy_report(req: Request) -> Reply:
     return _report(req, req.arg("format") or req.arg("f"))
 
 
-CATEGORY = Category(router, tables=("entities", "usage"), permission="ingestion")
+CATEGORY = Category(router, tables=("entities", "usage"), permission="ingestion", queues=(ingestion.QUEUE,))

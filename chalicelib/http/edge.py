@@ -18,6 +18,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 
+from chalicelib import tiers
 from chalicelib.auth.principal import Principal
 from chalicelib.errors import (
     Forbidden,
@@ -33,7 +34,7 @@ from chalicelib.http.reply import Reply
 from chalicelib.http.request import Request, check_headers, decode_params
 from chalicelib.http.router import Route, Router, required_access
 from chalicelib.identity import network
-from chalicelib.identity.authorize import authorize, enter_tenant
+from chalicelib.identity.authorize import active_tenant, authorize, enter_tenant
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store import calls
 
@@ -370,7 +371,9 @@ class Edge:
         settings = get_settings()
         if not settings.rate_limit_enabled or not request.tenant:
             return {}
-        return self.limiter.take(settings, request.tenant, route.tag, request.method, route.paged).headers()
+        # The acting tenant's record, kept per container (auth/cache.py): its tier sizes the budget.
+        tier = tiers.tier_of(active_tenant(request.tenant))
+        return self.limiter.take(settings, request.tenant, route.tag, request.method, route.paged, tier).headers()
 
 
 def _without_collection(load: Load, name: str) -> Router:

@@ -43,6 +43,14 @@ class StageConfig:
         """The physical table name; the same default chalicelib/settings.py derives."""
         return f"opsplane-{self.stage}-{table}"
 
+    def plan_name(self, tier: str) -> str:
+        """A tier's usage plan; the name chalicelib/settings.py's usage_plan_prefix derives."""
+        return f"opsplane-{self.stage}-{tier}"
+
+    def fallback_key(self, tier: str) -> str:
+        """The name and value of a tier's shared fallback API key (fallback_key_prefix's)."""
+        return f"opsplane-{self.stage}-fallback-{tier}"
+
 
 BASE = {
     "dev": StageConfig("dev", protect_data=False, log_retention=logs.RetentionDays.TWO_WEEKS, api_key_required=False),

@@ -142,9 +142,7 @@ def test_can_provision_a_key_on_the_tiers_plan_off_the_request_path(api, gateway
     (key,) = gateway.keys_named(tenant)
     assert key["tags"] == {"opsplane:tenant": tenant, "opsplane:stage": get_settings().stage}
     assert key["enabled"] is True and len(key["value"]) >= 20
-    assert gateway.plan_keys("free") - {k["id"] for k in gateway.keys_named(fallback("free"))} == {
-        key["id"]
-    }
+    assert gateway.plan_keys("free") - {k["id"] for k in gateway.keys_named(fallback("free"))} == {key["id"]}
     assert all(key["id"] not in gateway.plan_keys(t) for t in ("standard", "premium", "enterprise"))
     # AND the record names it, and the authorizer hands its value to API Gateway
     record = _record(tenant)

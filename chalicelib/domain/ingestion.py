@@ -59,11 +59,20 @@ GRANULARITY_SUFFIX = {"M": ".m", "H": ".h", "D": ".d"}
 
 
 def retention_days(tenant: str, settings: Any = None) -> int:
-    """How long the tenant's data is kept: the one place retention is decided (tiers will
-    decide it per tenant; until then OPSPLANE_RETENTION_DAYS for every tenant)."""
+    """How long the tenant's data is kept: its tier's retention (chalicelib/tiers.py), unless
+    OPSPLANE_RETENTION_DAYS sets one for every tenant. The one place retention is decided."""
+    from chalicelib import tiers
+    from chalicelib.errors import OpsplaneError
+    from chalicelib.identity.authorize import active_tenant
     from chalicelib.settings import get_settings
 
-    return int((settings or get_settings()).retention_days)
+    fixed = (settings or get_settings()).retention_days
+    if fixed is not None:
+        return int(fixed)
+    try:
+        return tiers.retention_days(tiers.tier_of(active_tenant(tenant)))
+    except OpsplaneError:  # a tenant gone since: what it sent still expires, by the default tier
+        return tiers.retention_days(tiers.DEFAULT)
 
 
 # ---- the request side ----------------------------------------------------------------------

@@ -137,6 +137,7 @@ class OpsplaneStack(Stack):
 
         self.api = self._api()
         self.usage_plans = self._usage_plans()
+        self.fallback_keys = self._fallback_keys()
         self._outputs()
 
     # -- storage -------------------------------------------------------------------------
@@ -250,6 +251,8 @@ class OpsplaneStack(Stack):
             "OPSPLANE_SIGNING_KEYS_SECRET": self.signing_keys_name,
             "OPSPLANE_STATE_DIR": "/tmp",  # the only writable directory in Lambda
             "POWERTOOLS_SERVICE_NAME": "opsplane",
+            # Per-tenant API keys (chalicelib/identity/tenant_keys.py) on the plans made here.
+            "OPSPLANE_API_KEYS": "true",
         }
         for key, table in self.tables.items():
             environment[self.table_specs[key].env_var] = table.table_name
@@ -390,7 +393,7 @@ class OpsplaneStack(Stack):
         for tier in self.config.tiers:
             plan = self.api.add_usage_plan(
                 construct_id(tier.name) + "Plan",
-                name=f"opsplane-{self.config.stage}-{tier.name}",
+                name=self.config.plan_name(tier.name),
                 description=f"opsplane {tier.name} tier (tenant API keys are bound at onboarding)",
                 throttle=apigw.ThrottleSettings(rate_limit=tier.rate, burst_limit=tier.burst),
                 quota=apigw.QuotaSettings(limit=tier.monthly_quota, period=apigw.Period.MONTH),
@@ -398,6 +401,32 @@ class OpsplaneStack(Stack):
             plan.add_api_stage(stage=self.api.deployment_stage)
             plans[tier.name] = plan
         return plans
+
+    def _fallback_keys(self) -> dict[str, apigw.CfnApiKey]:
+        """One shared API key per tier, on the tier's plan: what the authorizer hands API
+        Gateway for a tenant whose own key the tenant-keys worker has not made or moved yet
+        (identity/tenant_keys.py). Name and value are the stage's fallback name: a metering
+        id, not a secret (the API takes keys from the authorizer only, never from callers)."""
+        keys = {}
+        for tier in self.config.tiers:
+            name = self.config.fallback_key(tier.name)
+            key = apigw.CfnApiKey(
+                self,
+                construct_id(tier.name) + "FallbackKey",
+                name=name,
+                value=name,
+                enabled=True,
+                description=f"opsplane {tier.name} tier: tenants without their own key yet",
+            )
+            apigw.CfnUsagePlanKey(
+                self,
+                construct_id(tier.name) + "FallbackPlanKey",
+                key_id=key.ref,
+                key_type="API_KEY",
+                usage_plan_id=self.usage_plans[tier.name].usage_plan_id,
+            )
+            keys[tier.name] = key
+        return keys
 
     def _outputs(self) -> None:
         CfnOutput(self, "ApiUrl", value=self.api.url)

@@ -13,9 +13,9 @@ import aws_cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from chalicelib import api
+from chalicelib import api, tiers
 from chalicelib.api import routers
-from chalicelib.settings import get_settings, reset_settings
+from chalicelib.settings import Settings, get_settings, reset_settings
 from infra.opsplane_infra import asset, openapi, registry
 from infra.opsplane_infra.config import BASE
 from infra.opsplane_infra.stack import OpsplaneStack
@@ -440,16 +440,43 @@ def test_can_meter_tenants_with_a_usage_plan_per_tier(synth: Synth) -> None:
     plans = {
         r["Properties"]["UsagePlanName"]: r["Properties"] for r in synth.of_type("AWS::ApiGateway::UsagePlan").values()
     }
-    # THEN free, standard and enterprise plans exist, each throttled, with a quota, on the stage
-    assert set(plans) == {f"opsplane-{STAGE}-{tier}" for tier in ("free", "standard", "enterprise")}
+    # THEN a plan per tier of chalicelib/tiers.py, each throttled, with a quota, on the stage
+    assert set(plans) == {f"opsplane-{STAGE}-{tier}" for tier in ("free", "standard", "premium", "enterprise")}
     (api_id,) = synth.of_type("AWS::ApiGateway::RestApi")
     for plan in plans.values():
         assert plan["Throttle"]["RateLimit"] > 0 and plan["Throttle"]["BurstLimit"] > 0
         assert plan["Quota"]["Limit"] > 0 and plan["Quota"]["Period"] == "MONTH"
         (stage,) = plan["ApiStages"]
         assert stage["ApiId"] == {"Ref": api_id}
-    rates = [plans[f"opsplane-{STAGE}-{t}"]["Throttle"]["RateLimit"] for t in ("free", "standard", "enterprise")]
+    # AND with the tiers' numbers, in ascending order
+    for tier in tiers.TIERS:
+        plan = plans[f"opsplane-{STAGE}-{tier.name}"]
+        assert plan["Throttle"] == {"RateLimit": tier.rate, "BurstLimit": tier.burst}
+        assert plan["Quota"]["Limit"] == tier.monthly_quota
+    rates = [plans[f"opsplane-{STAGE}-{t}"]["Throttle"]["RateLimit"] for t in tiers.NAMES]
     assert rates == sorted(rates)
+
+
+def test_can_meter_tenants_without_their_own_key_under_a_fallback_key_per_tier(synth: Synth) -> None:
+    plans = {k: r["Properties"]["UsagePlanName"] for k, r in synth.of_type("AWS::ApiGateway::UsagePlan").items()}
+    keys = {k: r["Properties"] for k, r in synth.of_type("AWS::ApiGateway::ApiKey").items()}
+    attached = {
+        r["Properties"]["KeyId"]["Ref"]: plans[r["Properties"]["UsagePlanId"]["Ref"]]
+        for r in synth.of_type("AWS::ApiGateway::UsagePlanKey").values()
+    }
+    # THEN each tier has one enabled key, named and valued as the app's settings derive it,
+    # on that tier's plan
+    settings = Settings(stage=STAGE)
+    expected = {settings.fallback_key_prefix + t: settings.usage_plan_prefix + t for t in tiers.NAMES}
+    found = {props["Name"]: attached[logical] for logical, props in keys.items()}
+    assert found == expected
+    for props in keys.values():
+        assert props["Value"] == props["Name"] and props["Enabled"] is True
+    # AND every function turns per-tenant keys on; the Wazo tenants' function may queue key jobs
+    for name, (_, props) in synth.functions().items():
+        assert props["Environment"]["Variables"]["OPSPLANE_API_KEYS"] == "true", name
+    sends = [s for s in synth.statements("wazo") if "sqs:SendMessage" in _listed(s["Action"])]
+    assert sends and all("TenantKeys" in json.dumps(s["Resource"]) for s in sends)
 
 
 def test_can_park_failed_worker_messages_in_dead_letter_queues(synth: Synth) -> None:
@@ -467,6 +494,7 @@ def test_can_park_failed_worker_messages_in_dead_letter_queues(synth: Synth) -> 
         f"opsplane-{STAGE}-webhook-delivery",
         f"opsplane-{STAGE}-alert-evaluation",
         f"opsplane-{STAGE}-ingest",
+        f"opsplane-{STAGE}-tenant-keys",
     }
     assert len(dead_letter_ids) == len(workers)
     assert dead_letter_ids | {k for k, q in queues.items() if "RedrivePolicy" in q["Properties"]} == set(queues)

@@ -75,6 +75,8 @@ ROOTS = (
     "IntegrationManifestGroup",
     "InstallAlerts",
     "CloudIntegration",
+    "Proxy",
+    "MetricDetailsResponse",
 )
 RESERVED = {"datetime", "typing", "pydantic", "WireModel", "CLIENT_VERSION"}
 

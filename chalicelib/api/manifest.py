@@ -3,6 +3,9 @@ scripts/gen_route_manifest.py (make routes): do not edit.
 """
 
 ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
+    "access": {
+        "/api/access/{entity}": ("GET",),
+    },
     "accesspolicy": {
         "/api/v2/accesspolicy": ("GET", "PUT"),
         "/api/v2/accesspolicy/validate": ("GET",),
@@ -174,6 +177,9 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
     "message": {
         "/api/v2/message": ("GET",),
         "/api/v2/message/{id}/read": ("POST",),
+    },
+    "metric": {
+        "/api/v2/chart/metric/detail": ("GET",),
     },
     "notificant": {
         "/api/v2/notificant": ("GET", "POST"),

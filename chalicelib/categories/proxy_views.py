@@ -92,7 +92,7 @@ class Proxy(wavefront.Proxy):
     """The client's Proxy as answered (an error event would be the events category's Event;
     none is recorded yet)."""
 
-    lastErrorEvent: Event | None = None
+    lastErrorEvent: Event | None = None  # type: ignore[assignment]  # the same wire shape, one schema name
 
 
 class AgentMetrics(Model):

@@ -13,7 +13,7 @@ read, kept in the usage table so the access endpoint can say "never read" for ce
 - Concurrent writers (two containers recording into one shard) never lose a key: a write
   reads the shard, ORs its keys in, and puts it back only if the shard's write count `w` is
   still the one it read (or the shard is still absent); on a lost race it reads the winner's
-  filter and adds its keys again (ATTEMPTS times, then StoreError: never a silent loss).
+  filter and adds its keys again (ATTEMPTS times, then Unavailable, 503: never a silent loss).
 - A key already in the shard is not written again: the same reads every minute cost one
   GetItem per shard, not a write (and nothing at all once this process wrote them today).
 - Filters expire (TTL) RETENTION_DAYS after their day: past the largest look-back the
@@ -31,7 +31,7 @@ from typing import Any
 
 from rbloom import Bloom
 
-from chalicelib.errors import StoreError
+from chalicelib.errors import Unavailable
 from chalicelib.store.failures import guarded
 from chalicelib.store.models import UsageItem, connection
 
@@ -137,7 +137,7 @@ def _add_to_shard(tenant: str, day: int, shard: int, keys: list[str]) -> int:
             return 1
         except client.exceptions.ConditionalCheckFailedException:
             time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 6)))  # another writer won: merge again
-    raise StoreError("Access filter write lost every race", shard=shard, attempts=ATTEMPTS)
+    raise Unavailable("Access filter write lost every race: try again", shard=shard, attempts=ATTEMPTS)
 
 
 @guarded
@@ -159,7 +159,7 @@ def load(tenant: str, wanted: Iterable[tuple[int, int]]) -> dict[tuple[int, int]
                 break
             time.sleep(min(1.0, 0.05 * 2**attempt))
         else:
-            raise StoreError("Access filter read left keys unprocessed", keys=len(pending))
+            raise Unavailable("Access filter read left keys unprocessed: try again", keys=len(pending))
     return found
 
 

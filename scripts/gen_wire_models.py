@@ -77,6 +77,8 @@ ROOTS = (
     "CloudIntegration",
     "Proxy",
     "MetricDetailsResponse",
+    "QueryResult",
+    "RawTimeseries",
 )
 RESERVED = {"datetime", "typing", "pydantic", "WireModel", "CLIENT_VERSION"}
 

@@ -68,6 +68,10 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/v2/apitoken/serviceaccount/{id}/{token}": ("DELETE", "PUT"),
         "/api/v2/apitoken/{id}": ("DELETE", "PUT"),
     },
+    "chart": {
+        "/api/v2/chart/api": ("GET",),
+        "/api/v2/chart/raw": ("GET",),
+    },
     "cloudintegration": {
         "/api/v2/cloudintegration": ("GET", "POST"),
         "/api/v2/cloudintegration/awsExternalId": ("POST",),

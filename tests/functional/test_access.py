@@ -230,3 +230,28 @@ def test_can_skip_writes_of_what_is_already_recorded_and_expire_filters(aws):
     assert items and all(i["w"]["N"] == "1" for i in items)
     expires = {int(i["expires"]["N"]) for i in items}
     assert expires == {(today + 1 + accessfilters.RETENTION_DAYS) * 86_400}
+
+
+# ---- recorded by the chart routes ---------------------------------------------------------------
+
+
+def test_can_answer_accessed_for_what_the_chart_routes_read(api):
+    from tests.functional.test_chart import RAW, at, chart, write
+
+    # GIVEN three metrics of two hosts, none read yet
+    write(api.root, "cpu.load", "web-1", [(0, 1), (60, 2)])
+    write(api.root, "cpu.load", "db-1", [(0, 3)])
+    write(api.root, "cpu.idle", "web-1", [(0, 5)])
+    write(api.root, "disk.free", "db-1", [(0, 7)])
+    assert ask(api, "metric", "name=cpu.load")[1]["response"]["accessed"] is False
+    # WHEN a chart query reads cpu.load of web-1, and the raw view reads disk.free
+    status, body = chart(api, "ts(cpu.load, source=web-1)")
+    assert status == 200, body
+    status, body = api.json("GET", f"{RAW}?metric=disk.free&startTime={at(0)}&endTime={at(60)}")
+    assert status == 200, body
+    # THEN those reads are accessed, of the hosts read; the rest is not
+    assert ask(api, "metric", "name=cpu.load")[1]["response"]["accessed"] is True
+    assert ask(api, "metric", "name=cpu.load&hostPrefix=web")[1]["response"]["accessed"] is True
+    assert ask(api, "metric", "name=cpu.load&hostPrefix=db")[1]["response"]["accessed"] is False
+    assert ask(api, "metric", "name=disk.free&hostPrefix=db-1")[1]["response"]["accessed"] is True
+    assert ask(api, "metric", "name=cpu.idle")[1]["response"]["accessed"] is False

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # An ingestion batch (/report) once decompressed: streamed line by line, never held whole
     # (chalicelib/ingest/body.py); past it, 413 and nothing kept.
     max_ingest_bytes: int = _env("OPSPLANE_MAX_INGEST_BYTES", 64 * 1024 * 1024, ge=1)
+    # How long ingested points, histograms and spans are kept (DynamoDB TTL), until tiers
+    # decide it per tenant (chalicelib/domain/ingestion.py, retention_days).
+    retention_days: int = _env("OPSPLANE_RETENTION_DAYS", 30, ge=1, le=3650)
     # Bounds on what a request can carry and a tenant can grow (docs/configuration.md, "Bounds").
     max_json_depth: int = _env("OPSPLANE_MAX_JSON_DEPTH", 64, ge=2, le=500)
     max_json_items: int = _env("OPSPLANE_MAX_JSON_ITEMS", 1000, ge=1)

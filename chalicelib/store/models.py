@@ -113,6 +113,8 @@ class EntityItem(Table):
     live = NumberAttribute(null=True)
     trashed = NumberAttribute(null=True)
     counted = NumberAttribute(null=True)
+    # A scheduled job's row (store/cloudpulls.py): when its subject is next due, epoch ms.
+    due = NumberAttribute(null=True)
 
 
 class TokenItem(Table):

@@ -22,7 +22,8 @@ def test_a_schedule_runs_every_whole_number_of_minutes() -> None:
 
 def test_every_schedule_feeds_the_queue_of_its_own_worker() -> None:
     found = schedules()
-    # THEN each schedule is named by a worker's queue
+    # THEN the CloudWatch pull is scheduled, and each schedule is named by a worker's queue
+    assert "cloudwatch" in found
     assert set(found) <= set(registry())
     assert all(isinstance(s, Schedule) for s in found.values())
 

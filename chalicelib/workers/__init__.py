@@ -47,6 +47,9 @@ class Worker:
     handle: Callable[[Record], None]
     batch_size: int = 10
     timeout: int = 60
+    # Assumes customers' IAM roles (STS AssumeRole, always with an external id): infra/
+    # grants it sts:AssumeRole on any role, on condition that an external id is given.
+    assumes_roles: bool = False
 
 
 # EventBridge schedules in whole minutes ("rate(5 minutes)"), one minute at the least.

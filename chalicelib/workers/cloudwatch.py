@@ -294,5 +294,5 @@ def _kept(before: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in before.items() if not k.startswith("lastError")}
 
 
-WORKER = Worker(queue=QUEUE, handle=handle, batch_size=1, timeout=300)
+WORKER = Worker(queue=QUEUE, handle=handle, batch_size=1, timeout=300, assumes_roles=True)
 SCHEDULE = Schedule(every_seconds=EVERY_SECONDS, run=fan_out)

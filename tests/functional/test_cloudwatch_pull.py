@@ -21,6 +21,7 @@ from chalicelib.domain.context import Context
 from chalicelib.store import aws, cloudpulls, queues, series
 from chalicelib.workers import cloudwatch
 from chalicelib.workers.local import drain
+from tests.functional.test_alert import client_reads
 from tests.functional.test_cloudintegration import BASE, external_id
 from tests.functional.test_cloudintegration import cloudwatch as body_of
 
@@ -202,6 +203,7 @@ def test_the_pull_ingests_cloudwatch_points_named_as_wavefront_names_them(api):
     assert answer["lastReceivedDataPointMs"] // 60_000 == minute(2) // 60_000
     assert answer["lastProcessingTimestamp"] >= minute(1) - 10_000
     assert answer["lastProcessorId"] and "lastError" not in answer
+    assert client_reads(answer, "CloudIntegration").last_metric_count == 1
     # AND it is not due again before its refresh period (5 minutes by default)
     (row,) = cloudpulls.enlisted()
     assert row.due == answer["lastProcessingTimestamp"] + 5 * 60_000 or row.due > int(time.time() * 1000)
@@ -259,6 +261,9 @@ def test_a_role_that_cannot_be_assumed_is_recorded_and_does_not_stop_another_ten
     event = answer["lastErrorEvent"]
     assert event["name"] and event["startTime"] == answer["lastErrorMs"]
     assert event["annotations"]["details"] == answer["lastError"]
+    # AND the real client reads them (its Event requires name, annotations and startTime)
+    read_back = client_reads(answer, "CloudIntegration")
+    assert read_back.last_error == answer["lastError"] and read_back.last_error_event.start_time == event["startTime"]
     # AND the other tenant's integration was pulled all the same
     assert set(read(other, "aws.ec2.cpuutilization.average")) == {("i-0abc", (("Region", REGION),))}
     assert read(api.root, "aws.ec2.cpuutilization.average") == {}

@@ -67,8 +67,11 @@ def test_can_export_a_tenant_as_one_document_in_a_fixed_order(api, make_tenant):
     # WHEN it is exported
     doc = export(api, tenant)
     # THEN one versioned document, kinds in a fixed order, entities in id order
-    assert doc["format"] == "opsplane-export" and doc["version"] == 1
+    assert doc["format"] == "opsplane-export" and doc["version"] == 2
     assert list(doc["kinds"]) == [
+        "policy",
+        "group",
+        "accesspolicy",
         "notificant",
         "alert",
         "maintenancewindow",
@@ -78,9 +81,14 @@ def test_can_export_a_tenant_as_one_document_in_a_fixed_order(api, make_tenant):
         "source",
         "folder",
         "dashboard",
+        "ingestionpolicy",
+        "savedsearch",
+        "cloudintegration",
     ]
-    for entries in doc["kinds"].values():
-        assert [e["id"] for e in entries] == sorted(e["id"] for e in entries)
+    for section, entries in doc["kinds"].items():
+        # saved searches come by owner, then id
+        key = (lambda e: (e["doc"]["_owner"], e["id"])) if section == "savedsearch" else (lambda e: e["id"])
+        assert entries == sorted(entries, key=key)
     alert = doc["kinds"]["alert"][0]
     assert alert["id"] == made["alert"] and [v["doc"]["minutes"] for v in alert["versions"]] == [5, 7]
     assert alert["doc"]["target"] == f"target:{made['target']}"
@@ -166,7 +174,7 @@ def test_can_refuse_a_bad_document_naming_the_entity_and_field_and_write_nothing
         assert status == 400 and error["status"]["message"].startswith(where), error
     assert all(not entries for entries in export(api, second)["kinds"].values())
     # ... and a document that is not an export is refused whole
-    for bad in ({}, {"format": "opsplane-export", "version": 2, "kinds": {}}, {**exported, "kinds": {"x": []}}):
+    for bad in ({}, {"format": "opsplane-export", "version": 1, "kinds": {}}, {**exported, "kinds": {"x": []}}):
         assert import_(api, second, bad)[0] == 400
     assert import_(api, second, exported, ids="sideways")[0] == 400
 
@@ -197,7 +205,7 @@ def test_can_refuse_export_and_import_without_the_tenant_admin_permission(api, m
     user = make_user(["alert.#", "dashboard.#", "*.read", "*.*.read"], tenant=tenant)
     # THEN neither route answers it
     assert api.json("GET", EXPORT, token=user.token)[0] == 403
-    doc = {"format": "opsplane-export", "version": 1, "kinds": {}}
+    doc = {"format": "opsplane-export", "version": 2, "kinds": {}}
     assert api.json("POST", IMPORT, doc, token=user.token)[0] == 403
     # ... while an account administrator may
     admin = make_user(["export.#"], tenant=tenant)

@@ -5,7 +5,6 @@ their external id), and accounts as references mapped by username."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from tests.functional.conftest import mint
 from tests.functional.test_export import export, import_, in_tenant, ok
@@ -180,7 +179,3 @@ def test_can_refuse_identity_imports_that_break_their_rules(api, make_tenant, ma
     del exported["kinds"]["accesspolicy"]
     status, error = import_(api, first, exported, ids="remap")
     assert status == 409 and error["status"]["message"].startswith("policy["), error
-
-
-def ids_of(doc: dict[str, Any], section: str) -> list[str]:
-    return [e["id"] for e in doc["kinds"][section]]

@@ -44,19 +44,23 @@ def _public(entity: Entity) -> Doc:
     return {k: v for k, v in entity.doc.items() if k not in RECORD_KEYS}
 
 
-def _record(ctx: Context, doc: Doc, keys: tuple[str, ...], tags: list[str]) -> None:
+def _record(doc: Doc, keys: tuple[str, ...], tags: list[str]) -> None:
     """What policies and groups share: a name, a slug, a description, no other keys, no tags."""
     extra = sorted(set(doc) - set(keys))
     if extra:
         raise Invalid(f"{extra[0]}: not a field of this record")
+    name, description = doc.get("name"), doc.get("description")
     try:
-        if not isinstance(doc.get("name"), str) or check_name(doc["name"]) != doc["name"]:
-            raise Invalid("name: must be 1 to 256 printable characters, not padded")
-        description = doc.get("description")
-        if description is not None and (not isinstance(description, str) or check_description(description) is None):
-            raise Invalid("description: must be a string")
+        if not isinstance(name, str) or check_name(name) != name:
+            raise ValueError("must be 1 to 256 printable characters, not padded")
     except ValueError as exc:
-        raise Invalid(str(exc)) from exc
+        raise Invalid(f"name: {exc}") from exc
+    try:
+        if description is not None and not isinstance(description, str):
+            raise ValueError("must be a string")
+        check_description(description)
+    except ValueError as exc:
+        raise Invalid(f"description: {exc}") from exc
     names.check_slug(doc.get("slug"))  # type: ignore[arg-type]
     if tags:
         raise Invalid("tags: this record has none")
@@ -120,7 +124,7 @@ def policy_listing(ctx: Context) -> Iterator[Entity]:
 def check_policy(ctx: Context, entity_id: str, doc: Doc, tags: list[str], known: Known) -> None:
     """A policy: name, slug, description, a valid ACL the importer may grant, accounts of
     the tenant."""
-    _record(ctx, doc, ("name", "slug", "description", "acl", HOLDERS), tags)
+    _record(doc, ("name", "slug", "description", "acl", HOLDERS), tags)
     acl = _ids(doc, "acl")
     if policies.check_acl(acl) != acl:
         raise Invalid("acl: listed twice")
@@ -164,7 +168,7 @@ def rewrite_group(doc: Doc, ids: dict[str, dict[str, str]]) -> None:
 def check_group(ctx: Context, entity_id: str, doc: Doc, tags: list[str], known: Known) -> None:
     """A group: name, slug, description, members of the tenant, policies there will be
     (those the tenant holds already: their ACL the importer may grant)."""
-    _record(ctx, doc, ("name", "slug", "description", "users", "policies"), tags)
+    _record(doc, ("name", "slug", "description", "users", "policies"), tags)
     unknown = _unknown_accounts(ctx, _ids(doc, "users"))
     if unknown:
         raise Invalid(f"users: no account {', '.join(unknown[:10])} in this tenant")

@@ -399,7 +399,7 @@ def _new_ids(
                     store.get(old, include_deleted=True)
                 except NotFound:
                     continue
-            raise Conflict(f"{_where(section, old, 'id')}: the tenant already has a {section.label.lower()} {old}")
+            raise Conflict(f"{_where(section, old, 'id')}: the tenant already holds {section.label.lower()} {old}")
         ids[section.name] = chosen
     return ids
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.errors import OpsplaneError, Unavailable
+from chalicelib import tiers
+from chalicelib.errors import OpsplaneError, TokenExpired, Unavailable
+from chalicelib.http import tenant_urls
 from chalicelib.http.edge import source_address
 from chalicelib.identity import tenant_keys
 from chalicelib.identity.authorize import active_tenant, authorize
@@ -24,20 +26,33 @@ def authorizer_response(event: dict[str, Any]) -> dict[str, Any]:
             # Not a Deny, which API Gateway would cache for the token: a failing authorizer
             # is a 500 for this request only, as before the store mapped its errors.
             raise
+        if isinstance(exc, TokenExpired) and tenant_urls.is_msp(_path(event)):
+            # The MSP routes answer an expired token 407, which API Gateway's own 401 cannot
+            # say: let the request through without a principal; the app authorizes it again
+            # and answers 407 in the dialect (http/dialects.on_msp), metered as the default tier.
+            return _allow(event, "anonymous", {}, tenant_keys.fallback_key(tiers.get(tiers.DEFAULT)))
         if exc.status in (401,):
             raise Exception("Unauthorized") from exc  # API Gateway's 401 convention
         return _deny(event, exc.message)
+    # The tenant's own key once it is on its tier's plan, else the tier's shared one.
+    return _allow(event, principal.id, principal.to_context(), tenant_keys.usage_key(tenant))
+
+
+def _path(event: dict[str, Any]) -> str:
+    return str(event.get("path") or (event.get("requestContext") or {}).get("resourcePath") or "")
+
+
+def _allow(event: dict[str, Any], principal_id: str, context: dict[str, Any], key: str) -> dict[str, Any]:
     arn = str(event.get("methodArn", "*"))
     api_any = arn.split("/")[0] + "/*" if "/" in arn else arn
     return {
-        "principalId": principal.id,
+        "principalId": principal_id,
         "policyDocument": {
             "Version": "2012-10-17",
             "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": api_any}],
         },
-        "context": principal.to_context(),
-        # The tenant's own key once it is on its tier's plan, else the tier's shared one.
-        "usageIdentifierKey": tenant_keys.usage_key(tenant),
+        "context": context,
+        "usageIdentifierKey": key,
     }
 
 

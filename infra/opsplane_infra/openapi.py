@@ -3,10 +3,11 @@
 One body rather than a CloudFormation resource per path and method: the route table
 grows with every category, and a stack holds at most 500 resources.
 
-Per path: each declared method goes to the function of the category that declares it
-(behind the authorizer unless the route is PUBLIC); HEAD follows GET (the edge answers HEAD
-with the GET route); ANY other method goes to the same function, which answers 405 in the
-caller's dialect. `/` and `/{proxy+}` (any path API Gateway does not know) go to the default
+Per path: when every method of the path goes to one category's function under one rule
+(behind the authorizer, or PUBLIC), the path has one ANY operation: the function answers
+each method, HEAD (as GET) and a wrong method (405 in the caller's dialect) itself. A path
+shared by categories or mixing public and guarded methods keeps one operation per method,
+HEAD following GET, and ANY for the rest on the first method's function. `/` and `/{proxy+}` (any path API Gateway does not know) go to the default
 function, which answers 404 in the dialect.
 """
 
@@ -23,6 +24,9 @@ AUTHORIZER = "opsplane-authorizer"
 API_KEY = "api_key"
 ANY = "x-amazon-apigateway-any-method"
 CATCH_ALL = "/{proxy+}"
+# The MSP dialect's tenant URLs (chalicelib/http/tenant_urls.py): any route of any category
+# under a tenant's prefix, served by one function that serves every category.
+TENANT_URLS = "/api/v2/tenants/{tenantId}/{proxy+}"
 INTEGRATION = "x-amazon-apigateway-integration"
 
 _PARAM = re.compile(r"{([^}]+)}")
@@ -98,6 +102,7 @@ def build(
     uri_for: Callable[[str], Any],
     default_uri: Any,
     authorizer_uri: Any,
+    tenant_urls_uri: Any = None,
     binary_types: list[str],
     api_key_required: bool,
 ) -> dict[str, Any]:
@@ -105,12 +110,20 @@ def build(
     by_path: dict[str, dict[str, tuple[str, Route]]] = defaultdict(dict)
     for category, route in routes:
         by_path[route.path][route.method.lower()] = (category, route)
-    check_paths([*by_path, CATCH_ALL])
+    check_paths([*by_path, CATCH_ALL, *([TENANT_URLS] if tenant_urls_uri is not None else [])])
 
     guarded: list[dict[str, list[str]]] = [{AUTHORIZER: [], API_KEY: []} if api_key_required else {AUTHORIZER: []}]
     paths: dict[str, Any] = {}
     for path in sorted(by_path):
         methods = by_path[path]
+        owners = {category for category, _ in methods.values()}
+        public = {route.public for _, route in methods.values()}
+        if len(owners) == 1 and len(public) == 1:
+            # One function and one rule for every method: one ANY operation (the function
+            # answers HEAD and a wrong method itself), a third of the body of one per method.
+            # CloudFormation takes a template of at most 1 MB, and this body is most of it.
+            paths[path] = {ANY: _operation(uri_for(owners.pop()), path, None if public.pop() else guarded)}
+            continue
         item: dict[str, Any] = {}
         for method, (category, route) in sorted(methods.items()):
             item[method] = _operation(uri_for(category), path, None if route.public else guarded)
@@ -123,6 +136,8 @@ def build(
     for path in ("/", CATCH_ALL):
         paths.setdefault(path, {})
         paths[path].setdefault(ANY, _operation(default_uri, path, None))
+    if tenant_urls_uri is not None:  # behind the authorizer: every tenant URL is authenticated
+        paths[TENANT_URLS] = {ANY: _operation(tenant_urls_uri, TENANT_URLS, guarded)}
 
     return {
         "swagger": "2.0",

@@ -82,6 +82,15 @@ BLOB_LIST = "s3:ListBucket"
 ENTITY_WRITES = frozenset({PUT, UPDATE, DELETE, BATCH_WRITE})
 
 
+def union_access(accesses: list[dict[str, tuple[str, ...]]]) -> dict[str, tuple[str, ...]]:
+    """Table key -> actions: every action any of accesses allows on that table."""
+    merged: dict[str, set[str]] = {}
+    for access in accesses:
+        for table, actions in access.items():
+            merged.setdefault(table, set()).update(actions)
+    return {t: _ordered(a) for t, a in merged.items()}
+
+
 def blob_access(table_access: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
     """The object actions on the blobs bucket that go with a function's table access."""
     entities = set(table_access.get("entities", ()))

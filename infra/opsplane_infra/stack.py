@@ -42,6 +42,7 @@ WORKER_MEMORY_MB = 1024  # parsing JSON and batching writes wants CPU, which sca
 
 AUTHORIZER_MEMORY_MB = 1024  # argon2id for Basic logins wants CPU, which scales with memory
 DEFAULT_MEMORY_MB = 256
+TENANT_URLS_MEMORY_MB = 1024  # serves every category; imports each on first use
 
 _KEY_TYPES = {
     "S": dynamodb.AttributeType.STRING,
@@ -95,7 +96,7 @@ class OpsplaneStack(Stack):
         self.code = lambda_.Code.from_asset(config.code_dir or str(asset.build()), exclude=CODE_EXCLUDE)
         self.functions: dict[str, lambda_.Function] = {}
         for served in registry.served():
-            if served.name in ("default", "authorizer"):
+            if served.name in ("default", "authorizer", "tenant-urls"):
                 raise ValueError(f"Category name {served.name!r} is reserved by infra/")
             function = self._function(
                 construct_id(served.name) + "Function",
@@ -111,9 +112,26 @@ class OpsplaneStack(Stack):
                 self._grant_keys(function)
             self.functions[served.name] = function
 
+        # Tenant URLs (/api/v2/tenants/{tenantId}/<any route>) reach every category: one
+        # function serves them all (lazily imported, as `make run` does), with the union of
+        # the categories' grants.
+        self.tenant_urls_function = self._function(
+            "TenantUrlsFunction",
+            "tenant-urls",
+            handler="app.app",
+            categories=(),
+            memory_mb=TENANT_URLS_MEMORY_MB,
+            description="opsplane MSP tenant URLs (every category under /api/v2/tenants/{tenantId}/)",
+        )
+        every_table = registry.union_access([s.table_access() for s in registry.served()])
+        self._grant_tables(self.tenant_urls_function, every_table)
+        self._grant_blobs(self.tenant_urls_function, registry.blob_access(every_table))
+        self._grant_keys(self.tenant_urls_function)
+
         for served in registry.served():
             for queue in served.category.queues:
                 self._grant_send(self.functions[served.name], self.queues[queue])
+                self._grant_send(self.tenant_urls_function, self.queues[queue])
         self.workers = {worker.queue: self._worker(worker) for worker in registry.workers()}
         self.schedules = {queue: self._schedule(queue, s.rate) for queue, s in registry.schedules().items()}
 
@@ -384,6 +402,7 @@ class OpsplaneStack(Stack):
             uri_for=lambda category: lambda_uri(self.functions[category]),
             default_uri=lambda_uri(self.default_function),
             authorizer_uri=lambda_uri(self.authorizer),
+            tenant_urls_uri=lambda_uri(self.tenant_urls_function),
             binary_types=registry.binary_types(),
             api_key_required=self.config.api_key_required,
         )

@@ -329,3 +329,28 @@ def test_can_give_a_client_a_tier_no_higher_than_its_partners(api, partner):
     assert status == 400 and "tier" in answer["status"]["message"], answer
     status, page = api.json("GET", T, token=partner.token)
     assert [t["name"] for t in page["response"]["items"]] == ["Small"]
+
+
+def test_can_let_an_expired_token_through_the_gateway_authorizer_only_on_msp_paths(api, partner):
+    # GIVEN API Gateway's authorizer event for an expired token (deployed, infra/)
+    from chalicelib.http.gateway import authorizer_response
+
+    expired = mint(api.admin, api.root, ttl=-10)
+
+    def event(path: str) -> dict[str, Any]:
+        return {
+            "headers": {"Authorization": f"Bearer {expired}"},
+            "httpMethod": "GET",
+            "path": path,
+            "methodArn": f"arn:aws:execute-api:eu-west-1:1:api/prod/GET{path}",
+            "requestContext": {"identity": {"sourceIp": "198.51.100.1"}},
+        }
+
+    # WHEN it reaches an MSP path THEN it passes without a principal, metered as the default
+    # tier, so that the app answers 407 (tested above)
+    allowed = authorizer_response(event(f"{T}/{partner.tenant}/alert"))
+    assert allowed["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    assert allowed["context"] == {} and allowed["usageIdentifierKey"].endswith("fallback-standard")
+    # AND on any other dialect's path it stays API Gateway's 401
+    with pytest.raises(Exception, match="Unauthorized"):
+        authorizer_response(event("/api/v2/alert"))

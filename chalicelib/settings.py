@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     usage_plan_prefix: str = _derived("OPSPLANE_USAGE_PLAN_PREFIX", "")
     fallback_key_prefix: str = _derived("OPSPLANE_FALLBACK_KEY_PREFIX", "fallback-")
     sqs_endpoint: str | None = _env("OPSPLANE_SQS_ENDPOINT", None)
+    # STS and CloudWatch for the CloudWatch pull (workers/cloudwatch.py); make run: its moto.
+    cloudwatch_endpoint: str | None = _env("OPSPLANE_CLOUDWATCH_ENDPOINT", None)
     dynamodb_endpoint: str | None = _env("OPSPLANE_DYNAMODB_ENDPOINT", None)
     blobs_bucket: str = _derived("OPSPLANE_BLOBS_BUCKET", "blobs")
     s3_endpoint: str | None = _env("OPSPLANE_S3_ENDPOINT", None)

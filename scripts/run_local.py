@@ -370,6 +370,9 @@ def main() -> int:
         os.environ["OPSPLANE_DYNAMODB_ENDPOINT"] = endpoint
         os.environ["OPSPLANE_S3_ENDPOINT"] = external_s3 or (embedded.endpoint if embedded is not None else "")
         os.environ["OPSPLANE_SQS_ENDPOINT"] = external_sqs or (embedded.endpoint if embedded is not None else "")
+        if embedded is not None and not os.environ.get("OPSPLANE_CLOUDWATCH_ENDPOINT"):
+            # The CloudWatch pull reads the embedded moto's STS and CloudWatch, never AWS.
+            os.environ["OPSPLANE_CLOUDWATCH_ENDPOINT"] = embedded.endpoint
         installation, restored = prepare_store(embedded)
         if embedded is not None:
             embedded.start_snapshots()

@@ -22,6 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.errors import OpsplaneError
+from chalicelib.settings import get_settings
 from chalicelib.store import aws
 from chalicelib.store.failures import translated
 
@@ -83,7 +84,11 @@ def _client(service: str, region: str, session: Session | None = None) -> Any:
             "aws_secret_access_key": session.secret_key,
             "aws_session_token": session.token,
         }
-    return aws.create(lambda s: s.create_client(service, region_name=region, config=config, **credentials))
+    # Local runs point STS and CloudWatch at the embedded moto (OPSPLANE_CLOUDWATCH_ENDPOINT).
+    endpoint = get_settings().cloudwatch_endpoint
+    return aws.create(
+        lambda s: s.create_client(service, region_name=region, endpoint_url=endpoint, config=config, **credentials)
+    )
 
 
 def _call(operation: Callable[..., Any], **request: Any) -> Any:

@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     rate_limit_get: int = _env("OPSPLANE_RATE_LIMIT_GET", 500, ge=1)
     rate_limit_get_paged: int = _env("OPSPLANE_RATE_LIMIT_GET_PAGED", 50, ge=1)
     rate_limit_write: int = _env("OPSPLANE_RATE_LIMIT_WRITE", 50, ge=1)
+    # Ingestion requests (/report): SDKs flush every few seconds per data kind, so the write
+    # budget would throttle a handful of clients; points have their own tier budget.
+    rate_limit_ingest: int = _env("OPSPLANE_RATE_LIMIT_INGEST", 3000, ge=1)
     rate_limit_enabled: bool = _env("OPSPLANE_RATE_LIMIT_ENABLED", True)
     # A container flushes its count of a key after this many hits or seconds, whichever
     # first (http/limits.py; the error bound is in docs/configuration.md).

@@ -64,6 +64,7 @@ def _report(req: Request, fmt: str | None) -> Reply:
     envelope=False,
     max_body="max_ingest_bytes",
     decode_body=False,
+    rate_class="ingest",
     query=(("f", "string", FORMAT_HELP),),
     summary="Send points, histograms, spans or span logs (direct ingestion)",
 )
@@ -81,6 +82,7 @@ def report(req: Request) -> Reply:
     envelope=False,
     max_body="max_ingest_bytes",
     decode_body=False,
+    rate_class="ingest",
     query=(
         ("format", "string", FORMAT_HELP),
         ("f", "string", "the same as format (direct ingestion's name)"),

@@ -358,14 +358,33 @@ def hour_of(ms: int) -> int:
     return ms // HOUR_MS * SECONDS_PER_HOUR
 
 
+def tier_budget(tenant: str) -> tuple[str, int]:
+    """The tenant's tier and the points it may ingest an hour (its points/s x 3600)."""
+    from chalicelib import tiers
+    from chalicelib.identity.authorize import active_tenant
+
+    tier = tiers.tier_of(active_tenant(tenant))
+    return tier.name, tier.ingest_points_per_second * SECONDS_PER_HOUR
+
+
 def throttle(ctx: Context) -> None:
-    """429 when a limited policy covering the sender has used its hour's budget (limitPPS x
-    3600 points): Retry-After is the rest of the hour."""
+    """429 when the tenant has used its tier's points for this hour, or a limited policy
+    covering the sender its budget (limitPPS x 3600 points): Retry-After is the rest of the
+    hour. One BatchGetItem reads every count needed."""
     limited = [p for p in policies(ctx) if p.budget and p.covers_sender(ctx.principal.id, ctx.principal.groups)]
-    if not limited:
-        return
     now = ctx.now()
-    used = ingestusage.current(ctx.tenant, [policy_dimension(p.id) for p in limited], hour_of(now))
+    retry = max(1, SECONDS_PER_HOUR - (now // 1000) % SECONDS_PER_HOUR)
+    tenant_dimensions = [f"{kind}:t" for kind in dict.fromkeys(KINDS.values())]
+    used = ingestusage.current(
+        ctx.tenant, [*tenant_dimensions, *(policy_dimension(p.id) for p in limited)], hour_of(now)
+    )
+    tier, budget = tier_budget(ctx.tenant)
+    if sum(used.get(d, 0) for d in tenant_dimensions) >= budget:
+        raise Throttled(
+            f"The {tier} tier's ingestion budget ({budget // SECONDS_PER_HOUR} points/s) is used for this hour",
+            retry_after=retry,
+            tier=tier,
+        )
     for policy in limited:
         if used.get(policy_dimension(policy.id), 0) >= (policy.budget or 0):
             retry = max(1, SECONDS_PER_HOUR - (now // 1000) % SECONDS_PER_HOUR)

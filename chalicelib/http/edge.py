@@ -313,7 +313,7 @@ class Edge:
                     identified = request.tenant or (request.principal.tenant if request.principal else None)
                     seen.tenant = identified
                     if identified:
-                        budget_headers = self._limit(identified, route.tag, method, route.paged)
+                        budget_headers = self._limit(identified, route.tag, method, route.paged, route.rate_class)
             # Every change the handler makes is audited as the caller's (store/audit.py).
             with audit.acting(actor_of(request.principal, request.source)):
                 result = route.handler(request)
@@ -426,12 +426,14 @@ class Edge:
         if not acting_on_self and not principal.can(access):
             raise Forbidden(f"Missing permission {access}")
 
-    def _limit(self, tenant: str, category: str, method: str, paged: bool) -> dict[str, str]:
+    def _limit(
+        self, tenant: str, category: str, method: str, paged: bool, rate_class: str | None = None
+    ) -> dict[str, str]:
         """Count a request against its tenant's budget (in memory: http/limits.py); the headers."""
         settings = get_settings()
         if not settings.rate_limit_enabled:
             return {}
-        return self.limiter.take(settings, tenant, category, method, paged, _tier(tenant)).headers()
+        return self.limiter.take(settings, tenant, category, method, paged, _tier(tenant), rate_class).headers()
 
 
 def _without_collection(load: Load, name: str) -> Router:

@@ -102,6 +102,7 @@ def limit_of(settings: Settings, budget: str, tier: Tier | None = None) -> int:
         "get": settings.rate_limit_get,
         "get_paged": settings.rate_limit_get_paged,
         "write": settings.rate_limit_write,
+        "ingest": settings.rate_limit_ingest,
     }[budget]
     return tier.budget(base) if tier is not None else base
 
@@ -127,11 +128,18 @@ class Limiter:
         self._current = 0
 
     def take(
-        self, settings: Settings, tenant: str, category: str, method: str, paged: bool, tier: Tier | None = None
+        self,
+        settings: Settings,
+        tenant: str,
+        category: str,
+        method: str,
+        paged: bool,
+        tier: Tier | None = None,
+        rate_class: str | None = None,
     ) -> Budget:
-        """Count one request against the tenant's window at its tier's budget; Throttled when
-        over budget."""
-        budget = budget_class(method, paged)
+        """Count one request against the tenant's window at its tier's budget (the route's
+        rate class, else the method's); Throttled when over budget."""
+        budget = rate_class or budget_class(method, paged)
         limit = limit_of(settings, budget, tier)
         key = row(tenant, category, budget)
         now = self.clock()

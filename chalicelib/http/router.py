@@ -48,6 +48,9 @@ class Route:
     # within the same limit as the body itself. False: the handler gets the body as sent and
     # decodes it itself (POST /report streams it: chalicelib.ingest.body.lines).
     decode_body: bool = True
+    # The rate-limit budget a request spends (http/limits.py): None for the method's class
+    # (get / get_paged / write); "ingest" for ingestion, whose points have a budget of their own.
+    rate_class: str | None = None
     # The OpenAPI operationId; "" lets the document choose (Wavefront's own id on /api/v2,
     # else one derived from method and path), never the handler's name.
     operation_id: str = ""

@@ -288,3 +288,31 @@ def test_can_take_the_proxy_report_and_refuse_a_bad_proxy_id(api, sender):
     assert api.json("POST", "/report", token=token, raw=point("x", 1))[0] == 400
     local.drain("ingest")
     assert values(api.root, "via.proxy") == {"web1": [(NOW, 1.0)]}
+
+
+def test_can_refuse_a_tenant_past_its_tiers_points_for_the_hour(api, sender):
+    # GIVEN a free tenant (100 points/s) that has sent all but one point of this hour's budget
+    from chalicelib import tiers
+    from chalicelib.identity import tenants
+
+    tenant = tenants.create_tenant(name="Free", slug=None, parent_uuid=api.root, by="test", tier="free")["uuid"]
+    _, token = sender(tenant)
+    budget = tiers.get("free").ingest_points_per_second * 3600
+    hour = ingestion.hour_of(_hour_ms())
+    assert ingestusage.count_once(tenant, "seed", hour, {"metric:t": budget - 2, "span:t": 1}) is True
+    # WHEN it sends one more batch THEN it passes (the budget is not used up yet) ...
+    assert post(api, token, [point("t", 1), point("t", 2, ts=NOW + 1)])[0] == 202
+    local.drain("ingest")
+    # ... and the next is 429 until the hour ends, naming the tier
+    resp = api.call(
+        "POST",
+        "/report?f=wavefront",
+        token=token,
+        headers={"Content-Encoding": "gzip"},
+        raw=sdk.gzip_compress(b"t 3\n"),
+    )
+    assert resp.status_code == 429 and "free tier" in resp.json_body["status"]["message"]
+    assert 1 <= int(resp.headers["Retry-After"]) <= 3600
+    # AND another tenant is not touched by it
+    _, other = sender()
+    assert post(api, other, [point("t", 4)])[0] == 202

@@ -261,3 +261,27 @@ def test_can_default_to_the_msp_platform_budgets(limited, budget):
     # AND the 51st paginated GET of a minute is throttled
     answers = [limited.call("GET", ALERTS).status_code for _ in range(51)]
     assert answers == [200] * 50 + [429]
+
+
+def test_can_meter_ingestion_requests_apart_from_writes(limited, budget):
+    # GIVEN a budget of one write and three ingestion requests a minute
+    budget(write=1, ingest=3, flush_hits=1000)
+    report = {"path": "/report?f=wavefront", "raw": b"cpu 1 source=a\n"}
+    # WHEN an SDK sends three batches THEN none spends the write budget (an SDK flushes often)
+    answers = [limited.call("POST", report["path"], raw=report["raw"]) for _ in range(3)]
+    assert [r.status_code for r in answers] == [202] * 3
+    assert [_remaining(r) for r in answers] == [2, 1, 0]
+    assert (
+        limited.call(
+            "POST", "/api/v2/alert", {"name": "a", "condition": "ts(x) > 1", "minutes": 1, "severity": "WARN"}
+        ).status_code
+        == 200
+    )
+    # AND the fourth batch is 429 on its own budget, as the second write is on its
+    assert limited.call("POST", report["path"], raw=report["raw"]).status_code == 429
+    assert (
+        limited.call(
+            "POST", "/api/v2/alert", {"name": "b", "condition": "ts(x) > 1", "minutes": 1, "severity": "WARN"}
+        ).status_code
+        == 429
+    )

@@ -466,8 +466,9 @@ def test_can_park_failed_worker_messages_in_dead_letter_queues(synth: Synth) -> 
     assert set(workers) == {
         f"opsplane-{STAGE}-webhook-delivery",
         f"opsplane-{STAGE}-alert-evaluation",
-        f"opsplane-{STAGE}-ingest",
+        *(f"opsplane-{STAGE}-{w.queue}" for w in registry.workers()),  # ingest, cloudwatch, ...
     }
+    assert {"ingest", "cloudwatch"} <= {w.queue for w in registry.workers()}
     assert len(dead_letter_ids) == len(workers)
     assert dead_letter_ids | {k for k, q in queues.items() if "RedrivePolicy" in q["Properties"]} == set(queues)
 

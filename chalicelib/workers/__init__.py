@@ -50,6 +50,9 @@ class Worker:
     # Assumes customers' IAM roles (STS AssumeRole, always with an external id): infra/
     # grants it sts:AssumeRole on any role, on condition that an external id is given.
     assumes_roles: bool = False
+    # Queues it sends to besides its own (the alert evaluation: "notify"): infra/ creates
+    # them (with their dead-letter queues) and grants it sqs:SendMessage on them only.
+    sends_to: tuple[str, ...] = ()
 
 
 # EventBridge schedules in whole minutes ("rate(5 minutes)"), one minute at the least.
@@ -115,3 +118,8 @@ def schedules() -> dict[str, Schedule]:
 def queues() -> tuple[str, ...]:
     """The queue names of every worker, sorted."""
     return tuple(sorted(registry()))
+
+
+def all_queues() -> tuple[str, ...]:
+    """Every queue: the workers' and those they send to (some without a worker yet), sorted."""
+    return tuple(sorted({*registry(), *(q for w in registry().values() for q in w.sends_to)}))

@@ -113,6 +113,18 @@ class AlertBody(_Part):
 # ---- answers ---------------------------------------------------------------------------
 
 
+class FiringEvent(Model):
+    """The open firing's event as an alert shows it (the client's Event: these fields)."""
+
+    id: str | None = None
+    name: str
+    startTime: int
+    annotations: dict[str, str]
+    creatorType: list[Literal["ALERT"]]
+    isUserEvent: bool
+    runningState: Literal["ONGOING"]
+
+
 class Alert(AlertBody, EntityFields):
     """The client's Alert model as answered: the stored body, bookkeeping and derived state."""
 
@@ -139,7 +151,7 @@ class Alert(AlertBody, EntityFields):
     failingHostLabelPairs: list[wavefront.SourceLabelPair] | None = None
     inMaintenanceHostLabelPairs: list[wavefront.SourceLabelPair] | None = None
     activeMaintenanceWindows: list[str] | None = None
-    event: wavefront.Event | None = Field(default=None, description="The open firing's event")
+    event: FiringEvent | None = Field(default=None, description="The open firing's event")
     lastProcessedMillis: int | None = None
     lastQueryTime: int | None = None
     pointsScannedAtLastQuery: int | None = None

@@ -47,7 +47,6 @@ from chalicelib.http.router import Category, Router
 from chalicelib.store import cloudpulls
 from chalicelib.store.repository import Entity, Repository, Writes
 from chalicelib.wire import Model
-from chalicelib.wire.wavefront import Event
 
 router = Router("cloudintegration")
 
@@ -212,6 +211,19 @@ class CloudIntegrationBody(_Part):
         return f"{field}.baseCredentials", getattr(self, field).baseCredentials
 
 
+class PullErrorEvent(Model):
+    """The client's Event of a failed pull, these fields (named apart from the events
+    category's Event: the OpenAPI document names each model once)."""
+
+    name: str
+    startTime: int
+    endTime: int
+    annotations: dict[str, str]
+    creatorType: list[Literal["SYSTEM"]]
+    isUserEvent: bool
+    runningState: Literal["ENDED"]
+
+
 class CloudIntegration(CloudIntegrationBody, EntityFields):
     """The client's CloudIntegration as answered: the stored body, bookkeeping, whether it
     is disabled, and how its last pull went (absent until a pull has run: CloudWatch only)."""
@@ -224,7 +236,7 @@ class CloudIntegration(CloudIntegrationBody, EntityFields):
     lastProcessorId: str | None = Field(default=None, description="What ran the last pull")
     lastError: str | None = Field(default=None, description="Why the last pull failed (absent after a success)")
     lastErrorMs: int | None = Field(default=None, description="When the last pull failed (epoch ms)")
-    lastErrorEvent: Event | None = Field(default=None, description="The last failure as an event")
+    lastErrorEvent: PullErrorEvent | None = Field(default=None, description="The last failure as an event")
 
 
 # ---- external ids ---------------------------------------------------------------------------

@@ -35,7 +35,9 @@ CODE_EXCLUDE = [asset.FINGERPRINT, "*.lock"]
 # registered workers' queues (chalicelib/workers: "ingest") are added to these.
 PLANNED_QUEUES = ("webhook-delivery",)
 WORKER_QUEUES = tuple(
-    sorted({*PLANNED_QUEUES, *(w.queue for w in registry.workers()), *(q for w in registry.workers() for q in w.sends_to)})
+    sorted(
+        {*PLANNED_QUEUES, *(w.queue for w in registry.workers()), *(q for w in registry.workers() for q in w.sends_to)}
+    )
 )
 WORKER_VISIBILITY = Duration.minutes(3)
 # SQS's advice for a Lambda event source: visibility at least six times the function's timeout.

@@ -11,17 +11,39 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
-from chalicelib.domain import notifications
-from chalicelib.store import alerting, queues
-from chalicelib.workers import alerteval, local
+from chalicelib.auth import apitokens
+from chalicelib.auth.permissions import patterns
+from chalicelib.domain import ingestion, notifications
+from chalicelib.store import alerting, queues, series
+from chalicelib.workers import alerteval, ingest, local
 from tests.functional.test_alert import client_reads
-from tests.functional.test_ingest import fresh, post, sender  # noqa: F401 - fixtures
 from tests.functional.test_ingest import point as line
+from tests.functional.test_ingest import post
 
 MINUTE = 60_000
 T = 1_700_000_000_000 - 1_700_000_000_000 % MINUTE  # a minute's start: an evaluation tick
 ALERT = "/api/v2/alert"
 CONDITION = "ts(app.latency) > 100"
+
+
+@pytest.fixture(autouse=True)
+def fresh() -> None:
+    """Nothing a previous test's process memory holds (the index, sources, policies)."""
+    series.forget_noted()
+    ingest.forget_sources()
+    ingestion.forget_policies()
+
+
+@pytest.fixture
+def sender(api, make_user):
+    """An API token of an account holding Direct Data Ingestion."""
+
+    def make() -> tuple[None, str]:
+        user = make_user(patterns("ingestion"))
+        secret, _ = apitokens.create(user.tenant, user.uuid, "user")
+        return None, secret
+
+    return make
 
 
 def send_points(api, token: str, source: str, values: list[tuple[int, float]]) -> None:
@@ -87,7 +109,9 @@ def test_can_fire_notify_once_record_the_event_and_resolve(api, firing_alert):
     (job,) = notified()
     assert job["notificationId"] == f"{alert_id}-ALERT_OPENED-{T}" and job["trigger"] == "ALERT_OPENED"
     assert job["tenant"] == api.root and job["alertId"] == alert_id and job["alert"]["status"] == ["FIRING"]
-    assert job["failingAlertSeries"] == [{"host": "web-1", "tags": {}, "label": "app.latency", "observed": 1.0}]  # the condition
+    assert job["failingAlertSeries"] == [
+        {"host": "web-1", "tags": {}, "label": "app.latency", "observed": 1.0}
+    ]  # the condition
     assert job["newlyFailingAlertSeries"] == job["failingAlertSeries"] and job["recoveredAlertSeries"] == []
     assert job["startedTime"] == T and job["endedTime"] is None and job["severity"] == "WARN"
     # AND the system event refuses delete

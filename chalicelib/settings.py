@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     # How long ingested points, histograms and spans are kept (DynamoDB TTL) for every
     # tenant; unset: each tenant's tier decides (chalicelib/domain/ingestion.py, retention_days).
     retention_days: int | None = _env("OPSPLANE_RETENTION_DAYS", None, ge=1, le=3650)
+    # The period of every schedule under make run and in tests (unset: each schedule's own,
+    # one minute for the alert evaluation), and so the alert evaluation's tick: the e2e
+    # server runs it every 2 s (docs/alert-evaluation.md). Deployed, EventBridge's rates rule.
+    schedule_seconds: int | None = _env("OPSPLANE_SCHEDULE_SECONDS", None, ge=1, le=3600)
     # Bounds on what a request can carry and a tenant can grow (docs/configuration.md, "Bounds").
     max_json_depth: int = _env("OPSPLANE_MAX_JSON_DEPTH", 64, ge=2, le=500)
     max_json_items: int = _env("OPSPLANE_MAX_JSON_ITEMS", 1000, ge=1)

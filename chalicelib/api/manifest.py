@@ -40,6 +40,7 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/v2/alert/acl/remove": ("POST",),
         "/api/v2/alert/acl/set": ("PUT",),
         "/api/v2/alert/checkQuery": ("POST",),
+        "/api/v2/alert/preview": ("POST",),
         "/api/v2/alert/summary": ("GET",),
         "/api/v2/alert/{id}": ("DELETE", "GET", "PUT"),
         "/api/v2/alert/{id}/clone": ("POST",),

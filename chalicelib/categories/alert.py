@@ -1,9 +1,12 @@
 """Alerts (Wavefront /api/v2/alert): the shared CRUD routes plus snooze, install,
-summary and checkQuery.
+summary, checkQuery and preview.
 
-An alert's state is derived, not stored: SNOOZED while a snooze runs, INVALID when a WQL
-condition does not parse (with lastErrorMessage saying where), CHECKING otherwise. Alert
-evaluation (firing, preview) does not exist yet, so /alert/preview has no route.
+An alert's status comes from its evaluation (categories/alert_evaluation.py, run every
+minute by chalicelib/workers/alerteval.py): CHECKING, FIRING, NO_DATA or INVALID, plus
+IN_MAINTENANCE while a maintenance window covers it and SNOOZED while a snooze runs; before
+its first evaluation, INVALID when a WQL condition does not parse (lastErrorMessage says
+where), else CHECKING. Every write of an alert keeps its id in the registry of evaluated
+alerts (store/alerting.py) in the same transaction (Kind.follow).
 """
 
 from __future__ import annotations
@@ -13,24 +16,27 @@ from typing import Any
 from pydantic import ConfigDict, StrictStr
 
 from chalicelib import query
-from chalicelib.categories import crud
+from chalicelib.categories import alert_evaluation, crud
+from chalicelib.categories.alert_evaluation import queries
 from chalicelib.categories.alert_views import (
     SEVERITY_KEYS,
     Alert,
     AlertBody,
     AlertsSummary,
+    NotificationMessage,
     PagedAlertWithStats,
     QueryType,
     QueryTypeDTO,
 )
-from chalicelib.domain import entities
+from chalicelib.domain import alert_states, entities, templates
 from chalicelib.domain.context import Context
 from chalicelib.domain.entities import Kind
 from chalicelib.domain.searching import Fields, path, tally
 from chalicelib.errors import Invalid
 from chalicelib.http.request import Request
 from chalicelib.http.router import Category, Router
-from chalicelib.store.repository import Entity, now_ms
+from chalicelib.store import alerting
+from chalicelib.store.repository import Entity, Writes, now_ms
 from chalicelib.wire import Model
 
 router = Router("alert")
@@ -47,21 +53,7 @@ CHECKING, SNOOZED, INVALID = "CHECKING", "SNOOZED", "INVALID"
 
 def snoozed_until(entity: Entity) -> int | None:
     """-1 (forever) or the epoch ms the running snooze ends; None when not snoozed."""
-    until = entity.doc.get("_snoozed")
-    if until is None:
-        return None
-    if until == FOREVER or until > now_ms():
-        return int(until)
-    return None
-
-
-def queries(doc: dict[str, Any]) -> list[tuple[str, str]]:
-    """(label, text) of the WQL queries that decide whether the alert is valid."""
-    if doc.get("conditionQueryType", "WQL") != "WQL":
-        return []  # PromQL / hybrid queries are not ours to parse
-    if doc.get("alertType") == "THRESHOLD":
-        return [(f"{k} condition", doc["conditions"][k]) for k in SEVERITY_KEYS if k in doc.get("conditions", {})]
-    return [("condition", doc.get("condition", ""))]
+    return alert_evaluation.snoozed_until(entity.doc, now_ms())
 
 
 def states(entity: Entity, inspection: query.Inspection) -> list[str]:
@@ -94,6 +86,31 @@ def to_wire(entity: Entity) -> dict[str, Any]:
     if out["alertType"] == "THRESHOLD":
         out["severityList"] = [k.upper() for k in SEVERITY_KEYS if k in doc.get("conditions", {})]
     return out
+
+
+def notificants(doc: dict[str, Any]) -> list[str]:
+    """The ids of the alert targets the alert names (`target:<id>` in target or targets)."""
+    lists = [doc.get("target"), *(doc.get("targets") or {}).values()]
+    refs = [part.strip() for text in lists for part in (text or "").split(",")]
+    return sorted({r[len("target:") :] for r in refs if r.startswith("target:")})
+
+
+def with_evaluation(ctx: Context, entity: Entity, out: dict[str, Any]) -> None:
+    """Add what the last evaluation found (status, failing series, event...): Kind.personal."""
+    state = alerting.load(ctx.tenant, entity.id).doc
+    out["notificants"] = notificants(entity.doc)
+    if not state:
+        return
+    out.update(alert_evaluation.fields(state))
+    found = alert_states.statuses(state, snoozed=snoozed_until(entity) is not None)
+    if out.get("querySyntaxError") and INVALID not in found:
+        found = [INVALID, *found[1:]]
+    out["status"] = found
+
+
+def follow_evaluation(ctx: Context, alert_id: str, doc: dict[str, Any] | None) -> Writes:
+    """Kind.follow: the alert's id in its tenant's registry row while it is live."""
+    return alerting.follow(ctx.tenant, alert_id, enlisted=doc is not None)
 
 
 def counts(wires: list[dict[str, Any]]) -> dict[str, int]:
@@ -133,6 +150,8 @@ ALERT = Kind(
     search_stats=lambda wires: {"alertCounts": counts(wires)},
     search_page=PagedAlertWithStats,
     change_labels={"_snoozed": "Snooze changed", "_hidden": "Installed or uninstalled"},
+    personal=with_evaluation,
+    follow=follow_evaluation,
 )
 
 crud.declare(router, ALERT, BASE)
@@ -225,6 +244,61 @@ def check_query(req: Request) -> dict[str, Any]:
         raise Invalid(f"Only WQL queries can be checked, not {body.queryType}")
     query.parse(body.inputQuery)
     return {"inputQuery": body.inputQuery, "queryType": "WQL"}
+
+
+def preview(ctx: Context, body: AlertBody) -> list[dict[str, Any]]:
+    """The notifications an evaluation of the unsaved body would make now, one per trigger
+    and alert target of the body whose triggers include it (an email address: EMAIL)."""
+    doc, tags = entities.body_doc(body)
+    doc = {**doc, "tags": {"customerTags": tags or []}}
+    at = ctx.now()
+    step = alert_evaluation.preview(ctx, doc, at)
+    wired = {**doc, "id": "preview", **alert_evaluation.fields(step.state)}
+    wired["status"] = alert_states.statuses(step.state, snoozed=False)
+    targets = {t.id: t for t in entities.repo(ctx, _notificant_kind()).get_many(notificants(doc))}
+    emails = [r.strip() for r in (doc.get("target") or "").split(",") if "@" in r and not r.startswith("target:")]
+    out = []
+    for trigger in step.notify:
+        job = alert_evaluation.job(ctx, wired, trigger, step.state, at)
+        variables = {**job, "name": doc["name"], "condition": doc.get("condition", "")}
+        subject = f"[{job['reason']}] {doc['name']}"
+        for target in targets.values():
+            if trigger.trigger in (target.doc.get("triggers") or []):
+                content = templates.render(str(target.doc.get("template", "")), variables)
+                out.append(_message(job, str(target.doc["method"]), str(target.doc.get("title", "")), subject, content))
+        for email in emails:
+            out.append(_message(job, "EMAIL", email, subject, templates.render(EMAIL_PREVIEW, variables)))
+    return out
+
+
+# What an email to an address (not an alert target) says in a preview.
+EMAIL_PREVIEW = "{{reason}}: {{name}} ({{severity}})\nCondition: {{condition}}"
+
+
+def _notificant_kind() -> Kind:
+    """The alert targets' Kind, loaded when a preview looks at targets."""
+    from chalicelib.categories.notificant import NOTIFICANT
+
+    return NOTIFICANT
+
+
+def _message(job: dict[str, Any], method: str, name: str, subject: str, content: str) -> dict[str, Any]:
+    return {
+        "id": job["notificationId"],
+        "method": method,
+        "name": name,
+        "subject": subject,
+        "content": content,
+        "additionalInfo": {"trigger": job["trigger"], "severity": job["severity"]},
+        "createdEpochMillis": job["evaluatedAt"],
+    }
+
+
+@router.post(f"{BASE}/preview", acl="alert.read", body=AlertBody, response=list[NotificationMessage])
+def preview_alert(req: Request) -> list[dict[str, Any]]:
+    """Evaluate an alert body against the data now, without saving it: the notifications
+    it would make."""
+    return preview(req.ctx, req.model(AlertBody))
 
 
 CATEGORY = Category(router, permission="alerts_management")

@@ -20,7 +20,7 @@ from chalicelib.wire import Model, wavefront
 
 Severity = Literal["INFO", "SMOKE", "WARN", "SEVERE"]
 QueryType = Literal["WQL", "PROMQL", "HYBRID"]
-AlertState = Literal["CHECKING", "SNOOZED", "INVALID"]
+AlertState = Literal["CHECKING", "FIRING", "NO_DATA", "INVALID", "SNOOZED", "IN_MAINTENANCE"]
 SEVERITY_KEYS = ("info", "smoke", "warn", "severe")  # least to most severe (THRESHOLD keys)
 
 # ---- body ------------------------------------------------------------------------------
@@ -113,6 +113,18 @@ class AlertBody(_Part):
 # ---- answers ---------------------------------------------------------------------------
 
 
+class FiringEvent(Model):
+    """The open firing's event as an alert shows it (the client's Event: these fields)."""
+
+    id: str | None = None
+    name: str
+    startTime: int
+    annotations: dict[str, str]
+    creatorType: list[Literal["ALERT"]]
+    isUserEvent: bool
+    runningState: Literal["ONGOING"]
+
+
 class Alert(AlertBody, EntityFields):
     """The client's Alert model as answered: the stored body, bookkeeping and derived state."""
 
@@ -121,7 +133,9 @@ class Alert(AlertBody, EntityFields):
     tags: AlertTags
     version: int
     hidden: bool = Field(description="Uninstalled")
-    status: list[AlertState] = Field(description="SNOOZED and/or INVALID, else CHECKING")
+    status: list[AlertState] = Field(
+        description="CHECKING, FIRING, NO_DATA or INVALID, then IN_MAINTENANCE and SNOOZED when they apply"
+    )
     querySyntaxError: bool
     createUserId: str | None = None
     updateUserId: str | None = None
@@ -132,6 +146,18 @@ class Alert(AlertBody, EntityFields):
     severityList: list[Severity] | None = Field(
         default=None, description="THRESHOLD alerts: severities with a condition"
     )
+    notificants: list[str] | None = Field(default=None, description="Ids of the alert targets it names")
+    # What the last evaluation found (absent before the first one): docs/alert-evaluation.md.
+    failingHostLabelPairs: list[wavefront.SourceLabelPair] | None = None
+    inMaintenanceHostLabelPairs: list[wavefront.SourceLabelPair] | None = None
+    activeMaintenanceWindows: list[str] | None = None
+    event: FiringEvent | None = Field(default=None, description="The open firing's event")
+    lastProcessedMillis: int | None = None
+    lastQueryTime: int | None = None
+    pointsScannedAtLastQuery: int | None = None
+    lastEventTime: int | None = None
+    lastFailedTime: int | None = None
+    lastNotificationMillis: int | None = None
 
 
 class AlertCounts(Model):
@@ -153,6 +179,18 @@ class PagedAlertWithStats(Page):
 
     items: list[Alert]
     alertCounts: AlertCounts
+
+
+class NotificationMessage(Model):
+    """The client's NotificationMessages, as /alert/preview answers them."""
+
+    id: str
+    method: Literal["WEBHOOK", "PAGERDUTY", "EMAIL"]
+    name: str
+    subject: str
+    content: str
+    additionalInfo: dict[str, str]
+    createdEpochMillis: int
 
 
 class QueryTypeDTO(Model):

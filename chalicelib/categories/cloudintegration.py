@@ -212,15 +212,16 @@ class CloudIntegrationBody(_Part):
 
 
 class PullErrorEvent(Model):
-    """A failed pull as the client's Event (the fields a pull failure fills)."""
+    """The client's Event of a failed pull, these fields (named apart from the events
+    category's Event: the OpenAPI document names each model once)."""
 
     name: str
     startTime: int
     endTime: int
-    annotations: dict[str, str] = Field(description="severity, type, details (the error)")
-    creatorType: list[Literal["USER", "ALERT", "SYSTEM"]] | None = None
-    isUserEvent: bool | None = None
-    runningState: Literal["ONGOING", "PENDING", "ENDED"] | None = None
+    annotations: dict[str, str]
+    creatorType: list[Literal["SYSTEM"]]
+    isUserEvent: bool
+    runningState: Literal["ENDED"]
 
 
 class CloudIntegration(CloudIntegrationBody, EntityFields):

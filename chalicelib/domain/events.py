@@ -150,10 +150,12 @@ def record_system_event(
     alert_id: str | None = None,
     queries: dict[str, str] | None = None,
     sources: Iterable[dict[str, Any]] = (),
+    extra: Callable[[str], Writes] | None = None,
 ) -> Entity:
     """Record an event the system makes: an alert firing when alert_id is given (with the
     alert's queries and the series that fired), else a SYSTEM event (a maintenance window).
-    The API shows these and refuses to change or delete them."""
+    The API shows these and refuses to change or delete them. extra(<event id>): writes
+    made in the same transaction (the alert's evaluation state naming the event)."""
     if not name or not 0 <= start <= MAX_TIME or (end is not None and end < start):
         raise Invalid(f"A system event needs a name and 0 <= start <= end, not {name!r} {start}..{end}")
     doc: dict[str, Any] = {"name": name, "startTime": start, "annotations": dict(annotations or {})}
@@ -165,7 +167,7 @@ def record_system_event(
     if alert_id is not None:
         pairs = [wavefront.SourceLabelPair.model_validate(s).model_dump(exclude_none=True) for s in sources]
         doc["_firing"] = {"alertId": alert_id, "queries": dict(queries or {}), "sources": pairs}
-    return create(ctx, doc, sorted(set(tags)))
+    return create(ctx, doc, sorted(set(tags)), extra=extra)
 
 
 def end_system_event(ctx: Context, event_id: str, end: int) -> Entity:

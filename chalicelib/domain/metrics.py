@@ -47,10 +47,12 @@ def _event(entity: Entity) -> EventRecord:
 
 
 class TenantData:
-    """One tenant's series, source tags and events, read through store/ and the domain."""
+    """One tenant's series, source tags and events, read through store/ and the domain.
+    fresh_since (epoch ms): leave out series last seen before it (obsolete metrics)."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, *, fresh_since: int | None = None) -> None:
         self.ctx = ctx
+        self.fresh_since = fresh_since
 
     def find(self, metric_glob: str, kind: Kind, limit: int) -> list[SeriesKey]:
         tenant = self.ctx.tenant
@@ -61,7 +63,8 @@ class TenantData:
             names = [metric_glob]
         found: list[SeriesKey] = []
         for name in names:
-            found.extend(_key(info.key) for info in store.find_series(tenant, kind, name))
+            infos = store.find_series(tenant, kind, name)
+            found.extend(_key(i.key) for i in infos if self.fresh_since is None or i.last_seen >= self.fresh_since)
             if len(found) > limit:
                 break
         return sorted(found)[: limit + 1]

@@ -18,6 +18,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     VersionAttribute,
 )
 from pynamodb.connection import Connection, TableConnection
@@ -121,6 +122,8 @@ class EntityItem(Table):
     expires = TTLAttribute(null=True)
     # A scheduled job's row (store/cloudpulls.py): when its subject is next due, epoch ms.
     due = NumberAttribute(null=True)
+    # A registry row's members (store/alerting.py: the ids of a tenant's evaluated alerts).
+    members = UnicodeSetAttribute(null=True)
 
 
 class TokenItem(Table):

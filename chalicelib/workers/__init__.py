@@ -54,6 +54,9 @@ class Worker:
     # infra/ grants those calls on this region's keys and plans, and lets one instance run
     # at a time (API Gateway's management limits are per account: docs/deploy.md).
     manages_api_keys: bool = False
+    # Queues it sends to besides its own (the alert evaluation: "notify"): infra/ creates
+    # them (with their dead-letter queues) and grants it sqs:SendMessage on them only.
+    sends_to: tuple[str, ...] = ()
 
 
 # EventBridge schedules in whole minutes ("rate(5 minutes)"), one minute at the least.
@@ -119,3 +122,8 @@ def schedules() -> dict[str, Schedule]:
 def queues() -> tuple[str, ...]:
     """The queue names of every worker, sorted."""
     return tuple(sorted(registry()))
+
+
+def all_queues() -> tuple[str, ...]:
+    """Every queue: the workers' and those they send to (some without a worker yet), sorted."""
+    return tuple(sorted({*registry(), *(q for w in registry().values() for q in w.sends_to)}))

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import OpsplaneError
+from chalicelib.settings import get_settings
 from chalicelib.store import queues
-from chalicelib.workers import Schedule, Worker, registry, schedules
+from chalicelib.workers import Schedule, Worker, all_queues, registry, schedules
 from chalicelib.workers.runtime import handle_sqs_event
 
 logger = logging.getLogger("opsplane.workers")
@@ -54,8 +55,9 @@ def _event(worker: Worker, messages: list[queues.Message], region: str) -> dict[
 
 
 def create_queues() -> None:
-    """Create every worker's queue and dead-letter queue (local runs and tests)."""
-    queues.create_queues(registry())
+    """Create every worker's queue, those they send to, and their dead-letter queues
+    (local runs and tests)."""
+    queues.create_queues(all_queues())
 
 
 def run_once(worker: Worker, *, wait_seconds: int = 0, region: str = "us-east-1") -> Drained:
@@ -83,6 +85,12 @@ def drain(queue: str, *, max_batches: int = 1000) -> Drained:
         total.handled += done.handled
         total.failed += done.failed
     return total
+
+
+def period(schedule: Schedule) -> int:
+    """Seconds between two runs of a schedule here: OPSPLANE_SCHEDULE_SECONDS when set (the
+    e2e server's short clock), else the schedule's own."""
+    return get_settings().schedule_seconds or schedule.every_seconds
 
 
 class Runner:
@@ -123,7 +131,7 @@ class Runner:
                 schedule.run(int(time.time() * 1000))
             except Exception:
                 logger.exception("schedule %s failed", name)
-            self._stop.wait(max(0.0, schedule.every_seconds - (time.monotonic() - started)))
+            self._stop.wait(max(0.0, period(schedule) - (time.monotonic() - started)))
 
     def _loop(self, worker: Worker) -> None:
         while not self._stop.is_set():

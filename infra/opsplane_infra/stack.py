@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as events_targets
@@ -32,8 +33,12 @@ CODE_EXCLUDE = [asset.FINGERPRINT, "*.lock"]
 
 # Queues of the workers to come, whose consumers are not written yet (see README); the
 # registered workers' queues (chalicelib/workers: "ingest") are added to these.
-PLANNED_QUEUES = ("webhook-delivery", "alert-evaluation")
-WORKER_QUEUES = tuple(sorted({*PLANNED_QUEUES, *(w.queue for w in registry.workers())}))
+PLANNED_QUEUES = ("webhook-delivery",)
+WORKER_QUEUES = tuple(
+    sorted(
+        {*PLANNED_QUEUES, *(w.queue for w in registry.workers()), *(q for w in registry.workers() for q in w.sends_to)}
+    )
+)
 WORKER_VISIBILITY = Duration.minutes(3)
 # SQS's advice for a Lambda event source: visibility at least six times the function's timeout.
 VISIBILITY_PER_TIMEOUT = 6
@@ -235,6 +240,18 @@ class OpsplaneStack(Stack):
             retention_period=Duration.days(14),
             **common,
         )
+        # A message in a dead-letter queue is work that failed MAX_RECEIVES times: alarm at once.
+        cloudwatch.Alarm(
+            self,
+            f"{base}DeadLettersAlarm",
+            alarm_name=f"opsplane-{self.config.stage}-{name}-dlq-depth",
+            alarm_description=f"opsplane {name}: messages in the dead-letter queue (failed {MAX_RECEIVES} times)",
+            metric=dead.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
         return sqs.Queue(
             self,
             f"{base}Queue",
@@ -334,6 +351,8 @@ class OpsplaneStack(Stack):
                     ],
                 )
             )
+        for queue in worker.sends_to:
+            self._grant_send(function, self.queues[queue])
         function.add_event_source(
             event_sources.SqsEventSource(
                 self.queues[worker.queue],

@@ -121,11 +121,6 @@ def test_can_serve_the_real_client_through_every_alert_operation(api):
     assert gone.value.status == 404
 
 
-def test_can_keep_preview_absent_until_evaluation_exists(api):
-    status, _ = api.json("POST", f"{ALERT}/preview", BODY)
-    assert status in (404, 405)
-
-
 # ---- create / read / update ------------------------------------------------------------------
 
 

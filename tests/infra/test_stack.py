@@ -517,12 +517,29 @@ def test_can_park_failed_worker_messages_in_dead_letter_queues(synth: Synth) -> 
     # THEN each worker queue redrives to its own dead-letter queue
     assert set(workers) == {
         f"opsplane-{STAGE}-webhook-delivery",
-        f"opsplane-{STAGE}-alert-evaluation",
+        f"opsplane-{STAGE}-notify",  # the alert evaluation sends to it
         *(f"opsplane-{STAGE}-{w.queue}" for w in registry.workers()),  # ingest, cloudwatch, ...
     }
-    assert {"ingest", "cloudwatch"} <= {w.queue for w in registry.workers()}
+    assert {"ingest", "cloudwatch", "alert-evaluation"} <= {w.queue for w in registry.workers()}
     assert len(dead_letter_ids) == len(workers)
     assert dead_letter_ids | {k for k, q in queues.items() if "RedrivePolicy" in q["Properties"]} == set(queues)
+
+
+def test_can_alarm_on_any_message_in_a_dead_letter_queue(synth: Synth) -> None:
+    queues = synth.of_type("AWS::SQS::Queue")
+    dead = {k for k, q in queues.items() if "RedrivePolicy" not in q["Properties"]}
+    alarms = [a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()]
+    watched = set()
+    for alarm in alarms:
+        if alarm.get("MetricName") != "ApproximateNumberOfMessagesVisible":
+            continue
+        # THEN one message (more than 0) in a minute alarms
+        assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["EvaluationPeriods"] == 1 and alarm["Period"] == 60
+        (dimension,) = alarm["Dimensions"]
+        watched |= _refs(dimension["Value"])
+    # AND every dead-letter queue is watched
+    assert dead and watched == dead
 
 
 def test_can_run_each_worker_off_its_queue_reporting_failed_records(synth: Synth) -> None:

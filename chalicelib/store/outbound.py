@@ -1,8 +1,8 @@
 """Outbound HTTP for alert notifications (webhooks, PagerDuty), guarded against SSRF.
 
 A request resolves its host once, refuses it when any address is private, loopback,
-link-local (the cloud metadata addresses are link-local or private), multicast, reserved
-or unspecified, and then connects to the address it checked (never resolving again, so a
+link-local (the cloud metadata addresses are link-local or private), multicast, reserved,
+unspecified or otherwise not global, and then connects to the address it checked (never resolving again, so a
 DNS answer that changes between check and connect cannot slip through); TLS still verifies
 the certificate against the host name. Redirects are not followed. `allow_loopback` (the
 setting OPSPLANE_WEBHOOK_ALLOW_LOOPBACK: local runs and tests) lets loopback through.
@@ -62,6 +62,7 @@ def forbidden(address: Address, *, allow_loopback: bool) -> str | None:
         ("multicast", address.is_multicast),
         ("reserved", address.is_reserved),
         ("unspecified", address.is_unspecified),
+        ("non-global", not address.is_global),  # shared (100.64/10), documentation, benchmark ranges
     ):
         if hit:
             return reason

@@ -374,4 +374,4 @@ def delete_webhook(req: Request) -> dict[str, Any]:
 
 crud.declare_view_search(router, NOTIFICANT, name="webhook", label="Webhook", only=is_webhook)
 
-CATEGORY = Category(router, permission="alerts_management")
+CATEGORY = Category(router, permission="alerts_management", queues=(notifications.DELIVER_QUEUE,))

@@ -37,6 +37,10 @@ class Worker:
     handle: Callable[[Record], None]
     batch_size: int = 10
     timeout: int = 60
+    # Queues it sends to ("<queue>-dlq": a queue's dead-letter queue) and AWS actions beyond
+    # the tables and blobs every worker has: infra/ grants exactly these.
+    sends: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
 
 
 # Modules of this package that are machinery, not workers.

@@ -53,4 +53,11 @@ def report(result: str) -> None:
 
 
 # An attempt waits at most outbound.TIMEOUT_SECONDS per request; ten of them a batch.
-WORKER = Worker(queue=DELIVER_QUEUE, handle=handle, batch_size=10, timeout=180)
+WORKER = Worker(
+    queue=DELIVER_QUEUE,
+    handle=handle,
+    batch_size=10,
+    timeout=180,
+    sends=(DELIVER_QUEUE, f"{DELIVER_QUEUE}-dlq"),  # the next attempt; a delivery given up
+    actions=("ses:SendEmail",),
+)

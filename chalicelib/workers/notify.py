@@ -20,4 +20,6 @@ def handle(message: Record) -> None:
     notifications.queue_deliveries(notifications.plan(ctx, job))
 
 
-WORKER = Worker(queue=notifications.NOTIFY_QUEUE, handle=handle, batch_size=10, timeout=60)
+WORKER = Worker(
+    queue=notifications.NOTIFY_QUEUE, handle=handle, batch_size=10, timeout=60, sends=(notifications.DELIVER_QUEUE,)
+)

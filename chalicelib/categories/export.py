@@ -31,6 +31,7 @@ from chalicelib.dashboards import store as dashboards
 from chalicelib.domain import entities, entity_acl, events
 from chalicelib.domain import export as document
 from chalicelib.domain.context import Context
+from chalicelib.domain.delivery import SECRET as SIGNING_SECRET
 from chalicelib.domain.entities import Kind, valid_tag
 from chalicelib.domain.export import Doc, Section
 from chalicelib.errors import Invalid
@@ -289,7 +290,7 @@ def _kind_section(kind: Kind, **options: Any) -> Section:
 
 
 SECTIONS: list[Section] = [
-    _kind_section(NOTIFICANT),
+    _kind_section(NOTIFICANT, secret=(SIGNING_SECRET,)),  # a signing secret is never exported
     _kind_section(ALERT, check=check_alert, rewrite=rewrite_alert, managed=("_snoozed", "_hidden", "_acl")),
     _kind_section(MAINTENANCE_WINDOW),
     _kind_section(

@@ -59,10 +59,9 @@ DELIVERIES_LIMIT = 50
 
 
 def to_doc(body: NotificantBody) -> tuple[dict[str, Any], list[str] | None]:
-    """Body -> stored document: triggers once each, no empty content type, no tags, and a
-    signing secret (a PUT keeps the stored one: server-managed keys stay)."""
+    """Body -> stored document: triggers once each, no empty content type, no tags (the
+    signing secret is server-managed: set by /secret or at the first delivery, kept by PUT)."""
     doc = body.model_dump(exclude_none=True, exclude={"version"})
-    doc[delivery.SECRET] = delivery.new_secret()
     doc["triggers"] = list(dict.fromkeys(body.triggers))
     if doc.get("contentType") == "":
         del doc["contentType"]

@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     # one minute for the alert evaluation), and so the alert evaluation's tick: the e2e
     # server runs it every 2 s (docs/alert-evaluation.md). Deployed, EventBridge's rates rule.
     schedule_seconds: int | None = _env("OPSPLANE_SCHEDULE_SECONDS", None, ge=1, le=3600)
+    # Alert notifications (docs/notifications.md): outbound webhooks refuse private, loopback,
+    # link-local and metadata addresses; local runs and tests allow loopback (receivers on
+    # this machine). PagerDuty's Events API v2 endpoint; the SES endpoint and sender of e-mail
+    # targets; the public URL alert links start with; the first retry's nominal delay.
+    webhook_allow_loopback: bool = _env("OPSPLANE_WEBHOOK_ALLOW_LOOPBACK", False)
+    pagerduty_url: str = _env("OPSPLANE_PAGERDUTY_URL", "https://events.pagerduty.com/v2/enqueue", min_length=8)
+    ses_endpoint: str | None = _env("OPSPLANE_SES_ENDPOINT", None)
+    email_sender: str = _env("OPSPLANE_EMAIL_FROM", "alerts@opsplane.local", min_length=3)
+    public_url: str = _env("OPSPLANE_PUBLIC_URL", "http://127.0.0.1:8000", min_length=8)
+    delivery_backoff_seconds: int = _env("OPSPLANE_DELIVERY_BACKOFF_SECONDS", 10, ge=0, le=900)
     # Bounds on what a request can carry and a tenant can grow (docs/configuration.md, "Bounds").
     max_json_depth: int = _env("OPSPLANE_MAX_JSON_DEPTH", 64, ge=2, le=500)
     max_json_items: int = _env("OPSPLANE_MAX_JSON_ITEMS", 1000, ge=1)
@@ -139,7 +149,9 @@ class Settings(BaseSettings):
             return tuple(c.strip() for c in value.split(",") if c.strip())
         return value
 
-    @field_validator("csrf_strict", "clover_csrf", "rate_limit_enabled", "api_keys", mode="before")
+    @field_validator(
+        "csrf_strict", "clover_csrf", "rate_limit_enabled", "api_keys", "webhook_allow_loopback", mode="before"
+    )
     @classmethod
     def _strip_boolean(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value

@@ -50,6 +50,7 @@ LAUNCHER_VARIABLES = (
     "OPSPLANE_DYNAMODB_ENDPOINT",
     "OPSPLANE_S3_ENDPOINT",
     "OPSPLANE_SQS_ENDPOINT",
+    "OPSPLANE_SES_ENDPOINT",
     "OPSPLANE_STATE_DIR",
 )
 
@@ -102,6 +103,8 @@ def configure_environment(state_dir: str, external_endpoint: str | None, externa
     """Settings for this process and the chalice child (config first, launcher values last)."""
     os.environ.update(stage_environment())
     os.environ["OPSPLANE_STATE_DIR"] = state_dir
+    # Webhook receivers on this machine are the point of a local run (docs/notifications.md).
+    os.environ.setdefault("OPSPLANE_WEBHOOK_ALLOW_LOOPBACK", "true")
     os.environ.setdefault("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION", "us-east-1"))
     os.environ.setdefault("AWS_REGION", os.environ["AWS_DEFAULT_REGION"])
     if external_endpoint is None and external_s3 is None:
@@ -128,6 +131,12 @@ def prepare_store(embedded: EmbeddedDynamoDB | None) -> tuple[Any, int]:
     from chalicelib.workers.local import create_queues
 
     create_queues()
+    if embedded is not None:
+        from chalicelib.store import mail
+
+        # moto's SES sends only from a verified sender; the sent mail is read from
+        # <moto endpoint>/moto-api/data.json (docs/notifications.md).
+        mail.verify_sender(get_settings().email_sender)
     try:
         restored = embedded.restore() if embedded is not None else 0
     except ValueError as exc:  # unreadable JSON or an unknown format
@@ -288,6 +297,8 @@ def banner(
     say(f"  DynamoDB:    {storage}")
     say(f"  S3:          {blobs}")
     say(f"  SQS:         {os.environ['OPSPLANE_SQS_ENDPOINT']} (workers: {', '.join(worker_names()) or 'none'})")
+    if embedded is not None:
+        say(f"  Sent mail:   {embedded.endpoint}/moto-api/data.json (moto's SES: .ses.Message)")
     say(f"  State dir:   {state_dir}")
     say(f"  Admin:       user admin, {note}")
     say(f"  Rate limits: {rate_limits_line()}")
@@ -370,6 +381,7 @@ def main() -> int:
         os.environ["OPSPLANE_DYNAMODB_ENDPOINT"] = endpoint
         os.environ["OPSPLANE_S3_ENDPOINT"] = external_s3 or (embedded.endpoint if embedded is not None else "")
         os.environ["OPSPLANE_SQS_ENDPOINT"] = external_sqs or (embedded.endpoint if embedded is not None else "")
+        os.environ["OPSPLANE_SES_ENDPOINT"] = embedded.endpoint if embedded is not None else ""
         if embedded is not None and not os.environ.get("OPSPLANE_CLOUDWATCH_ENDPOINT"):
             # The CloudWatch pull reads the embedded moto's STS and CloudWatch, never AWS.
             os.environ["OPSPLANE_CLOUDWATCH_ENDPOINT"] = embedded.endpoint

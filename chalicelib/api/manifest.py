@@ -205,6 +205,8 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/v2/notificant": ("GET", "POST"),
         "/api/v2/notificant/test/{id}": ("POST",),
         "/api/v2/notificant/{id}": ("DELETE", "GET", "PUT"),
+        "/api/v2/notificant/{id}/deliveries": ("GET",),
+        "/api/v2/notificant/{id}/secret": ("POST",),
         "/api/v2/search/notificant": ("POST",),
         "/api/v2/search/notificant/facets": ("POST",),
         "/api/v2/search/notificant/{facet}": ("POST",),

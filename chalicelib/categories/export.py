@@ -35,6 +35,7 @@ from chalicelib.dashboards import store as dashboards
 from chalicelib.domain import entities, entity_acl, events
 from chalicelib.domain import export as document
 from chalicelib.domain.context import Context
+from chalicelib.domain.delivery import SECRET as SIGNING_SECRET
 from chalicelib.domain.entities import Kind, valid_tag
 from chalicelib.domain.export import Doc, Planned, Resolve, Section
 from chalicelib.errors import Invalid
@@ -465,7 +466,7 @@ def _kind_section(kind: Kind, **options: Any) -> Section:
 
 SECTIONS: list[Section] = [
     *export_identity.SECTIONS,
-    _kind_section(NOTIFICANT),
+    _kind_section(NOTIFICANT, secret=(SIGNING_SECRET,)),  # a signing secret is never exported
     _kind_section(
         ALERT,
         check=check_alert,

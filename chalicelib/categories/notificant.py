@@ -6,26 +6,38 @@ Webhooks are the alert targets whose method is WEBHOOK, stored once: /webhook li
 searches only those, creates only those, and answers 404 for any other target. Both paths
 share the alert target's ACLs (`notificant.*`).
 
-Delivery does not exist yet: POST /notificant/test/{id} renders the target's templates with
-a sample alert and answers them, without sending anything. Wavefront keeps no trash,
+Delivery (chalicelib/domain/delivery.py, docs/notifications.md): POST /notificant/test/{id}
+sends a real ALERT_TESTING notification through the deliver queue; /notificant/{id}/secret
+sets the webhook signing secret (write-only: answered there once); /notificant/{id}/deliveries
+reads the target's delivery log. Wavefront keeps no trash,
 history, tags or entity ACLs for alert targets, and neither does this.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.categories import crud
-from chalicelib.categories.notificant_views import Notificant, NotificantBody, TestedNotificant, WebhookBody
-from chalicelib.domain import entities, templates
+from chalicelib.categories.notificant_views import (
+    DeliveryAttempt,
+    Notificant,
+    NotificantBody,
+    SecretBody,
+    TargetSecret,
+    TestedNotificant,
+    WebhookBody,
+)
+from chalicelib.domain import delivery, entities, notifications, templates
 from chalicelib.domain.context import Context
 from chalicelib.domain.entities import Kind, Listing
+from chalicelib.domain.notifications import AlertSeries, Delivery, NotifyJob
 from chalicelib.domain.searching import Fields
 from chalicelib.errors import Forbidden, Invalid, NotFound, VersionMismatch
 from chalicelib.http.request import Request
 from chalicelib.http.router import Category, Router
+from chalicelib.store import deliverylog
 from chalicelib.store.repository import Entity, Writes, chain
 
 router = Router("notificant")
@@ -43,10 +55,12 @@ WEBHOOK = "WEBHOOK"
 MAX_UNLINKED_ALERTS = 20
 # How many of the alerts that name a target a refusal lists.
 NAMED_IN_REFUSALS = 10
+DELIVERIES_LIMIT = 50
 
 
 def to_doc(body: NotificantBody) -> tuple[dict[str, Any], list[str] | None]:
-    """Body -> stored document: triggers once each, no empty content type, no tags."""
+    """Body -> stored document: triggers once each, no empty content type, no tags (the
+    signing secret is server-managed: set by /secret or at the first delivery, kept by PUT)."""
     doc = body.model_dump(exclude_none=True, exclude={"version"})
     doc["triggers"] = list(dict.fromkeys(body.triggers))
     if doc.get("contentType") == "":
@@ -103,9 +117,8 @@ crud.declare(router, NOTIFICANT, BASE, features=FEATURES)
 # ---- alerts that name a target: `target:<id>` in `target` or in a severity's `targets` ----
 
 
-def references(text: str | None) -> list[str]:
-    """The entries of a comma-separated alert target list (emails, pd:<key>, target:<id>)."""
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
+# The entries of an alert's target list (emails, pd:<key>, target:<id>); others import it from here.
+references = notifications.references
 
 
 def names_target(alert: dict[str, Any], target_id: str) -> bool:
@@ -196,68 +209,72 @@ def delete(ctx: Context, target_id: str, *, unlink: bool, webhook_only: bool = F
     return gone
 
 
-# ---- test: the templates rendered with a sample alert -----------------------------------------
+# ---- test: a real ALERT_TESTING notification, through the deliver queue ------------------------
 
 
-def _wavefront_time(ms: int) -> str:
-    """A time as Wavefront's notifications write it ("2024-05-01 12:00:00.000 +0000")."""
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " +0000"
-
-
-def sample_alert(target: Entity, now_ms: int) -> dict[str, Any]:
-    """The variables Wavefront documents for alert target templates, for one made-up alert
-    firing on one series (the properties of each iterator's objects included)."""
-    reason = target.doc.get("triggers", ["ALERT_OPENED"])[0]
-    started = now_ms - 5 * 60_000
-    series = {"host": "web-1", "label": "cpu.load", "tags": {"env": "prod", "az": "us-west-2a"}}
-    alert_series = {
-        **series,
-        "observed": 5,
-        "firing": 5,
-        "stats": {"first": 2.4, "last": 3.1, "min": 2.4, "max": 3.4, "mean": 2.9},
-    }
-    return {
-        "alertId": "1700000000000000001",
-        "notificationId": f"sample-{now_ms}",
+def sample_job(ctx: Context, target: Entity) -> NotifyJob:
+    """An ALERT_TESTING notification about a made-up alert firing on one series."""
+    now = ctx.now()
+    series = AlertSeries(host="web-1", label="cpu.load", tags={"env": "prod", "az": "us-west-2a"}, observed=3.4)
+    alert = {
+        "id": "test",
         "name": "Sample alert: cpu.load high",
         "condition": "ts(cpu.load, env=prod) > 2",
-        "additionalInformation": "A sample alert rendered by POST /api/v2/notificant/test/{id}; nothing was sent.",
-        "reason": reason,
+        "additionalInformation": "A test notification sent by POST /api/v2/notificant/test/{id}.",
         "severity": "WARN",
-        "severityShort": "WARN",
-        "subject": f"[WARN] {reason.removeprefix('ALERT_')}: Sample alert: cpu.load high",
-        "alertTags": ["env.prod", "team-compute"],
-        "createdTime": _wavefront_time(started - 86_400_000),
-        "startedTime": _wavefront_time(started),
-        "sinceTime": _wavefront_time(started),
-        "endedTime": _wavefront_time(now_ms) if reason == "ALERT_RESOLVED" else "",
-        "errorMessage": "",
-        "hostsFailingMessage": "web-1 (cpu.load)",
-        "url": "https://opsplane.example/alerts/1700000000000000001",
-        "failingAlertSeries": [alert_series],
-        "newlyFailingAlertSeries": [alert_series],
-        "recoveredAlertSeries": [],
-        "inMaintenanceAlertSeries": [],
-        "failingSeries": [series],
-        "newlyFailingSeries": [series],
-        "recoveredSeries": [],
-        "inMaintenanceSeries": [],
-        "failingHosts": ["web-1"],
-        "newlyFailingHosts": ["web-1"],
-        "recoveredHosts": [],
-        "inMaintenanceHosts": [],
+        "target": f"target:{target.id}",
+        "tags": {"customerTags": ["env.prod", "team-compute"]},
+        "createdEpochMillis": now - 86_400_000,
     }
+    return NotifyJob(
+        tenant=ctx.tenant,
+        notificationId=f"test-{target.id}-{now}-{secrets.token_hex(4)}",
+        trigger="ALERT_TESTING",
+        alertId="test",
+        alert=alert,
+        severity="WARN",
+        reason="ALERT_TESTING",
+        startedTime=now - 5 * 60_000,
+        evaluatedAt=now,
+        failingAlertSeries=[series],
+        newlyFailingAlertSeries=[series],
+    )
 
 
-def rendered(ctx: Context, target_id: str) -> dict[str, Any]:
-    """The target as answered, its template (and email subject) rendered with a sample alert."""
+def send_test(ctx: Context, target_id: str) -> dict[str, Any]:
+    """Queue a real ALERT_TESTING notification to the target (whatever its triggers) and
+    answer the target with its template (and subject) rendered as sent."""
     target = entities.load(ctx, NOTIFICANT, target_id)
-    data = sample_alert(target, ctx.now())
+    job = sample_job(ctx, target)
+    notifications.queue_deliveries([Delivery(target=f"{notifications.TARGET_PREFIX}{target.id}", job=job)])
+    data = notifications.variables(job, ctx.settings.public_url)
     out = entities.wire(ctx, NOTIFICANT, target)
-    out["template"] = templates.render(target.doc.get("template", ""), data)
+    template = str(target.doc.get("template") or "")
+    out["template"] = templates.render(template, data) if template else notifications.default_body(data)
     if "emailSubject" in target.doc:
         out["emailSubject"] = templates.render(target.doc["emailSubject"], data)
+    out["notificationId"] = job.notificationId
     return out
+
+
+# ---- the signing secret and the delivery log ------------------------------------------------------
+
+
+def set_secret(ctx: Context, target_id: str, chosen: str | None) -> dict[str, Any]:
+    """Set the target's signing secret (generated when none is chosen); answered once."""
+    secret = chosen or delivery.new_secret()
+
+    def edit(entity: Entity) -> None:
+        entity.doc[delivery.SECRET] = secret
+
+    target = entities.change(ctx, NOTIFICANT, target_id, edit)
+    return {"id": target.id, "secret": secret, "header": notifications.SIGNATURE_HEADER}
+
+
+def deliveries_of(ctx: Context, target_id: str, limit: int) -> list[dict[str, Any]]:
+    """The target's latest delivery attempts, newest first."""
+    target = entities.load(ctx, NOTIFICANT, target_id)
+    return deliverylog.recent(ctx.tenant, target.id, limit=limit)
 
 
 # ---- routes particular to alert targets ---------------------------------------------------------
@@ -277,8 +294,26 @@ def delete_notificant(req: Request) -> dict[str, Any]:
 
 @router.post(f"{BASE}/test/{{id}}", acl="notificant.{id}.update", response=TestedNotificant)
 def test_notificant(req: Request) -> dict[str, Any]:
-    """Render an alert target's templates with a sample alert (nothing is sent yet)."""
-    return rendered(req.ctx, req.params["id"])
+    """Send an ALERT_TESTING notification to an alert target (answers it as rendered)."""
+    return send_test(req.ctx, req.params["id"])
+
+
+@router.post(f"{BASE}/{{id}}/secret", acl="notificant.{id}.update", body=SecretBody, response=TargetSecret)
+def rotate_secret(req: Request) -> dict[str, Any]:
+    """Set or generate an alert target's signing secret (answered only here, once)."""
+    return set_secret(req.ctx, req.params["id"], req.model(SecretBody).secret)
+
+
+@router.get(
+    f"{BASE}/{{id}}/deliveries",
+    acl="notificant.{id}.read",
+    query=(("limit", "integer", f"how many, 1..{deliverylog.MAX_LIMIT} (default {DELIVERIES_LIMIT})"),),
+    response=list[DeliveryAttempt],
+)
+def target_deliveries(req: Request) -> list[dict[str, Any]]:
+    """An alert target's latest delivery attempts (kept 14 days), newest first."""
+    limit = req.int_arg("limit", DELIVERIES_LIMIT, low=1, high=deliverylog.MAX_LIMIT)
+    return deliveries_of(req.ctx, req.params["id"], limit)
 
 
 # ---- the webhook view: the WEBHOOK alert targets ----------------------------------------------
@@ -338,4 +373,4 @@ def delete_webhook(req: Request) -> dict[str, Any]:
 
 crud.declare_view_search(router, NOTIFICANT, name="webhook", label="Webhook", only=is_webhook)
 
-CATEGORY = Category(router, permission="alerts_management")
+CATEGORY = Category(router, permission="alerts_management", queues=(notifications.DELIVER_QUEUE,))

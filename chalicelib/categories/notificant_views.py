@@ -188,7 +188,46 @@ class Notificant(NotificantBody, EntityFields):
 
 
 class TestedNotificant(Notificant):
-    """POST /notificant/test/{id}: the target with its templates rendered, not sent."""
+    """POST /notificant/test/{id}: the target with its templates rendered as the
+    ALERT_TESTING notification queued for it renders them."""
 
-    template: str = Field(description="The body rendered with a sample alert (not sent: delivery does not exist yet)")
-    emailSubject: str | None = Field(default=None, description="The subject rendered with the sample alert")
+    template: str = Field(description="The body of the test notification sent")
+    emailSubject: str | None = Field(default=None, description="The subject of the test notification sent")
+    notificationId: str = Field(description="The test notification's id (X-Opsplane-Notification-Id)")
+
+
+MIN_SECRET, MAX_SECRET = 16, 256
+
+
+class SecretBody(Model):
+    """POST /notificant/{id}/secret: the signing secret to use (absent: one is generated)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    secret: StrictStr | None = Field(
+        default=None, min_length=MIN_SECRET, max_length=MAX_SECRET, pattern=r"^[\x21-\x7e]+$"
+    )
+
+
+class TargetSecret(Model):
+    """The signing secret as set (answered only by the route that sets it)."""
+
+    id: str
+    secret: str
+    header: str = Field(description="The request header that carries the signature")
+
+
+class DeliveryAttempt(Model):
+    """One attempt to deliver a notification to a target (the delivery log, kept 14 days)."""
+
+    notificationId: str
+    alertId: str
+    trigger: str
+    method: str
+    attempt: int = Field(description="1 for the first attempt")
+    result: Literal["delivered", "retrying", "failed"]
+    status: int | None = Field(default=None, description="The HTTP status answered, if any")
+    latencyMs: int
+    response: str = Field(description="The first 512 characters of the answer")
+    error: str = Field(description="Why the attempt failed ('' when delivered)")
+    time: int = Field(description="When the attempt was made, epoch ms")

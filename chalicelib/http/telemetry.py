@@ -90,7 +90,7 @@ def publish(sample: Sample) -> dict[str, Any] | None:
             flush=True,
         )
         return blob(sample)
-    if not (_deployed() or disabled in ("0", "false", "f", "no", "n", "off")):
+    if not emits_emf():
         return None
     emf = blob(sample)
     print(json.dumps(emf, separators=(",", ":"), default=str), flush=True)
@@ -120,6 +120,15 @@ def traced(name: str) -> Iterator[Trace]:
         return
     with tracer.provider.in_subsegment(name=f"## {name}"):
         yield Trace(tracer)
+
+
+def emits_emf() -> bool:
+    """Do EMF lines go to stdout here (deployed, or POWERTOOLS_METRICS_DISABLED=false asks)?
+    Workers' metrics follow the same rule."""
+    disabled = os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower()
+    if disabled in _TRUE:
+        return False
+    return _deployed() or disabled in ("0", "false", "f", "no", "n", "off")
 
 
 def _flag(name: str) -> bool:

@@ -25,7 +25,7 @@ from pynamodb.connection import Connection, TableConnection
 from pynamodb.models import Model
 
 from chalicelib.settings import Settings
-from chalicelib.store import aws, blobs, gatewaykeys, queues
+from chalicelib.store import aws, blobs, gatewaykeys, mail, queues
 
 
 class SharedConnection(Connection):
@@ -212,6 +212,7 @@ def bind(settings: Settings) -> None:
     blobs.bind(settings.blobs_bucket, endpoint=settings.s3_endpoint, region=settings.region)
     queues.bind(settings.queue_prefix, endpoint=settings.sqs_endpoint, region=settings.region)
     gatewaykeys.bind(settings.apigateway_endpoint, region=settings.region)
+    mail.bind(endpoint=settings.ses_endpoint, region=settings.region)
 
 
 def create_tables() -> None:

@@ -26,6 +26,7 @@ INLINE_LIMIT = 240 * 1024  # SQS takes 256 KiB per message and per SendMessageBa
 SEND_BATCH = 10  # SendMessageBatch's limit
 CLAIM = "opsplane-claim:"
 MAX_RECEIVES = 5  # deliveries before a message goes to the dead-letter queue
+MAX_DELAY_SECONDS = 900  # SQS's limit on a message's delay
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,10 @@ def url_of(queue: str) -> str:
 
 
 @guarded
-def send(queue: str, bodies: Iterable[str]) -> int:
+def send(queue: str, bodies: Iterable[str], *, delay_seconds: int = 0) -> int:
     """Send every body (ten a call); bodies past INLINE_LIMIT travel as claim checks. The
-    number sent. A body SQS refuses is a StoreError (nothing is dropped silently)."""
+    number sent. A body SQS refuses is a StoreError (nothing is dropped silently). A delay
+    (at most MAX_DELAY_SECONDS) keeps the messages invisible that long (a retry's backoff)."""
     url, sent, size = url_of(queue), 0, 0
     batch: list[str] = []
     for body in bodies:
@@ -102,17 +104,18 @@ def send(queue: str, bodies: Iterable[str]) -> int:
             body = CLAIM + key
         length = len(body.encode())
         if batch and (len(batch) == SEND_BATCH or size + length > INLINE_LIMIT):
-            sent += _send_batch(url, batch)
+            sent += _send_batch(url, batch, delay_seconds)
             batch, size = [], 0
         batch.append(body)
         size += length
     if batch:
-        sent += _send_batch(url, batch)
+        sent += _send_batch(url, batch, delay_seconds)
     return sent
 
 
-def _send_batch(url: str, bodies: Sequence[str]) -> int:
-    entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies)]
+def _send_batch(url: str, bodies: Sequence[str], delay_seconds: int = 0) -> int:
+    delay = max(0, min(MAX_DELAY_SECONDS, delay_seconds))
+    entries = [{"Id": str(i), "MessageBody": body, "DelaySeconds": delay} for i, body in enumerate(bodies)]
     answer = _client().send_message_batch(QueueUrl=url, Entries=entries)
     failed = answer.get("Failed") or []
     if failed:

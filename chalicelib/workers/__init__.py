@@ -54,9 +54,10 @@ class Worker:
     # infra/ grants those calls on this region's keys and plans, and lets one instance run
     # at a time (API Gateway's management limits are per account: docs/deploy.md).
     manages_api_keys: bool = False
-    # Queues it sends to besides its own (the alert evaluation: "notify"): infra/ creates
-    # them (with their dead-letter queues) and grants it sqs:SendMessage on them only.
-    sends_to: tuple[str, ...] = ()
+    # Queues it sends to ("<queue>-dlq": a queue's dead-letter queue) and AWS actions beyond
+    # the tables and blobs every worker has: infra/ grants exactly these.
+    sends: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
 
 
 # EventBridge schedules in whole minutes ("rate(5 minutes)"), one minute at the least.
@@ -126,4 +127,4 @@ def queues() -> tuple[str, ...]:
 
 def all_queues() -> tuple[str, ...]:
     """Every queue: the workers' and those they send to (some without a worker yet), sorted."""
-    return tuple(sorted({*registry(), *(q for w in registry().values() for q in w.sends_to)}))
+    return tuple(sorted({*registry(), *(q for w in registry().values() for q in w.sends if not q.endswith("-dlq"))}))

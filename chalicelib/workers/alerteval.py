@@ -49,5 +49,5 @@ def handle(record: Record) -> None:
     alert_evaluation.run(ctx, ids, int(message["at"]), kind=alert.ALERT, wire=alert.to_wire)
 
 
-WORKER = Worker(queue=QUEUE, handle=handle, batch_size=5, timeout=300, sends_to=(NOTIFY_QUEUE,))
+WORKER = Worker(queue=QUEUE, handle=handle, batch_size=5, timeout=300, sends=(NOTIFY_QUEUE,))
 SCHEDULE = Schedule(every_seconds=MINUTE, run=fan_out)

@@ -33,16 +33,19 @@ CODE_EXCLUDE = [asset.FINGERPRINT, "*.lock"]
 
 # Queues of the workers to come, whose consumers are not written yet (see README); the
 # registered workers' queues (chalicelib/workers: "ingest") are added to these.
-PLANNED_QUEUES = ("webhook-delivery",)
 WORKER_QUEUES = tuple(
     sorted(
-        {*PLANNED_QUEUES, *(w.queue for w in registry.workers()), *(q for w in registry.workers() for q in w.sends_to)}
+        {
+            *(w.queue for w in registry.workers()),
+            *(q for w in registry.workers() for q in w.sends if not q.endswith("-dlq")),
+        }
     )
 )
 WORKER_VISIBILITY = Duration.minutes(3)
 # SQS's advice for a Lambda event source: visibility at least six times the function's timeout.
 VISIBILITY_PER_TIMEOUT = 6
 MAX_RECEIVES = 5
+DELIVERY_FAILURE_RATE = 0.2  # of notification attempts failed for good, alarmed on
 WORKER_MEMORY_MB = 1024  # parsing JSON and batching writes wants CPU, which scales with memory
 
 AUTHORIZER_MEMORY_MB = 1024  # argon2id for Basic logins wants CPU, which scales with memory
@@ -94,6 +97,7 @@ class OpsplaneStack(Stack):
             description="opsplane ES256 signing-key ring and cursor secret (seed: infra/README.md)",
             removal_policy=config.removal_policy,
         )
+        self.dead_letters: dict[str, sqs.Queue] = {}
         self.queues = {name: self._queue(name) for name in WORKER_QUEUES}
 
         # app.py, chalicelib/ and the runtime dependencies for the functions' platform
@@ -139,6 +143,8 @@ class OpsplaneStack(Stack):
                 self._grant_send(self.tenant_urls_function, self.queues[queue])
         self.workers = {worker.queue: self._worker(worker) for worker in registry.workers()}
         self.schedules = {queue: self._schedule(queue, s.rate) for queue, s in registry.schedules().items()}
+        if "deliver" in self.workers:
+            self._alarm_on_delivery_failures()
 
         edge_only = registry.edge_only_categories()
         self.default_function = self._function(
@@ -240,18 +246,8 @@ class OpsplaneStack(Stack):
             retention_period=Duration.days(14),
             **common,
         )
-        # A message in a dead-letter queue is work that failed MAX_RECEIVES times: alarm at once.
-        cloudwatch.Alarm(
-            self,
-            f"{base}DeadLettersAlarm",
-            alarm_name=f"opsplane-{self.config.stage}-{name}-dlq-depth",
-            alarm_description=f"opsplane {name}: messages in the dead-letter queue (failed {MAX_RECEIVES} times)",
-            metric=dead.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        self.dead_letters[name] = dead
+        self._alarm_on_depth(base, name, dead)
         return sqs.Queue(
             self,
             f"{base}Queue",
@@ -260,6 +256,41 @@ class OpsplaneStack(Stack):
             retention_period=Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=dead),
             **common,
+        )
+
+    def _alarm_on_depth(self, base: str, name: str, dead: sqs.Queue) -> None:
+        """An alarm as soon as a message waits in a dead-letter queue (a job given up)."""
+        cloudwatch.Alarm(
+            self,
+            f"{base}DeadLettersAlarm",
+            alarm_name=f"opsplane-{self.config.stage}-{name}-dlq-depth",
+            alarm_description=f"Messages of the {name} queue were given up (docs/notifications.md for deliver)",
+            metric=dead.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
+            threshold=0,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+    def _alarm_on_delivery_failures(self) -> None:
+        """An alarm when a fifth of notification attempts fail for good over 15 minutes
+        (the deliver worker's notifications_failed: 1 or 0 per attempt, so Average is a rate)."""
+        cloudwatch.Alarm(
+            self,
+            "NotificationFailureRateAlarm",
+            alarm_name=f"opsplane-{self.config.stage}-notification-failure-rate",
+            alarm_description="Alert notifications fail (docs/notifications.md)",
+            metric=cloudwatch.Metric(
+                namespace="opsplane",
+                metric_name="notifications_failed",
+                dimensions_map={"service": "opsplane", "worker": "deliver"},
+                statistic="Average",
+                period=Duration.minutes(5),
+            ),
+            threshold=DELIVERY_FAILURE_RATE,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=3,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
     # -- functions -----------------------------------------------------------------------
@@ -351,8 +382,6 @@ class OpsplaneStack(Stack):
                     ],
                 )
             )
-        for queue in worker.sends_to:
-            self._grant_send(function, self.queues[queue])
         function.add_event_source(
             event_sources.SqsEventSource(
                 self.queues[worker.queue],
@@ -363,6 +392,14 @@ class OpsplaneStack(Stack):
                 max_concurrency=2 if worker.manages_api_keys else None,
             )
         )
+        for queue in worker.sends:
+            dead = queue.endswith("-dlq")
+            target = self.dead_letters[queue.removesuffix("-dlq")] if dead else self.queues[queue]
+            self._grant_send(function, target)
+        if worker.actions:
+            # On the account's SES identities (which ones is the account's to verify), nothing else.
+            identities = Fn.sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*")
+            function.add_to_role_policy(iam.PolicyStatement(actions=list(worker.actions), resources=[identities]))
         return function
 
     def _schedule(self, queue: str, rate: str) -> events.Rule:

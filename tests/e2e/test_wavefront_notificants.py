@@ -1,7 +1,7 @@
 """Alert targets through the unmodified Wavefront client (NotificantApi and the SearchApi's
 notificant operations) against the live server: every operation, the client's model checks
-on every answer, recipients and templates checked on save, the test route rendering without
-sending, delete refused while alerts name the target and unlink, tenant isolation."""
+on every answer, recipients and templates checked on save, the test route answering the test
+notification it sends, delete refused while alerts name the target and unlink, tenant isolation."""
 
 from __future__ import annotations
 
@@ -55,9 +55,9 @@ def test_can_drive_every_notificant_operation(targets):
     # list
     page = targets.get_all_notificants(offset=0, limit=10).response
     assert [t.id for t in page.items] == [created.id] and page.total_items == 1 and page.more_items is False
-    # test: the template rendered with a sample alert, nothing sent
+    # test: an ALERT_TESTING notification about a sample alert, sent (tests/e2e/test_notification_delivery.py)
     tested = targets.test_notificant(created.id).response
-    assert tested.id == created.id and tested.template == "Sample alert: cpu.load high is ALERT_OPENED"
+    assert tested.id == created.id and tested.template == "Sample alert: cpu.load high is ALERT_TESTING"
     assert targets.get_notificant(created.id).response.template == "{{name}} is {{reason}}"
     # delete
     assert targets.delete_notificant(created.id).response.id == created.id

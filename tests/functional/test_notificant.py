@@ -13,6 +13,8 @@ import pytest
 import wavefront_api_client as wf
 from wavefront_api_client.rest import ApiException
 
+from chalicelib.domain.notifications import DELIVER_QUEUE
+from chalicelib.store import queues
 from tests.functional.test_alert import client_reads, new_alert, wavefront
 
 TARGETS = "/api/v2/notificant"
@@ -174,27 +176,29 @@ def test_can_store_routes_and_drop_an_empty_content_type(api):
     assert target["triggers"] == ["ALERT_OPENED"]
 
 
-# ---- test: rendered, not sent ------------------------------------------------------------------
+# ---- test: a real ALERT_TESTING notification (delivered: tests/functional/test_delivery.py) ------
 
 
-def test_can_render_a_template_with_a_sample_alert_without_sending(api):
+def test_can_queue_a_test_notification_and_answer_it_rendered(api):
     # GIVEN a webhook whose template walks the failing series
     template = (
         '{"alert": "{{name}}", "why": "{{reason}}", "severity": "{{severity}}", '
-        '"series": [{{#failingAlertSeries}}"{{host}} {{label}} {{stats.max}}"{{/failingAlertSeries}}]}'
+        '"series": [{{#failingAlertSeries}}"{{host}} {{label}} {{stats.last}}"{{/failingAlertSeries}}]}'
     )
     target = new_target(api, template=template, triggers=["ALERT_RESOLVED"])
     # WHEN it is tested
     status, answer = api.json("POST", f"{TARGETS}/test/{target['id']}")
-    # THEN the answer is the target, its template rendered with the sample alert
+    # THEN the answer is the target, its template rendered as the queued ALERT_TESTING notification
     assert status == 200, answer
     client_reads(answer, "ResponseContainerNotificant")
     tested = answer["response"]
     assert tested["id"] == target["id"] and tested["version"] == 1
     assert tested["template"] == (
-        '{"alert": "Sample alert: cpu.load high", "why": "ALERT_RESOLVED", "severity": "WARN", '
+        '{"alert": "Sample alert: cpu.load high", "why": "ALERT_TESTING", "severity": "WARN", '
         '"series": ["web-1 cpu.load 3.4"]}'
     )
+    assert tested["notificationId"].startswith(f"test-{target['id']}-")
+    assert queues.depth(DELIVER_QUEUE) == 1
     # AND the stored template is unchanged
     assert api.json("GET", f"{TARGETS}/{target['id']}")[1]["response"]["template"] == template
     assert refused(api, "POST", f"{TARGETS}/test/1234", code=404)

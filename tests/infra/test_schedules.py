@@ -50,14 +50,14 @@ def test_can_fan_out_only_to_the_schedules_own_queue(synth: Synth) -> None:
     for worker in registry.workers():
         sends = [st for st in synth.statements(f"worker-{worker.queue}") if "sqs:SendMessage" in _listed(st["Action"])]
         wanted = {queues[f"opsplane-{STAGE}-{worker.queue}"]} if worker.queue in schedules() else set()
-        wanted |= {queues[f"opsplane-{STAGE}-{q}"] for q in worker.sends_to}
+        wanted |= {queues[f"opsplane-{STAGE}-{q}"] for q in worker.sends}
         # THEN a scheduled worker sends to its own queue, and no worker to another than
         # those it declares (the alert evaluation: notify)
         assert {r for st in sends for r in _refs(st["Resource"])} == wanted, worker.queue
 
 
 def test_can_send_notifications_from_the_alert_evaluation_only(synth: Synth) -> None:
-    assert worker_registry()["alert-evaluation"].sends_to == ("notify",)
+    assert worker_registry()["alert-evaluation"].sends == ("notify",)
     assert "alert-evaluation" in schedules()
 
 

@@ -516,9 +516,7 @@ def test_can_park_failed_worker_messages_in_dead_letter_queues(synth: Synth) -> 
             assert redrive["maxReceiveCount"] > 0
     # THEN each worker queue redrives to its own dead-letter queue
     assert set(workers) == {
-        f"opsplane-{STAGE}-webhook-delivery",
-        f"opsplane-{STAGE}-notify",  # the alert evaluation sends to it
-        *(f"opsplane-{STAGE}-{w.queue}" for w in registry.workers()),  # ingest, cloudwatch, ...
+        *(f"opsplane-{STAGE}-{w.queue}" for w in registry.workers()),  # ingest, notify, deliver, ...
     }
     assert {"ingest", "cloudwatch", "alert-evaluation"} <= {w.queue for w in registry.workers()}
     assert len(dead_letter_ids) == len(workers)
@@ -566,6 +564,36 @@ def test_can_run_each_worker_off_its_queue_reporting_failed_records(synth: Synth
         assert access == {"entities": ITEM_ACTIONS, "usage": ITEM_ACTIONS, "timeseries": ITEM_ACTIONS}
         consumed = [st for st in synth.statements(f"worker-{worker.queue}") if "sqs:ReceiveMessage" in st["Action"]]
         assert consumed and all(_refs(st["Resource"]) == {queue} for st in consumed)
+        # AND it sends to the queues it names, and only those
+        names = {k: q["Properties"]["QueueName"] for k, q in synth.of_type("AWS::SQS::Queue").items()}
+        sends = [st for st in synth.statements(f"worker-{worker.queue}") if "sqs:SendMessage" in _listed(st["Action"])]
+        sent_to = {names[r] for st in sends for r in _refs(st["Resource"])}
+        assert sent_to == {f"opsplane-{STAGE}-{q}" for q in worker.sends}, worker.queue
+
+
+def test_can_send_email_only_from_the_deliver_worker(synth: Synth) -> None:
+    for worker in registry.workers():
+        emails = [st for st in synth.statements(f"worker-{worker.queue}") if "ses:SendEmail" in _listed(st["Action"])]
+        # THEN only the deliver worker may send e-mail, on the account's SES identities only
+        assert bool(emails) == (worker.queue == "deliver"), worker.queue
+        for st in emails:
+            assert _listed(st["Action"]) == ["ses:SendEmail"] and "identity/*" in json.dumps(st["Resource"])
+    for category in api.every():
+        assert not [st for st in synth.statements(category.name) if "ses:SendEmail" in _listed(st["Action"])]
+
+
+def test_can_alarm_on_dead_letters_and_on_the_delivery_failure_rate(synth: Synth) -> None:
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in synth.of_type("AWS::CloudWatch::Alarm").values()}
+    # THEN every worker queue's dead-letter queue alarms as soon as it holds a message
+    for worker in registry.workers():
+        depth = alarms[f"opsplane-{STAGE}-{worker.queue}-dlq-depth"]
+        assert depth["MetricName"] == "ApproximateNumberOfMessagesVisible" and depth["Threshold"] == 0
+        assert depth["ComparisonOperator"] == "GreaterThanThreshold"
+    # AND the failure rate of notification attempts alarms past a fifth
+    rate = alarms[f"opsplane-{STAGE}-notification-failure-rate"]
+    assert (rate["Namespace"], rate["MetricName"], rate["Statistic"]) == ("opsplane", "notifications_failed", "Average")
+    assert {d["Name"]: d["Value"] for d in rate["Dimensions"]} == {"service": "opsplane", "worker": "deliver"}
+    assert rate["Threshold"] == 0.2
 
 
 def test_can_send_to_a_worker_queue_only_from_the_categories_that_name_it(synth: Synth) -> None:

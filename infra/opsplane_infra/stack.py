@@ -265,7 +265,7 @@ class OpsplaneStack(Stack):
             f"{base}DeadLettersAlarm",
             alarm_name=f"opsplane-{self.config.stage}-{name}-dlq-depth",
             alarm_description=f"Messages of the {name} queue were given up (docs/notifications.md for deliver)",
-            metric=dead.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
+            metric=dead.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
             threshold=0,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluation_periods=1,

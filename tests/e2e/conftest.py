@@ -33,6 +33,7 @@ import pytest
 import requests
 
 from tests.e2e.clients import Person, new_tenant_admin
+from tests.e2e.receivers import receiver  # noqa: F401 - a fixture of every e2e module
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_LOCAL = ROOT / "scripts" / "run_local.py"

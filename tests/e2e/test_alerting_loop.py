@@ -1,23 +1,26 @@
 """The alerting loop against the live server (`make run`, its schedules every 2 s through
 OPSPLANE_SCHEDULE_SECONDS): wavefront-sdk-python sends points above an alert's threshold,
 the unmodified wavefront-api-client sees the alert FIRING with its failing series and its
-firing event; the points recover and the alert resolves, the event ends.
-
-Not here yet: the signed webhook at a local receiver (the delivery side, branch `delivery`).
+firing event, and a webhook receiver this test runs gets the signed ALERT_OPENED
+notification and verifies it; the points recover, the alert resolves, the event ends and the
+receiver gets ALERT_RESOLVED. (`make run` lets notifications reach loopback receivers.)
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import requests
 import wavefront_api_client as wf
 from wavefront_sdk.client import WavefrontClient
 
 from tests.e2e.clients import new_tenant_admin, unique, wavefront
 from tests.e2e.conftest import GENEROUS_LIMITS
+from tests.e2e.receivers import verified
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +51,7 @@ def send(client: WavefrontClient, host: str, values: list[float]) -> None:
     assert client.get_failure_count() == 0
 
 
-def test_can_fire_and_resolve_an_alert_from_points_the_sdk_sends(spawn_server):
+def test_can_fire_and_resolve_an_alert_from_points_the_sdk_sends(spawn_server, receiver):
     # GIVEN the live server with its schedules every 2 s, a tenant admin and an API token
     server = spawn_server(env={**GENEROUS_LIMITS, "OPSPLANE_SCHEDULE_SECONDS": str(TICK_SECONDS)})
     person = new_tenant_admin(server.url, server.token())
@@ -57,6 +60,26 @@ def test_can_fire_and_resolve_an_alert_from_points_the_sdk_sends(spawn_server):
     sdk = WavefrontClient(server.url, token, flush_interval_seconds=3600, enable_internal_metrics=False)
     host = unique("e2e-host")
     alerts, events = wf.AlertApi(api), wf.EventApi(api)
+    url, got, _ = receiver
+    # AND a webhook alert target at the receiver, told of openings and resolutions, signed
+    target = (
+        wf.NotificantApi(api)
+        .create_notificant(
+            body=wf.Notificant(
+                title=unique("pager"),
+                description="the test's receiver",
+                method="WEBHOOK",
+                recipient=url,
+                template='{"trigger": "{{notificationId}}", "name": "{{#jsonEscape}}{{{name}}}{{/jsonEscape}}"}',
+                triggers=["ALERT_OPENED", "ALERT_RESOLVED"],
+                content_type="application/json",
+            )
+        )
+        .response
+    )
+    auth = {"Authorization": f"Bearer {person.token}"}
+    answer = requests.post(f"{server.url}/api/v2/notificant/{target.id}/secret", json={}, headers=auth, timeout=30)
+    secret = answer.json()["response"]["secret"]
     try:
         # WHEN it sends latency above the threshold, and an alert watches it
         send(sdk, host, [250.0, 260.0, 270.0])
@@ -68,6 +91,7 @@ def test_can_fire_and_resolve_an_alert_from_points_the_sdk_sends(spawn_server):
                 resolve_after_minutes=1,
                 evaluate_realtime_data=True,
                 severity="SEVERE",
+                target=f"target:{target.id}",
             )
         ).response
 
@@ -86,18 +110,34 @@ def test_can_fire_and_resolve_an_alert_from_points_the_sdk_sends(spawn_server):
         assert event.id == fired.event.id and event.running_state == "ONGOING"
         details = events.get_alert_firing_details(event.id).response
         assert [d.host for d in details] == [host]
+        # AND the receiver got the opening, signed with the target's secret
+        opened = wait_for("the ALERT_OPENED webhook", lambda: _delivered(got, "ALERT_OPENED"), FIRE_WITHIN)
+        assert opened["name"] == alert.name
 
-        # WHEN the points recover
+        # WHEN the points recover (and keep coming, as a live service's do)
         send(sdk, host, [50.0, 40.0])
 
         # THEN it resolves, and its firing event ends
         def resolved() -> Any:
-            got = alerts.get_alert(alert.id).response
-            return got if "FIRING" not in (got.status or []) else None
+            send(sdk, host, [45.0])
+            now = alerts.get_alert(alert.id).response
+            return now if "FIRING" not in (now.status or []) else None
 
         done = wait_for("the resolution", resolved, RESOLVE_WITHIN)
         assert done.status[0] == "CHECKING" and not done.failing_host_label_pairs
         ended = events.get_event(event.id).response
         assert ended.running_state == "ENDED" and ended.end_time >= ended.start_time
+        # AND the receiver is told, signed too
+        wait_for("the ALERT_RESOLVED webhook", lambda: _delivered(got, "ALERT_RESOLVED"), FIRE_WITHIN)
+        assert all(verified(secret, headers["x-opsplane-signature"], body) for headers, body in got)
     finally:
         sdk.close()
+
+
+def _delivered(got: list[tuple[dict[str, str], bytes]], trigger: str) -> dict[str, Any] | None:
+    """The first notification of a trigger the receiver got (its notificationId names it)."""
+    for _, body in list(got):
+        sent = json.loads(body)
+        if f"-{trigger}-" in sent["trigger"]:
+            return dict(sent)
+    return None

@@ -9,6 +9,8 @@ from uuid import UUID
 from pydantic import ConfigDict, Field, StrictBool, StrictStr
 
 from chalicelib.compat.wazo.common import (
+    GROUP_SEARCH,
+    GROUP_SORT,
     LIST_QUERY,
     POLICY_SEARCH,
     POLICY_SORT,
@@ -17,6 +19,7 @@ from chalicelib.compat.wazo.common import (
     USER_SORT,
     WazoList,
     acting,
+    group_view,
     in_scope,
     listed,
     no_content,
@@ -199,3 +202,28 @@ def attach_policy(req: Request) -> Reply:
 def detach_policy(req: Request) -> Reply:
     """Detach a policy from a user."""
     return relink(req, users.detach_policy, "user_uuid", "policy_uuid")
+
+
+@router.get(
+    f"{PREFIX}/users/{{user_uuid}}/groups", acl="user.{user_uuid}.read", query=LIST_QUERY[:5], response=WazoList
+)
+def list_user_groups(req: Request) -> Reply:
+    """The groups a user is a member of."""
+    tenant = req.need_tenant()
+    found = accounts.groups_of(tenant, accounts.require_account(tenant, req.params["user_uuid"]).id)
+    return listed(req, found, group_view, sort=GROUP_SORT, search=GROUP_SEARCH)
+
+
+@router.get(
+    f"{PREFIX}/users/{{user_uuid}}/external",
+    acl="user.{user_uuid}.read",
+    self_param="user_uuid",
+    query=LIST_QUERY[:5],
+    response=WazoList,
+)
+def list_user_external_auths(req: Request) -> Reply:
+    """The external authentications of a user, as Wazo lists them ({type, enabled, data,
+    plugin_info}): opsplane has no external OAuth providers, so the list is always empty."""
+    tenant = req.need_tenant()
+    accounts.require_account(tenant, req.params["user_uuid"])
+    return listed(req, [], dict, sort=("type",), search=("type",))

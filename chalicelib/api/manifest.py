@@ -364,6 +364,7 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "wazo": {
         "/.well-known/jwks.json": ("GET",),
+        "/api/auth/0.1/admin/users/{user_uuid}/emails": ("PUT",),
         "/api/auth/0.1/backends": ("GET",),
         "/api/auth/0.1/groups": ("GET", "POST"),
         "/api/auth/0.1/groups/{group_uuid}": ("DELETE", "GET", "PUT"),
@@ -386,6 +387,7 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/auth/0.1/users": ("GET", "POST"),
         "/api/auth/0.1/users/register": ("POST",),
         "/api/auth/0.1/users/{user_uuid}": ("DELETE", "GET", "PUT"),
+        "/api/auth/0.1/users/{user_uuid}/emails": ("PUT",),
         "/api/auth/0.1/users/{user_uuid}/external": ("GET",),
         "/api/auth/0.1/users/{user_uuid}/groups": ("GET",),
         "/api/auth/0.1/users/{user_uuid}/password": ("PUT",),

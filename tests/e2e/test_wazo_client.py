@@ -171,3 +171,17 @@ def test_token_scopes_and_external_auths(server, boss, admin_token):
     # No external OAuth provider is configured: the list is empty
     reader.set_token(token)
     assert reader.external.list_(boss.uuid) == {"items": [], "total": 0, "filtered": 0}
+
+
+def test_email_addresses(server, boss, auth):
+    user = auth.users.new(username=unique("u"), password="a-password-1", email_address="first@example.com")
+    assert [e["address"] for e in user["emails"]] == ["first@example.com"]
+    own = client(server.url, username=user["username"], password="a-password-1")
+    own.set_token(own.token.new()["token"])
+    listed = own.users.update_emails(user["uuid"], [{"address": "second@example.com", "main": True}])
+    assert [(e["address"], e["confirmed"]) for e in listed] == [("second@example.com", False)]
+    confirmed = auth.admin.update_user_emails(
+        user["uuid"], [{"address": "second@example.com", "main": True, "confirmed": True}]
+    )
+    assert confirmed[0]["confirmed"] is True and confirmed[0]["uuid"] == listed[0]["uuid"]
+    assert auth.users.get(user["uuid"])["emails"] == confirmed

@@ -63,3 +63,70 @@ def test_can_check_a_tokens_scopes(api, make_user, make_tenant):
 def test_can_refuse_a_bad_scope_check(api, body):
     status, answer = api.json("POST", f"{W}/token/{api.token}/scopes/check", body, token="")
     assert status == 400, answer
+
+
+def addresses(listed: list[dict]) -> list[tuple[str, bool, bool]]:
+    return [(e["address"], e["main"], e["confirmed"]) for e in listed]
+
+
+def test_can_replace_ones_email_addresses(api, make_user):
+    user = make_user([])
+    path = f"{W}/users/{user.uuid}/emails"
+    # WHEN a user sets its addresses (as users.update_emails sends them) THEN new ones are unconfirmed
+    body = {"emails": [{"address": "ada@example.com", "main": False}, {"address": "ada@work.example", "main": True}]}
+    status, listed = api.json("PUT", path, body, token=user.token)
+    assert status == 200, listed
+    assert addresses(listed) == [("ada@work.example", True, False), ("ada@example.com", False, False)]
+    assert len({e["uuid"] for e in listed}) == 2
+    # AND the user shows them, the main one as its e-mail everywhere
+    shown = api.json("GET", f"{W}/users/{user.uuid}")[1]
+    assert shown["emails"] == listed
+    # WHEN an administrator confirms one THEN a later re-upload by the user keeps that state
+    admin = {"emails": [{"address": "ada@work.example", "main": True, "confirmed": True}]}
+    status, listed = api.json("PUT", f"{W}/admin/users/{user.uuid}/emails", admin)
+    assert status == 200 and addresses(listed) == [("ada@work.example", True, True)]
+    body = {"emails": [{"address": "ADA@work.example", "main": True}, {"address": "b@example.com"}]}
+    again = api.json("PUT", path, body, token=user.token)[1]
+    assert addresses(again) == [("ADA@work.example", True, True), ("b@example.com", False, False)]
+    assert again[0]["uuid"] == listed[0]["uuid"]  # the same address, the same uuid
+    # AND an empty list removes them all
+    assert api.json("PUT", path, {"emails": []}, token=user.token)[1] == []
+    assert api.json("GET", f"{W}/users/{user.uuid}")[1]["emails"] == []
+
+
+def test_can_show_an_address_set_elsewhere_as_the_main_one(api):
+    user = new_user(api, "legacy", email_address="old@example.com")
+    assert addresses(user["emails"]) == [("old@example.com", True, True)]
+    api.json("PUT", f"{W}/users/{user['uuid']}/emails", {"emails": [{"address": "x@example.com", "main": True}]})
+    # PUT /users with email_address changes the main address: the list becomes that address
+    api.json("PUT", f"{W}/users/{user['uuid']}", {"email_address": "new@example.com"})
+    assert addresses(api.json("GET", f"{W}/users/{user['uuid']}")[1]["emails"]) == [("new@example.com", True, True)]
+
+
+@pytest.mark.parametrize(
+    "emails",
+    [
+        [{"address": "a@example.com", "main": False}],
+        [{"address": "a@example.com", "main": True}, {"address": "b@example.com", "main": True}],
+        [{"address": "a@example.com", "main": True}, {"address": "A@example.com"}],
+        [{"address": "not-an-address", "main": True}],
+        [{"address": "a@example.com", "main": "yes"}],
+        [{"address": f"a{i}@example.com", "main": i == 0} for i in range(11)],
+    ],
+)
+def test_can_refuse_bad_address_lists(api, make_user, emails):
+    user = make_user([])
+    status, answer = api.json("PUT", f"{W}/users/{user.uuid}/emails", {"emails": emails}, token=user.token)
+    assert status == 400, answer
+    assert api.json("GET", f"{W}/users/{user.uuid}")[1]["emails"] == []
+
+
+def test_can_keep_the_admin_route_to_administrators(api, make_user, make_tenant):
+    user = make_user([])
+    body = {"emails": [{"address": "me@example.com", "main": True, "confirmed": True}]}
+    # A user may not confirm its own addresses, nor change another user's
+    assert api.json("PUT", f"{W}/admin/users/{user.uuid}/emails", body, token=user.token)[0] == 403
+    assert api.json("PUT", f"{W}/users/{api.admin}/emails", body, token=user.token)[0] == 403
+    # Another tenant's user is unknown
+    other = make_user([], tenant=make_tenant("other"))
+    assert api.json("PUT", f"{W}/admin/users/{other.uuid}/emails", body)[0] == 404

@@ -78,9 +78,42 @@ class PasswordChange(Model):
 
 
 class Email(Model):
+    uuid: str
     address: str
     main: bool
     confirmed: bool
+
+
+class EmailEntry(Model):
+    """One address of PUT /users/{user_uuid}/emails (new addresses start unconfirmed)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    address: StrictStr = Field(min_length=3, max_length=320)
+    main: StrictBool = False
+
+
+class AdminEmailEntry(EmailEntry):
+    """One address of PUT /admin/users/{user_uuid}/emails: confirmed may be set (null or
+    absent: an address keeps its state, a new one is unconfirmed)."""
+
+    confirmed: StrictBool | None = None
+
+
+class EmailsBody(Model):
+    """PUT /users/{user_uuid}/emails: every address of the user (an empty list removes them)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    emails: list[EmailEntry] = Field(max_length=users.MAX_EMAILS)
+
+
+class AdminEmailsBody(Model):
+    """PUT /admin/users/{user_uuid}/emails."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    emails: list[AdminEmailEntry] = Field(max_length=users.MAX_EMAILS)
 
 
 class User(Model):
@@ -227,3 +260,34 @@ def list_user_external_auths(req: Request) -> Reply:
     tenant = req.need_tenant()
     accounts.require_account(tenant, req.params["user_uuid"])
     return listed(req, [], dict, sort=("type",), search=("type",))
+
+
+def _set_emails(req: Request, entries: list[dict[str, Any]]) -> Reply:
+    user = users.set_emails(req.need_tenant(), req.params["user_uuid"], entries, by=req.actor)
+    return bare(users.emails_of(user))
+
+
+@router.put(
+    f"{PREFIX}/users/{{user_uuid}}/emails",
+    acl="user.{user_uuid}.update",
+    self_param="user_uuid",
+    body=EmailsBody,
+    response=list[Email],
+)
+def update_emails(req: Request) -> Reply:
+    """Replace one's addresses (or a user's, with user.{uuid}.update): addresses kept keep
+    their confirmation, new ones are unconfirmed; answers the list."""
+    body = req.model(EmailsBody)
+    return _set_emails(req, [{**e.model_dump(), "confirmed": None} for e in body.emails])
+
+
+@router.put(
+    f"{PREFIX}/admin/users/{{user_uuid}}/emails",
+    acl="user.{user_uuid}.update",
+    body=AdminEmailsBody,
+    response=list[Email],
+)
+def admin_update_emails(req: Request) -> Reply:
+    """Replace a user's addresses, confirmed or not as the administrator says."""
+    body = req.model(AdminEmailsBody)
+    return _set_emails(req, [e.model_dump() for e in body.emails])

@@ -10,6 +10,7 @@ in-process, so the routes are tested everywhere.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ import pytest
 import requests
 
 from tests.e2e.clients import Person, new_tenant_admin, unique
+from tests.e2e.conftest import GENEROUS_LIMITS
 
 wazo_auth_client = pytest.importorskip("wazo_auth_client", reason="wazo-auth-client is not installed (not on PyPI)")
 
@@ -185,3 +187,16 @@ def test_email_addresses(server, boss, auth):
     )
     assert confirmed[0]["confirmed"] is True and confirmed[0]["uuid"] == listed[0]["uuid"]
     assert auth.users.get(user["uuid"])["emails"] == confirmed
+
+
+def test_registration(spawn_server):
+    # An installation that names a registration tenant (created afterwards, with that uuid)
+    signup = str(uuid.uuid4())
+    srv = spawn_server(env={**GENEROUS_LIMITS, "OPSPLANE_REGISTRATION_TENANT": signup})
+    admin = client(srv.url, token=srv.token())
+    admin.tenants.new(uuid=signup, name=unique("signups"))
+    anonymous = client(srv.url)
+    user = anonymous.users.register(username=unique("me"), password="my-password-1", email_address="me@example.com")
+    assert user["tenant_uuid"] == signup
+    own = client(srv.url, username=user["username"], password="my-password-1")
+    assert own.token.new()["metadata"]["uuid"] == user["uuid"]

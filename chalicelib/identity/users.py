@@ -4,6 +4,7 @@ password, attached policies. Accounts themselves live in accounts.py."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 from chalicelib.auth.passwords import hash_password, password_problem
@@ -14,6 +15,7 @@ from chalicelib.store.repository import Entity
 PURPOSES = ("user", "internal", "external_api")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+\Z")
 MAX_USERNAME = 256
+MAX_EMAILS = 10
 RENAME_ATTEMPTS = 5
 
 
@@ -140,3 +142,52 @@ def user_policies(tenant: str, user_uuid: str) -> list[Entity]:
     """The policies attached directly to a user (deleted ones skipped)."""
     ids = accounts.require_account(tenant, user_uuid).doc.get("policies", [])
     return accounts.repo(tenant, policies.POLICY).get_many(ids) if ids else []
+
+
+def email_uuid(user_uuid: str, address: str) -> str:
+    """The uuid Wazo names an address of a user by: derived from the user and the address
+    (any casing), so it is stable without storing it, and the same after a re-upload."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"opsplane:user:{user_uuid}:email:{address.lower()}"))
+
+
+def emails_of(user: Entity) -> list[dict[str, Any]]:
+    """A user's addresses, {uuid, address, main, confirmed}, the main one first. The main
+    address is `email` (what every dialect reads and writes); the list set by set_emails
+    holds the others, and is dropped when `email` was changed elsewhere."""
+    main = user.doc.get("email")
+    stored = user.doc.get("emails") or []
+    if not any(e["main"] and e["address"] == main for e in stored):
+        # Set by another route (or before addresses had a list): an administrator's word.
+        stored = [{"address": main, "main": True, "confirmed": True}] if main else []
+    ordered = sorted(stored, key=lambda e: not e["main"])
+    return [{"uuid": email_uuid(user.id, e["address"]), **e} for e in ordered]
+
+
+def set_emails(tenant: str, user_uuid: str, entries: list[dict[str, Any]], *, by: str | None) -> Entity:
+    """Replace a user's addresses. Each entry is {address, main, confirmed}: confirmed None
+    keeps an address's current state (False for a new one). One address is main when there
+    are any; an address appears once (any casing)."""
+    if len(entries) > MAX_EMAILS:
+        raise Invalid(f"emails: at most {MAX_EMAILS} addresses")
+    for entry in entries:
+        check_email(entry["address"])
+    if len({e["address"].lower() for e in entries}) != len(entries):
+        raise Invalid("emails: an address is listed twice")
+    if entries and sum(1 for e in entries if e["main"]) != 1:
+        raise Invalid("emails: exactly one address must be main")
+
+    def apply(entity: Entity) -> None:
+        was = {e["address"].lower(): e["confirmed"] for e in emails_of(entity)}
+        kept = [
+            {
+                "address": e["address"],
+                "main": e["main"],
+                "confirmed": was.get(e["address"].lower(), False) if e["confirmed"] is None else e["confirmed"],
+            }
+            for e in entries
+        ]
+        entity.doc["emails"] = kept
+        entity.doc["email"] = next((e["address"] for e in kept if e["main"]), None)
+
+    accounts.require_account(tenant, user_uuid)
+    return accounts.repo(tenant, accounts.ACCOUNT).update(user_uuid, apply, by=by, retries=3)

@@ -7,7 +7,8 @@ import re
 from chalicelib.api import routers
 from chalicelib.http.router import PUBLIC
 
-# Public by design: health, the token endpoints (they authenticate themselves), JWKS, docs
+# Public by design: health, the token endpoints (they authenticate themselves, the scope
+# check of a token by that token), JWKS, docs
 # (and the root's index of them, and /api's list of the dialects), Wazo's status, backends
 # and self-registration (off unless the installation names a tenant for it), and inbound
 # webhook deliveries (senders such as GitHub have no token: each delivery proves itself
@@ -16,7 +17,7 @@ PUBLIC_ALLOWED = re.compile(
     r"^(/"
     r"|/api/health"
     r"|/api"
-    r"|/api/auth/0\.1/token(/\{[a-z_]+\})?"
+    r"|/api/auth/0\.1/token(/\{[a-z_]+\}(/scopes/check)?)?"
     r"|/api/auth/0\.1/(status|backends|users/register)"
     r"|/auth/oauth/token"
     r"|/\.well-known/jwks\.json"

@@ -57,7 +57,8 @@ def test_can_create_read_list_update_and_delete_a_user(api):
     assert status == 200
     assert set(user) == USER_KEYS
     assert user["tenant_uuid"] == api.root
-    assert user["emails"] == [{"address": "alice@example.com", "main": True, "confirmed": True}]
+    (email,) = user["emails"]
+    assert email == {"uuid": email["uuid"], "address": "alice@example.com", "main": True, "confirmed": True}
     assert user["enabled"] is True
     assert api.json("GET", f"{W}/users/{user['uuid']}")[1] == user
     listed = api.json("GET", f"{W}/users?search=lidd")[1]

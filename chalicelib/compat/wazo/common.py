@@ -14,7 +14,7 @@ from chalicelib.auth.principal import Principal
 from chalicelib.errors import Invalid, Unauthenticated
 from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
-from chalicelib.identity import accounts, tenants
+from chalicelib.identity import accounts, tenants, users
 from chalicelib.store.repository import Entity
 from chalicelib.wire import Model
 
@@ -168,7 +168,6 @@ def tenant_view(doc: dict[str, Any]) -> dict[str, Any]:
 def user_view(user: Entity) -> dict[str, Any]:
     """A user as Wazo shows it (listed field by field: secrets never leave)."""
     doc = user.doc
-    email = doc.get("email")
     return {
         "uuid": user.id,
         "tenant_uuid": user.tenant,
@@ -177,7 +176,7 @@ def user_view(user: Entity) -> dict[str, Any]:
         "lastname": doc.get("lastname"),
         "purpose": doc.get("purpose") or "user",
         "enabled": bool(doc.get("enabled", True)),  # as authorize() reads it
-        "emails": [{"address": email, "main": True, "confirmed": True}] if email else [],
+        "emails": users.emails_of(user),
     }
 
 

@@ -7,7 +7,7 @@ login), and for the others the token in the path is the credential.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StrictInt, StrictStr, model_validator
 
@@ -234,6 +234,35 @@ def check_token(req: Request) -> Reply:
     """Validate a token without a body: 204, or 404 / 403 as GET."""
     _checked(req)
     return no_content()
+
+
+MAX_SCOPES = 100
+
+
+class ScopesCheck(Model):
+    """POST /token/{token}/scopes/check body."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    scopes: list[Annotated[StrictStr, Field(min_length=1, max_length=512)]] = Field(max_length=MAX_SCOPES)
+    tenant_uuid: StrictStr | None = Field(default=None, max_length=64)
+
+
+class ScopesChecked(Model):
+    """Each scope asked, and whether the token grants it."""
+
+    scopes: dict[str, bool]
+
+
+@router.post(f"{TOKEN}/scopes/check", acl=PUBLIC, body=ScopesCheck, response=ScopesChecked)
+def check_scopes(req: Request) -> Reply:
+    """Which of the scopes a token grants (404 when the token is unknown, expired or revoked;
+    403 when tenant_uuid is out of its reach), as wazo-auth answers it."""
+    body = req.model(ScopesCheck)
+    principal, _ = _session(req.params["token"])
+    if body.tenant_uuid:
+        tenants.resolve_acting_tenant(principal.tenant, body.tenant_uuid)
+    return bare({"scopes": {scope: principal.can(scope) for scope in dict.fromkeys(body.scopes)}})
 
 
 @router.delete(TOKEN, acl=PUBLIC, response=Revoked)

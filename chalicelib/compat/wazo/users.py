@@ -9,6 +9,8 @@ from uuid import UUID
 from pydantic import ConfigDict, Field, StrictBool, StrictStr
 
 from chalicelib.compat.wazo.common import (
+    GROUP_SEARCH,
+    GROUP_SORT,
     LIST_QUERY,
     POLICY_SEARCH,
     POLICY_SORT,
@@ -17,6 +19,7 @@ from chalicelib.compat.wazo.common import (
     USER_SORT,
     WazoList,
     acting,
+    group_view,
     in_scope,
     listed,
     no_content,
@@ -75,9 +78,42 @@ class PasswordChange(Model):
 
 
 class Email(Model):
+    uuid: str
     address: str
     main: bool
     confirmed: bool
+
+
+class EmailEntry(Model):
+    """One address of PUT /users/{user_uuid}/emails (new addresses start unconfirmed)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    address: StrictStr = Field(min_length=3, max_length=320)
+    main: StrictBool = False
+
+
+class AdminEmailEntry(EmailEntry):
+    """One address of PUT /admin/users/{user_uuid}/emails: confirmed may be set (null or
+    absent: an address keeps its state, a new one is unconfirmed)."""
+
+    confirmed: StrictBool | None = None
+
+
+class EmailsBody(Model):
+    """PUT /users/{user_uuid}/emails: every address of the user (an empty list removes them)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    emails: list[EmailEntry] = Field(max_length=users.MAX_EMAILS)
+
+
+class AdminEmailsBody(Model):
+    """PUT /admin/users/{user_uuid}/emails."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    emails: list[AdminEmailEntry] = Field(max_length=users.MAX_EMAILS)
 
 
 class User(Model):
@@ -199,3 +235,59 @@ def attach_policy(req: Request) -> Reply:
 def detach_policy(req: Request) -> Reply:
     """Detach a policy from a user."""
     return relink(req, users.detach_policy, "user_uuid", "policy_uuid")
+
+
+@router.get(
+    f"{PREFIX}/users/{{user_uuid}}/groups", acl="user.{user_uuid}.read", query=LIST_QUERY[:5], response=WazoList
+)
+def list_user_groups(req: Request) -> Reply:
+    """The groups a user is a member of."""
+    tenant = req.need_tenant()
+    found = accounts.groups_of(tenant, accounts.require_account(tenant, req.params["user_uuid"]).id)
+    return listed(req, found, group_view, sort=GROUP_SORT, search=GROUP_SEARCH)
+
+
+@router.get(
+    f"{PREFIX}/users/{{user_uuid}}/external",
+    acl="user.{user_uuid}.read",
+    self_param="user_uuid",
+    query=LIST_QUERY[:5],
+    response=WazoList,
+)
+def list_user_external_auths(req: Request) -> Reply:
+    """The external authentications of a user, as Wazo lists them ({type, enabled, data,
+    plugin_info}): opsplane has no external OAuth providers, so the list is always empty."""
+    tenant = req.need_tenant()
+    accounts.require_account(tenant, req.params["user_uuid"])
+    return listed(req, [], dict, sort=("type",), search=("type",))
+
+
+def _set_emails(req: Request, entries: list[dict[str, Any]]) -> Reply:
+    user = users.set_emails(req.need_tenant(), req.params["user_uuid"], entries, by=req.actor)
+    return bare(users.emails_of(user))
+
+
+@router.put(
+    f"{PREFIX}/users/{{user_uuid}}/emails",
+    acl="user.{user_uuid}.update",
+    self_param="user_uuid",
+    body=EmailsBody,
+    response=list[Email],
+)
+def update_emails(req: Request) -> Reply:
+    """Replace one's addresses (or a user's, with user.{uuid}.update): addresses kept keep
+    their confirmation, new ones are unconfirmed; answers the list."""
+    body = req.model(EmailsBody)
+    return _set_emails(req, [{**e.model_dump(), "confirmed": None} for e in body.emails])
+
+
+@router.put(
+    f"{PREFIX}/admin/users/{{user_uuid}}/emails",
+    acl="user.{user_uuid}.update",
+    body=AdminEmailsBody,
+    response=list[Email],
+)
+def admin_update_emails(req: Request) -> Reply:
+    """Replace a user's addresses, confirmed or not as the administrator says."""
+    body = req.model(AdminEmailsBody)
+    return _set_emails(req, [e.model_dump() for e in body.emails])

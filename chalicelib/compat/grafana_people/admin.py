@@ -41,7 +41,7 @@ MAX_PASSWORD = 1024
 MAX_ORG = 64
 
 
-class NewUserBody(Model):
+class AdminUserBody(Model):
     """POST /api/admin/users (login defaults to the email)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -53,7 +53,7 @@ class NewUserBody(Model):
     OrgId: StrictStr | None = Field(default=None, max_length=MAX_ORG, description="The acting tenant or one below it")
 
 
-class PasswordBody(Model):
+class AdminPasswordBody(Model):
     """PUT /api/admin/users/{id}/password."""
 
     model_config = ConfigDict(extra="ignore")
@@ -61,7 +61,7 @@ class PasswordBody(Model):
     password: StrictStr = Field(min_length=1, max_length=MAX_PASSWORD, description="The new password")
 
 
-class PermissionsBody(Model):
+class AdminPermissionsBody(Model):
     """PUT /api/admin/users/{id}/permissions."""
 
     model_config = ConfigDict(extra="ignore")
@@ -104,10 +104,10 @@ def _administration(req: Request, account: Entity, grant: bool) -> list[str]:
     return new
 
 
-@router.post(BASE, acl="user.create", body=NewUserBody, response=GrafanaNewUser)
+@router.post(BASE, acl="user.create", body=AdminUserBody, response=GrafanaNewUser)
 def create(req: Request) -> Reply:
     """Create a user (no permissions) in the acting tenant or the visible org OrgId."""
-    body = req.model(NewUserBody)
+    body = req.model(AdminUserBody)
     login = body.login or body.email
     if not login:
         raise Invalid("login: a login or an email is required")
@@ -125,10 +125,10 @@ def delete(req: Request) -> Reply:
     return bare({"message": "User deleted"})
 
 
-@router.put(f"{ITEM}/password", acl="user.{id}.update", body=PasswordBody, response=GrafanaMessage)
+@router.put(f"{ITEM}/password", acl="user.{id}.update", body=AdminPasswordBody, response=GrafanaMessage)
 def change_password(req: Request) -> Reply:
     """Set a user's password (no old password: the ACL authorized it)."""
-    body = req.model(PasswordBody)
+    body = req.model(AdminPasswordBody)
     account = user_account(req.need_tenant(), req.params["id"])
     users.change_password(
         account.tenant, account.id, new_password=body.password, old_password=None, self_service=False, by=req.actor
@@ -136,10 +136,10 @@ def change_password(req: Request) -> Reply:
     return bare({"message": "User password updated"})
 
 
-@router.put(f"{ITEM}/permissions", acl="user.{id}.update", body=PermissionsBody, response=GrafanaMessage)
+@router.put(f"{ITEM}/permissions", acl="user.{id}.update", body=AdminPermissionsBody, response=GrafanaMessage)
 def change_permissions(req: Request) -> Reply:
     """Make a user a Grafana server admin (grant user_management) or not (revoke it)."""
-    body = req.model(PermissionsBody)
+    body = req.model(AdminPermissionsBody)
     account = user_account(req.need_tenant(), req.params["id"])
     acl = _administration(req, account, body.isGrafanaAdmin)
 

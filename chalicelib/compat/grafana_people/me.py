@@ -42,7 +42,7 @@ BASE = "/api/user"
 MAX_PASSWORD = 1024
 
 
-class PasswordBody(Model):
+class UserPasswordBody(Model):
     """PUT /api/user/password."""
 
     model_config = ConfigDict(extra="ignore")
@@ -87,10 +87,10 @@ def update(req: Request) -> Reply:
     return bare({"message": "User updated"})
 
 
-@router.put(f"{BASE}/password", acl="user.self.update", body=PasswordBody, response=GrafanaMessage)
+@router.put(f"{BASE}/password", acl="user.self.update", body=UserPasswordBody, response=GrafanaMessage)
 def change_password(req: Request) -> Reply:
     """Change the calling user's password, proving the old one (a throttled login)."""
-    body = req.model(PasswordBody)
+    body = req.model(UserPasswordBody)
     if body.confirmNew is not None and body.confirmNew != body.newPassword:
         raise Invalid("confirmNew: the new password and its confirmation differ")
     account = own_account(req)

@@ -1,12 +1,14 @@
 """grafana-client's `teams` group against the live server: a team is an opsplane user
-group, its members the group's members. Preferences and external groups are not built
-(docs/grafana.md)."""
+group, its members the group's members. External groups are not built (docs/grafana.md)."""
 
 from __future__ import annotations
+
+import warnings
 
 import pytest
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError
+from grafana_client.model import PersonalPreferences
 
 from tests.e2e.clients import new_person, new_tenant_admin, unique
 
@@ -45,3 +47,25 @@ def test_can_drive_the_teams_methods(server, admin_token):
     with pytest.raises(GrafanaClientError) as missing:
         teams.get_team(team_id)
     assert missing.value.status_code == 404
+
+
+def test_can_keep_team_preferences_and_follow_the_home_dashboard(server, admin_token):
+    admin = new_tenant_admin(server.url, admin_token)
+    grafana = GrafanaApi.from_url(server.url, credential=admin.token, timeout=30)
+    teams = grafana.teams
+    team_id = teams.add_team({"name": unique("ops")})["teamId"]
+    teams.add_team_member(team_id, admin.uuid)
+    home = grafana.dashboard.update_dashboard({"dashboard": {"title": unique("home")}})
+    prefs = PersonalPreferences(homeDashboardUID=home["uid"], theme="dark")
+    assert teams.update_preferences(team_id, prefs)["message"] == "Preferences updated"
+    got = teams.get_preferences(team_id)
+    assert (got["homeDashboardUID"], got["homeDashboardId"], got["theme"]) == (home["uid"], home["id"], "dark")
+    assert grafana.dashboard.get_home_dashboard() == {"redirectUri": home["url"]}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        assert teams.update_team_preferences(team_id, {"theme": "light"})["message"]
+        assert teams.get_team_preferences(team_id)["theme"] == "light"
+    assert teams.get_preferences(team_id)["homeDashboardUID"] == ""  # PUT replaces
+    with pytest.raises(GrafanaClientError) as bad:
+        teams.update_preferences(team_id, PersonalPreferences(timezone="Nowhere/Town"))
+    assert bad.value.status_code == 400

@@ -9,11 +9,12 @@ from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from chalicelib.compat.grafana import views
 from chalicelib.dashboards import store
-from chalicelib.domain import entity_acl
-from chalicelib.errors import Invalid, NotFound
+from chalicelib.domain import entity_acl, preferences
+from chalicelib.errors import Forbidden, Invalid, NotFound
 from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
 from chalicelib.http.router import Router
+from chalicelib.identity import accounts
 from chalicelib.store.repository import Entity
 from chalicelib.wire import Model
 
@@ -88,6 +89,12 @@ class GrafanaDashboard(Model):
 
     dashboard: dict[str, Any]
     meta: GrafanaMeta
+
+
+class GrafanaHomeRedirect(Model):
+    """GET /api/dashboards/home when preferences name a home dashboard: where it is."""
+
+    redirectUri: str
 
 
 class GrafanaDeleted(Model):
@@ -335,7 +342,7 @@ def _readable_number(req: Request) -> Entity:
     return entity
 
 
-# Grafana's home dashboard when no preference names one (preferences are not built: docs/grafana.md).
+# Grafana's home dashboard when no preference names one (or the one named is gone).
 HOME = {
     "title": "Home",
     "uid": "",
@@ -363,9 +370,28 @@ HOME = {
 }
 
 
-@router.get(f"{DASHBOARDS}/home", acl="dashboard.read", response=GrafanaDashboard)
+def _preferred_home(req: Request) -> Entity | None:
+    """The home dashboard the caller's preferences name (its own, else its teams', else the
+    org's), when it is still there and the caller may view it."""
+    ctx, principal = req.ctx, req.ctx.principal
+    # Teams are the caller's home tenant's: acting below it, only the org's and its own count.
+    teams = [g.id for g in accounts.groups_of(principal.tenant, principal.id)] if ctx.tenant == principal.tenant else []
+    uid = preferences.effective(ctx, principal.id, teams)["homeDashboardUID"]
+    if not uid:
+        return None
+    try:
+        return store.load(ctx, uid, head_only=True)
+    except (NotFound, Forbidden):
+        return None
+
+
+@router.get(f"{DASHBOARDS}/home", acl="dashboard.read", response=GrafanaDashboard | GrafanaHomeRedirect)
 def home(req: Request) -> Reply:
-    """Grafana's default home dashboard (lists of the starred and of all dashboards)."""
+    """The home dashboard the preferences name (as Grafana, its `redirectUri`), else
+    Grafana's default one (lists of the starred and of all dashboards)."""
+    preferred = _preferred_home(req)
+    if preferred is not None:
+        return bare({"redirectUri": store.url(preferred.id, store.title_of(preferred.doc))})
     meta = {
         "type": "db",
         "isHome": True,

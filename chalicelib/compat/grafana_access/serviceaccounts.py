@@ -191,7 +191,7 @@ def view(tenant: str, account: Entity, tokens: int | None = None) -> dict[str, A
     }
 
 
-def _grant_role(ctx: Context, role: str, current: Entity | None) -> list[str]:
+def grant_role(ctx: Context, role: str, current: Entity | None) -> list[str]:
     """The account's new ACL for a role; the caller must hold what it hands out (403)."""
     acl = list(current.doc.get("acl", [])) if current else []
     new = permissions.replace(acl, ROLE_PERMISSIONS[role])
@@ -204,7 +204,7 @@ def create_account(ctx: Context, username: str, role: str, *, enabled: bool, key
     """A new service account holding a Grafana role (409 when the name is taken)."""
     if accounts.find_by_username(username) is not None:
         raise Conflict("service account already exists")
-    fields: dict[str, Any] = {"acl": _grant_role(ctx, role, None), "enabled": enabled, "purpose": "external_api"}
+    fields: dict[str, Any] = {"acl": grant_role(ctx, role, None), "enabled": enabled, "purpose": "external_api"}
     if key:
         fields[API_KEY] = True
     return accounts.create_account(
@@ -307,7 +307,7 @@ def update(req: Request) -> Reply:
     account = service_account(req.ctx, req.params["id"])
     if body.name is not None and _username(body.name) != account.doc.get("username"):
         raise Invalid("name: a service account cannot be renamed here (its name is its opsplane username)")
-    acl = _grant_role(req.ctx, body.role, account) if body.role is not None else None
+    acl = grant_role(req.ctx, body.role, account) if body.role is not None else None
 
     def change(entity: Entity) -> None:
         if acl is not None:

@@ -1,6 +1,7 @@
 """Grafana's people routes over the one identity model (chalicelib/identity): users
-(opsplane user accounts), teams (user groups and their members) and orgs (the acting
-tenant and the tenants below it).
+(opsplane user accounts) and the calling user, teams (user groups and their members),
+orgs (the acting tenant and the tenants below it) and their users, preferences
+(chalicelib/domain/preferences.py) and the admin routes.
 
 Answers are bare JSON; errors are Grafana's {"message"}, rendered at the edge
 (chalicelib/http/dialects.py). Its own category, beside the service accounts' one
@@ -9,10 +10,14 @@ Answers are bare JSON; errors are Grafana's {"message"}, rendered at the edge
 
 from __future__ import annotations
 
-from chalicelib.compat.grafana_people import orgs, teams, users
+from chalicelib.compat.grafana_people import admin, me, orgs, preferences, teams, users
 from chalicelib.http.router import Category, Router
+from chalicelib.identity.tenants import KEYS_QUEUE
 
-router = Router("grafana_people", routes=[r for part in (teams, users, orgs) for r in part.router.routes])
+PARTS = (teams, users, me, orgs, preferences, admin)
+router = Router("grafana_people", routes=[r for part in PARTS for r in part.router.routes])
 
 
-CATEGORY = Category(router, tables=("entities",), permission="user_management")
+# tokens: sessions and API tokens (deleting an account revokes them); the tenant-keys
+# queue: making and deleting an org asks for its gateway key.
+CATEGORY = Category(router, tables=("entities", "tokens"), permission="user_management", queues=(KEYS_QUEUE,))

@@ -16,6 +16,7 @@ from chalicelib.compat.grafana_people.views import (
     user_account,
 )
 from chalicelib.compat.wazo.common import acting
+from chalicelib.domain import preferences
 from chalicelib.errors import Invalid
 from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
@@ -141,6 +142,7 @@ def delete(req: Request) -> Reply:
     tenant = req.need_tenant()
     group = team(tenant, req.params["id"])
     groups.delete_group(tenant, group.id, held=acting(req).acl)
+    preferences.forget(tenant, preferences.team_owner(group.id))
     return bare({"message": "Team deleted"})
 
 

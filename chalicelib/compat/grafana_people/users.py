@@ -5,11 +5,17 @@ account's uuid; `login` its username.
 
 from __future__ import annotations
 
+from chalicelib.compat.grafana_people.me import switch
 from chalicelib.compat.grafana_people.views import (
+    GrafanaMessage,
     GrafanaTeam,
     GrafanaUser,
+    GrafanaUserOrg,
+    ProfileBody,
+    change_profile,
     team_view,
     user_account,
+    user_orgs,
     user_view,
     users_of,
 )
@@ -70,3 +76,23 @@ def teams(req: Request) -> Reply:
     tenant = req.need_tenant()
     account = user_account(tenant, req.params["id"])
     return bare([team_view(g) for g in accounts.groups_of(tenant, account.id)])
+
+
+@router.put(ITEM, acl="user.{id}.update", body=ProfileBody, response=GrafanaMessage)
+def update(req: Request) -> Reply:
+    """Change a user's login, email, name or theme (a login taken anywhere is 409)."""
+    body = req.model(ProfileBody)
+    change_profile(req.ctx, user_account(req.need_tenant(), req.params["id"]), body)
+    return bare({"message": "User updated"})
+
+
+@router.get(f"{ITEM}/orgs", acl="user.{id}.read", response=list[GrafanaUserOrg])
+def orgs(req: Request) -> Reply:
+    """A user's org: its tenant (an opsplane account belongs to exactly one)."""
+    return bare(user_orgs(user_account(req.need_tenant(), req.params["id"])))
+
+
+@router.post(f"{ITEM}/using/{{orgId}}", acl="user.{id}.update", response=GrafanaMessage)
+def using(req: Request) -> Reply:
+    """Switch a user's org: done when it is the user's own, refused (400) for another."""
+    return switch(req, user_account(req.need_tenant(), req.params["id"]), req.params["orgId"])

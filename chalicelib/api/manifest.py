@@ -298,7 +298,6 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/datasources/id/{name}": ("GET",),
         "/api/datasources/name/{name}": ("DELETE", "GET"),
         "/api/datasources/uid/{uid}": ("DELETE", "GET", "PUT"),
-        "/api/datasources/uid/{uid}/health": ("GET",),
         "/api/datasources/{id}": ("DELETE", "GET", "PUT"),
         "/api/folders": ("GET", "POST"),
         "/api/folders/id/{id}": ("GET",),
@@ -350,6 +349,10 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/users/lookup": ("GET",),
         "/api/users/{id}": ("GET",),
         "/api/users/{id}/teams": ("GET",),
+    },
+    "grafana_query": {
+        "/api/datasources/uid/{uid}/health": ("GET",),
+        "/api/ds/query": ("POST",),
     },
     "msp": {
         "/api/v2/tenants": ("GET", "POST"),

@@ -326,10 +326,16 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/serviceaccounts/{id}/tokens/{token}": ("DELETE",),
     },
     "grafana_alerting": {
+        "/api/v1/provisioning/alert-rules": ("GET", "POST"),
+        "/api/v1/provisioning/alert-rules/{uid}": ("DELETE", "GET", "PUT"),
         "/api/v1/provisioning/contact-points": ("GET", "POST"),
         "/api/v1/provisioning/contact-points/{uid}": ("DELETE", "PUT"),
+        "/api/v1/provisioning/folder/{folderUid}/rule-groups/{group}": ("GET", "PUT"),
         "/api/v1/provisioning/mute-timings": ("GET", "POST"),
         "/api/v1/provisioning/mute-timings/{name}": ("DELETE", "GET", "PUT"),
+        "/api/v1/provisioning/policies": ("DELETE", "GET", "PUT"),
+        "/api/v1/provisioning/templates": ("GET",),
+        "/api/v1/provisioning/templates/{name}": ("DELETE", "GET", "PUT"),
     },
     "grafana_annotations": {
         "/api/annotations": ("GET", "POST"),

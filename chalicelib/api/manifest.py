@@ -326,6 +326,10 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/serviceaccounts/{id}/tokens/{token}": ("DELETE",),
     },
     "grafana_alerting": {
+        "/api/alert-notifications": ("GET", "POST"),
+        "/api/alert-notifications/lookup": ("GET",),
+        "/api/alert-notifications/uid/{uid}": ("DELETE", "GET", "PUT"),
+        "/api/alert-notifications/{id}": ("DELETE", "GET", "PUT"),
         "/api/v1/provisioning/alert-rules": ("GET", "POST"),
         "/api/v1/provisioning/alert-rules/{uid}": ("DELETE", "GET", "PUT"),
         "/api/v1/provisioning/contact-points": ("GET", "POST"),

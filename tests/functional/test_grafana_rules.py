@@ -276,3 +276,30 @@ def test_can_refuse_rules_templates_and_policies_without_permission(api, make_us
     assert api.json("PUT", f"{TEMPLATES}/t", {"template": "x"}, token=viewer.token)[0] == 403
     assert api.json("PUT", POLICIES, {"receiver": "x"}, token=viewer.token)[0] == 403
     assert api.json("GET", RULES, token=viewer.token)[0] == 200
+
+
+def test_can_show_alert_targets_as_legacy_notification_channels(api):
+    # GIVEN an alert target made in Wavefront's dialect
+    body = {
+        "title": "hook",
+        "description": "the hook",
+        "method": "WEBHOOK",
+        "recipient": "https://h.example/x",
+        "triggers": ["ALERT_OPENED"],
+        "template": "{{name}}",
+    }
+    status, answer = api.json("POST", "/api/v2/notificant", body)
+    assert status == 200, answer
+    uid = answer["response"]["id"]
+    # THEN it is a channel, by uid and by the same number
+    status, shown = api.json("GET", f"/api/alert-notifications/uid/{uid}")
+    assert status == 200 and shown["id"] == int(uid) and shown["disableResolveMessage"] is True
+    assert api.json("GET", f"/api/alert-notifications/{uid}")[1] == shown
+    # WHEN the channel is changed through Grafana, THEN Wavefront sees it, its template kept
+    change = {"name": "hook2", "type": "webhook", "settings": {"url": "https://h.example/y"}}
+    assert api.json("PUT", f"/api/alert-notifications/{uid}", change)[0] == 200
+    got = api.json("GET", f"/api/v2/notificant/{uid}")[1]["response"]
+    assert got["title"] == "hook2" and got["recipient"] == "https://h.example/y" and got["template"] == "{{name}}"
+    # a default channel is refused; an unknown one is 404
+    assert api.json("POST", "/api/alert-notifications", {**change, "isDefault": True})[0] == 400
+    assert api.json("GET", "/api/alert-notifications/uid/nope")[0] == 404

@@ -221,7 +221,8 @@ def _labels(entity: Entity) -> dict[str, str]:
     return {k: v for k, v in pairs}
 
 
-def _iso(ms: int) -> str:
+def iso_time(ms: int) -> str:
+    """Epoch ms as Grafana's ISO 8601 time (UTC)."""
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -242,7 +243,7 @@ def rule(entity: Entity, receivers: dict[str, str]) -> dict[str, Any]:
         "title": doc.get("name", ""),
         "condition": condition,
         "data": data,
-        "updated": _iso(entity.updated),
+        "updated": iso_time(entity.updated),
         "noDataState": "NoData",
         "execErrState": "Error",
         "for": f"{int(doc.get('minutes', 1))}m",

@@ -207,10 +207,10 @@ def query(ctx: Context, body: DsQueryBody) -> tuple[dict[str, Any], int]:
             continue
         try:
             results[q.refId] = {"status": 200, "frames": run(ctx, q, start, end)}
-        except QueryFailed as failed:
-            results[q.refId] = {"error": failed.message, "errorSource": "downstream", "status": failed.status}
-    failed = [f"{ref}: {r['error']}" for ref, r in results.items() if "error" in r]
-    if failed:
+        except QueryFailed as exc:
+            results[q.refId] = {"error": exc.message, "errorSource": "downstream", "status": exc.status}
+    errors = [f"{ref}: {r['error']}" for ref, r in results.items() if "error" in r]
+    if errors:
         # Grafana answers 400 when a query failed; the message (the error shape's) names them.
-        return {"message": "; ".join(failed), "results": results}, 400
+        return {"message": "; ".join(errors), "results": results}, 400
     return {"results": results}, 200

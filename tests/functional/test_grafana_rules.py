@@ -276,6 +276,12 @@ def test_can_refuse_rules_templates_and_policies_without_permission(api, make_us
     assert api.json("PUT", f"{TEMPLATES}/t", {"template": "x"}, token=viewer.token)[0] == 403
     assert api.json("PUT", POLICIES, {"receiver": "x"}, token=viewer.token)[0] == 403
     assert api.json("GET", RULES, token=viewer.token)[0] == 200
+    # creating is not changing: a group naming an existing alert needs alert.{id}.update
+    uid = api.json("POST", RULES, rule_body())[1]["uid"]
+    creator = make_user(["alert.read", "alert.create", "folder.read", "notificant.read"])
+    group = {"interval": 60, "rules": [rule_body(uid=uid, title="taken over")]}
+    assert api.json("PUT", group_path(), group, token=creator.token)[0] == 403
+    assert api.json("GET", f"{RULES}/{uid}")[1]["title"] == "cpu high"
 
 
 def test_can_show_alert_targets_as_legacy_notification_channels(api):

@@ -389,6 +389,7 @@ def prepared(ctx: Context, uid: str, body: AlertRuleBody, interval: int | None) 
     """What an update writes (checked before anything is written)."""
     if body.uid not in (None, "", uid):
         raise Invalid("uid: a rule's uid cannot change")
+    _require(ctx, ALERT.access("update", uid))
     current = entities.load(ctx, ALERT, uid, modify=True)
     return alert_body(ctx, body, current.doc, interval), _tags(body, list(current.tags))
 

@@ -1,7 +1,7 @@
-"""grafana-client's alertingprovisioning group against the live server: every contact point
-and mute timing operation (alert targets and maintenance windows in Wavefront's dialect);
-the operations not built yet (alert rules, rule groups, templates, the notification policy
-tree) answer Grafana's 404."""
+"""grafana-client's alertingprovisioning group against the live server: every one of its 23
+operations: contact points and mute timings (alert targets and maintenance windows in
+Wavefront's dialect), alert rules and rule groups (alerts), message templates and the
+notification policy tree (stored)."""
 
 from __future__ import annotations
 
@@ -69,25 +69,70 @@ def test_can_drive_every_mute_timing_operation(grafana, person, server):  # noqa
     assert api.get_mute_timings() == []
 
 
-def test_the_operations_not_built_answer_grafanas_404(grafana):  # noqa: F811
+RULE_DATA = [
+    {
+        "refId": "A",
+        "datasourceUid": "opsplane",
+        "relativeTimeRange": {"from": 600, "to": 0},
+        "model": {"expr": "ts(cpu)"},
+    },
+    {"refId": "B", "datasourceUid": "__expr__", "model": {"type": "reduce", "expression": "A", "reducer": "max"}},
+    {
+        "refId": "C",
+        "datasourceUid": "__expr__",
+        "model": {"type": "threshold", "expression": "B", "conditions": [{"evaluator": {"type": "gt", "params": [9]}}]},
+    },
+]
+
+
+def test_can_drive_every_alert_rule_and_rule_group_operation(grafana, person, server):  # noqa: F811
     api = grafana.alertingprovisioning
-    calls = [
-        api.get_alertrules_all,
-        lambda: api.get_alertrule("r1"),
-        lambda: api.create_alertrule({"title": "r"}),
-        lambda: api.update_alertrule("r1", {"title": "r"}),
-        lambda: api.delete_alertrule("r1"),
-        lambda: api.get_rule_group("f", "g"),
-        lambda: api.update_rule_group("f", "g", {"rules": []}),
-        api.get_notification_policy_tree,
-        lambda: api.set_notification_policy_tree({"receiver": "ops"}),
-        api.delete_notification_policy_tree,
-        api.get_templates,
-        lambda: api.get_template("t"),
-        lambda: api.create_or_update_template("t", {"template": "x"}),
-        lambda: api.delete_template("t"),
-    ]
-    for call in calls:
-        with pytest.raises(GrafanaClientError) as missing:
-            call()
-        assert missing.value.status_code in (404, 405), missing.value
+    folder = grafana.folder.create_folder("rules")["uid"]
+    rule = {"title": "cpu", "folderUID": folder, "ruleGroup": "core", "condition": "C", "data": RULE_DATA, "for": "2m"}
+    # create_alertrule: an alert in Wavefront's dialect
+    made = api.create_alertrule(rule)
+    [alert] = wavefront(server, person, "alert")
+    assert alert["id"] == made["uid"] and alert["condition"] == "mmax(10m, ts(cpu)) > 9" and alert["minutes"] == 2
+    # get_alertrules_all, get_alertrule
+    assert api.get_alertrules_all() == [made] and api.get_alertrule(made["uid"]) == made
+    # update_alertrule, paused
+    changed = api.update_alertrule(made["uid"], {**rule, "title": "cpu!", "isPaused": True}, disable_provenance=True)
+    assert changed["title"] == "cpu!" and changed["isPaused"] is True
+    # get_rule_group, update_rule_group (every 5 minutes, a second rule)
+    assert api.get_rule_group(folder, "core")["rules"] == [changed]
+    group = api.update_rule_group(
+        folder, "core", {"interval": 300, "rules": [{**rule, "uid": made["uid"]}, {**rule, "title": "two"}]}
+    )
+    assert group["interval"] == 300 and sorted(r["title"] for r in group["rules"]) == ["cpu", "two"]
+    # delete_alertrule
+    api.delete_alertrule(made["uid"])
+    with pytest.raises(GrafanaClientError) as gone:
+        api.get_alertrule(made["uid"])
+    assert gone.value.status_code == 404
+    # a rule over another data source is refused
+    with pytest.raises(GrafanaClientError) as refused:
+        api.create_alertrule({**rule, "data": [{**RULE_DATA[0], "datasourceUid": "prom"}], "condition": "A"})
+    assert refused.value.status_code == 400
+
+
+def test_can_drive_every_template_and_policy_operation(grafana):  # noqa: F811
+    api = grafana.alertingprovisioning
+    # templates: stored Go templates
+    made = api.create_or_update_template("short", {"template": '{{ define "short" }}x{{ end }}'})
+    assert made["name"] == "short"
+    assert api.get_templates() == [made] and api.get_template("short") == made
+    api.delete_template("short")
+    assert api.get_templates() == []
+    # the policy tree names real contact points
+    api.create_contactpoint({"name": "ops", "type": "webhook", "settings": {"url": "https://h.example/x"}})
+    tree = {
+        "receiver": "ops",
+        "group_by": ["alertname"],
+        "routes": [{"receiver": "ops", "object_matchers": [["team", "=", "a"]]}],
+    }
+    assert api.set_notification_policy_tree(tree)["message"] == "policies updated"
+    assert api.get_notification_policy_tree()["routes"] == tree["routes"]
+    assert api.delete_notification_policy_tree()["receiver"] == ""
+    with pytest.raises(GrafanaClientError) as refused:
+        api.set_notification_policy_tree({"receiver": "nobody"})
+    assert refused.value.status_code == 400

@@ -2,9 +2,8 @@
 
 opsplane's own metric store is every tenant's default data source: uid "opsplane", id 0,
 built in (listed first, never stored, never changed or deleted). Other data sources are
-stored configurations: opsplane does not connect to them, and their health check says so
-(Grafana's 400 {"status": "ERROR"}). Querying (/api/ds/query, the proxy routes) needs the
-data plane's query engine, which does not exist yet: those routes are not declared.
+stored configurations: opsplane does not connect to them. Queries (/api/ds/query) and
+health checks are compat/grafana_query's: they read the time series.
 
 A stored data source is an entity of kind "datasource" whose id is its uid. Document: the
 configuration as posted (name, type, access, url, user, database, basicAuth,
@@ -360,14 +359,3 @@ def delete_by_uid(req: Request) -> Reply:
 def delete_by_name(req: Request) -> Reply:
     """Delete a data source by name; needs datasource.{uid}.delete."""
     return _delete(req.ctx, _target(req, "name", "delete"))
-
-
-@router.get(f"{BASE}/uid/{{uid}}/health", acl="datasource.{uid}.read", response=GrafanaHealth)
-def health(req: Request) -> Reply:
-    """Whether a data source answers: never, from here (400 ERROR, as Grafana's failed checks)."""
-    uid = req.params["uid"]
-    if uid == BUILT_IN:
-        message = "opsplane's metric store cannot be queried yet: the data plane's query engine does not exist"
-        return bare({"status": "ERROR", "message": message}, status=400)
-    entity = by_uid(req.ctx, uid)
-    return bare({"status": "ERROR", "message": UNREACHABLE.format(url=entity.doc.get("url") or "it")}, status=400)

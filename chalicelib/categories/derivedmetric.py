@@ -5,10 +5,11 @@ history, tags, and search (/api/v2/search/derivedmetric[/deleted][/facets | /{fa
 client's "registered query" operations). The client has no clone and no entity ACL routes
 for derived metrics, so neither exists here.
 
-A derived metric's state is derived, not stored, as an alert's is: INVALID when its query
-does not parse (lastErrorMessage says where, from the same parser as alert conditions),
-CHECKING otherwise. Nothing runs the queries yet, so the fields about runs
-(lastProcessedMillis, lastQueryTime, pointsScannedAtLastQuery, lastFailedTime) are absent.
+A derived metric's state: INVALID when its query does not parse (lastErrorMessage says
+where, from the same parser as alert conditions) or its last run failed (the run's error),
+CHECKING otherwise. The derived-metric-evaluation worker runs the queries
+(derivedmetric_evaluation.py); every write of a derived metric keeps its id in the
+evaluation's registry in the same transaction (Kind.follow): live -> run, trashed -> not.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
 
 from chalicelib import query
-from chalicelib.categories import crud
+from chalicelib.categories import crud, derivedmetric_evaluation
 from chalicelib.categories.crud_views import EntityFields, Page, not_blank
 from chalicelib.domain import entities
+from chalicelib.domain.context import Context
 from chalicelib.domain.entities import Kind
 from chalicelib.domain.searching import Fields, path, tally
 from chalicelib.http.router import Category, Router
 from chalicelib.query import MAX_QUERY_LENGTH
-from chalicelib.store.repository import Entity
+from chalicelib.store.repository import Entity, Writes
 from chalicelib.wire import Model, wavefront
 
 router = Router("derivedmetric")
@@ -73,12 +75,16 @@ class DerivedMetricDefinition(DerivedMetricBody, EntityFields):
     version: int
     status: list[Literal["CHECKING", "INVALID"]] = Field(description="INVALID when the query does not parse")
     querySyntaxError: bool
-    queryFailing: bool = Field(description="The query does not parse")
+    queryFailing: bool = Field(description="The query does not parse, or its last run failed")
     createUserId: str | None = None
     updateUserId: str | None = None
     lastErrorMessage: str | None = Field(default=None, description="Why the derived metric is INVALID")
     metricsUsed: list[str] | None = Field(default=None, description="Metrics its query reads")
     hostsUsed: list[str] | None = Field(default=None, description="Sources its query names")
+    lastProcessedMillis: int | None = Field(default=None, description="The tick of its last run")
+    lastQueryTime: int | None = Field(default=None, description="How long its last run took (ms)")
+    pointsScannedAtLastQuery: int | None = Field(default=None, description="Points its last run read")
+    lastFailedTime: int | None = Field(default=None, description="The tick of its last failed run")
 
 
 class PagedDerivedMetricDefinitionWithStats(Page):
@@ -104,7 +110,18 @@ def to_wire(entity: Entity) -> dict[str, Any]:
     out["status"] = [INVALID if inspection.invalid else CHECKING]
     out["queryFailing"] = inspection.invalid
     out.update(inspection.fields())
+    if not inspection.invalid:
+        run = derivedmetric_evaluation.load(entity.tenant, entity.id)
+        out.update(derivedmetric_evaluation.fields(run))
+        if run.get("status") == derivedmetric_evaluation.INVALID:
+            out["status"] = [INVALID]
+            out["queryFailing"] = True
     return out
+
+
+def follow_evaluation(ctx: Context, metric_id: str, doc: dict[str, Any] | None) -> Writes:
+    """Kind.follow: the derived metric's id in its tenant's registry row while it is live."""
+    return derivedmetric_evaluation.follow(ctx.tenant, metric_id, live=doc is not None)
 
 
 SEARCH_FIELDS = Fields.of(
@@ -135,6 +152,7 @@ DERIVED_METRIC = Kind(
     search=SEARCH_FIELDS,
     search_stats=lambda wires: {"counts": tally(wires, "status", (CHECKING, INVALID))},
     search_page=PagedDerivedMetricDefinitionWithStats,
+    follow=follow_evaluation,
 )
 
 crud.declare(router, DERIVED_METRIC, BASE, features=crud.FEATURES - {"clone", "acl"})

@@ -11,6 +11,9 @@ through the alert Kind's `follow`): live -> a member, trashed or deleted -> not.
 (ADD / DELETE) makes the write idempotent; a tenant with no member left keeps an empty row,
 which the schedule skips. A row holds some 20,000 ids (400 KB).
 
+The derived metric evaluation keeps the same two things for derived metrics in rows of
+its own (the `registry` and `kind` arguments: workers/derivedeval.py).
+
 State: one row per alert, its evaluation state as JSON, written only on condition that its
 version has not moved (two evaluations of the same minute: one wins, the other sees it):
 
@@ -40,9 +43,9 @@ STATE_KIND = "alertstate"
 # ---- the registry -------------------------------------------------------------------------
 
 
-def follow(tenant: str, alert_id: str, *, enlisted: bool) -> Writes:
+def follow(tenant: str, alert_id: str, *, enlisted: bool, registry: str = PARTITION) -> Writes:
     """The transactional write that keeps the alert's id in its tenant's row (or out)."""
-    row = EntityItem(PARTITION, tenant)
+    row = EntityItem(registry, tenant)
 
     def write(tx: TransactWrite) -> None:
         if enlisted:
@@ -60,19 +63,19 @@ def follow(tenant: str, alert_id: str, *, enlisted: bool) -> Writes:
 
 
 @guarded
-def enlisted() -> Iterator[tuple[str, list[str]]]:
+def enlisted(registry: str = PARTITION) -> Iterator[tuple[str, list[str]]]:
     """(tenant, its alert ids, sorted) of every tenant with evaluated alerts. One Query."""
-    for item in EntityItem.query(PARTITION):
+    for item in EntityItem.query(registry):
         if item.members:
             yield str(item.tenant), sorted(item.members)
 
 
 @guarded
-def drop(tenant: str, alert_id: str) -> None:
+def drop(tenant: str, alert_id: str, *, registry: str = PARTITION, kind: str = STATE_KIND) -> None:
     """Take an alert that is gone out of its tenant's row (and forget its state)."""
-    EntityItem(PARTITION, tenant).update(actions=[EntityItem.members.delete({alert_id})], add_version_condition=False)
+    EntityItem(registry, tenant).update(actions=[EntityItem.members.delete({alert_id})], add_version_condition=False)
     try:
-        EntityItem.get(f"{tenant}#{STATE_KIND}", alert_id).delete(add_version_condition=False)
+        EntityItem.get(f"{tenant}#{kind}", alert_id).delete(add_version_condition=False)
     except DoesNotExist:
         pass
 
@@ -96,27 +99,27 @@ def _state(tenant: str, alert_id: str, item: EntityItem | None) -> State:
 
 
 @guarded
-def load(tenant: str, alert_id: str) -> State:
+def load(tenant: str, alert_id: str, *, kind: str = STATE_KIND) -> State:
     """The alert's state (strongly consistent), empty when none was written."""
     try:
-        return _state(tenant, alert_id, EntityItem.get(f"{tenant}#{STATE_KIND}", alert_id, consistent_read=True))
+        return _state(tenant, alert_id, EntityItem.get(f"{tenant}#{kind}", alert_id, consistent_read=True))
     except DoesNotExist:
         return State(alert_id)
 
 
 @guarded
-def load_many(tenant: str, alert_ids: list[str]) -> dict[str, State]:
+def load_many(tenant: str, alert_ids: list[str], *, kind: str = STATE_KIND) -> dict[str, State]:
     """The states of several alerts (BatchGetItem), empty ones for those never written."""
-    keys = [(f"{tenant}#{STATE_KIND}", i) for i in dict.fromkeys(alert_ids)]
+    keys = [(f"{tenant}#{kind}", i) for i in dict.fromkeys(alert_ids)]
     found = {str(item.entity_id): item for item in EntityItem.batch_get(keys)} if keys else {}
     return {i: _state(tenant, i, found.get(i)) for i in dict.fromkeys(alert_ids)}
 
 
-def _item(tenant: str, state: State, doc: dict[str, Any]) -> EntityItem:
+def _item(tenant: str, state: State, doc: dict[str, Any], kind: str = STATE_KIND) -> EntityItem:
     item = EntityItem(
-        f"{tenant}#{STATE_KIND}",
+        f"{tenant}#{kind}",
         state.alert_id,
-        kind=STATE_KIND,
+        kind=kind,
         tenant=tenant,
         entity_id=state.alert_id,
         doc=json.dumps(doc, separators=(",", ":"), sort_keys=True),
@@ -128,10 +131,12 @@ def _item(tenant: str, state: State, doc: dict[str, Any]) -> EntityItem:
 
 
 @guarded
-def save(tenant: str, state: State, doc: dict[str, Any], *, extra: Writes | None = None) -> State:
+def save(
+    tenant: str, state: State, doc: dict[str, Any], *, extra: Writes | None = None, kind: str = STATE_KIND
+) -> State:
     """Write doc as the alert's state on condition that it is still at state.version (with
     extra in the same transaction); VersionMismatch when another evaluation wrote first."""
-    item = _item(tenant, state, doc)
+    item = _item(tenant, state, doc, kind)
     try:
         if extra is None:
             item.save()

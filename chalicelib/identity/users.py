@@ -3,13 +3,15 @@ password, attached policies. Accounts themselves live in accounts.py."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from typing import Any
 
 from chalicelib.auth.passwords import hash_password, password_problem
-from chalicelib.errors import Conflict, Invalid, VersionMismatch
+from chalicelib.errors import Conflict, Invalid, NotFound, VersionMismatch
 from chalicelib.identity import accounts, authorize, directory, policies
+from chalicelib.store import tokens
 from chalicelib.store.repository import Entity
 
 PURPOSES = ("user", "internal", "external_api")
@@ -35,7 +37,8 @@ def check_email(address: str) -> str:
     return address
 
 
-def _check_password(password: str) -> str:
+def check_password(password: str) -> str:
+    """A password the installation's rules accept (Invalid naming the rule otherwise)."""
     problem = password_problem(password)
     if problem:
         raise Invalid(problem)
@@ -56,10 +59,12 @@ def create_user(tenant: str, fields: dict[str, Any], *, by: str | None, user_uui
     username = check_username(fields.pop("username"))
     password = fields.pop("password", None)
     if password is not None:
-        _check_password(password)
-    return accounts.create_account(
+        check_password(password)
+    user = accounts.create_account(
         tenant, username=username, password=password, kind=accounts.USER, fields=fields, by=by, account_uuid=user_uuid
     )
+    index_addresses(tenant, user)
+    return user
 
 
 def _taken_by_other(username: str, user_uuid: str) -> bool:
@@ -86,7 +91,10 @@ def update_user(tenant: str, user_uuid: str, changes: dict[str, Any], *, by: str
         if extra is not None and _taken_by_other(new_name or "", user_uuid):
             raise Conflict(f"Username {new_name} is already taken")
         try:
-            return repo.update(user_uuid, apply, by=by, expected_version=current.version, extra=extra)
+            user = repo.update(user_uuid, apply, by=by, expected_version=current.version, extra=extra)
+            if "email" in changes:
+                index_addresses(tenant, user)
+            return user
         except VersionMismatch:
             # Either the account changed meanwhile (try again) or the new name was taken.
             if extra is not None and _taken_by_other(new_name or "", user_uuid):
@@ -105,12 +113,19 @@ def change_password(
 ) -> Entity:
     """Set a new password. Users changing their own prove the old one (a throttled login,
     so this route cannot be used to guess passwords); others were authorized by ACL."""
-    _check_password(new_password)
+    check_password(new_password)
     account = accounts.require_account(tenant, user_uuid)
     if self_service:
         if not old_password:
             raise Invalid("old_password is required to change your own password")
         authorize.login(account.doc["username"], old_password)
+    return set_password(tenant, user_uuid, new_password, by=by)
+
+
+def set_password(tenant: str, user_uuid: str, new_password: str, *, by: str | None) -> Entity:
+    """Store a new password (the caller proved the right to: an ACL, the old password, or
+    a reset token); audited as every account change."""
+    check_password(new_password)
     digest = hash_password(new_password)
 
     def apply(entity: Entity) -> None:
@@ -190,4 +205,48 @@ def set_emails(tenant: str, user_uuid: str, entries: list[dict[str, Any]], *, by
         entity.doc["email"] = next((e["address"] for e in kept if e["main"]), None)
 
     accounts.require_account(tenant, user_uuid)
-    return accounts.repo(tenant, accounts.ACCOUNT).update(user_uuid, apply, by=by, retries=3)
+    user = accounts.repo(tenant, accounts.ACCOUNT).update(user_uuid, apply, by=by, retries=3)
+    index_addresses(tenant, user)
+    return user
+
+
+def confirm_email(tenant: str, user_uuid: str, email_uuid_: str, *, by: str | None) -> Entity:
+    """Mark one address of a user confirmed (NotFound when the user no longer has it)."""
+    entries = [dict(e) for e in emails_of(accounts.require_account(tenant, user_uuid))]
+    if not any(e["uuid"] == email_uuid_ for e in entries):
+        raise NotFound(f"Email {email_uuid_} not found")
+    for entry in entries:
+        entry["confirmed"] = True if entry["uuid"] == email_uuid_ else entry["confirmed"]
+    return set_emails(tenant, user_uuid, entries, by=by)
+
+
+# The address index: rows "email#<address, lower case>" / "<tenant>#<user>" in the tokens
+# table, one per address a user was given, so a user is found by address with a Query. A row
+# is written when addresses are set and never trusted alone: find_by_address checks the user
+# still has the address (a removed address leaves a stale row, not a false match).
+
+
+def _index_pk(address: str) -> str:
+    return f"email#{address.lower()}"
+
+
+def index_addresses(tenant: str, user: Entity) -> None:
+    """Record a user's current addresses in the address index."""
+    doc = json.dumps({"tenant": tenant, "user": user.id})
+    rows = [tokens.NewRow((_index_pk(e["address"]), f"{tenant}#{user.id}"), tenant, doc) for e in emails_of(user)]
+    if rows:
+        tokens.write_rows(rows)
+
+
+def find_by_address(address: str) -> list[tuple[str, Entity]]:
+    """(tenant, user) of every user that has this address now (any casing)."""
+    found = []
+    for row in tokens.query(_index_pk(address)):
+        doc = json.loads(row.doc or "{}")
+        try:
+            user = accounts.require_account(doc["tenant"], doc["user"])
+        except NotFound:
+            continue  # a deleted user's row
+        if any(e["address"].lower() == address.lower() for e in emails_of(user)):
+            found.append((doc["tenant"], user))
+    return found

@@ -321,3 +321,19 @@ def write_rows(saves: Iterable[NewRow], deletes: Iterable[Key] = (), *, change: 
             audited(tx)
 
     transact(build)
+
+
+@guarded
+def claim(key: Key) -> Row | None:
+    """Take a single-use row: delete it on condition it still exists, and answer what it
+    held; None when it is absent or another claim deleted it first (so it is used once)."""
+    row = get(key, consistent=True)
+    if row is None:
+        return None
+    try:
+        TokenItem(*key).delete(condition=TokenItem.pk.exists())
+    except DeleteError as exc:
+        if is_conditional_failure(exc):
+            return None
+        raise
+    return row

@@ -18,7 +18,7 @@ PUBLIC_ALLOWED = re.compile(
     r"|/api/health"
     r"|/api"
     r"|/api/auth/0\.1/token(/\{[a-z_]+\}(/scopes/check)?)?"
-    r"|/api/auth/0\.1/(status|backends|users/register)"
+    r"|/api/auth/0\.1/(status|backends|users/register|users/password/reset|emails/\{email_uuid\}/confirm)"
     r"|/auth/oauth/token"
     r"|/\.well-known/jwks\.json"
     r"|/api/v2/swagger\.json"

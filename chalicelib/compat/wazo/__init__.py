@@ -6,13 +6,15 @@ Answers are bare (Wazo has no envelope); errors take Wazo's shape at the edge.
 
 from __future__ import annotations
 
-from chalicelib.compat.wazo import groups, policies, service, sessions, tenants, tokens, users
+from chalicelib.compat.wazo import groups, mailed, policies, service, sessions, tenants, tokens, users
 from chalicelib.http.router import Category, Router
 from chalicelib.identity.tenants import KEYS_QUEUE
 
 router = Router(
     "wazo",
-    routes=[r for part in (tokens, sessions, service, tenants, users, policies, groups) for r in part.router.routes],
+    routes=[
+        r for part in (tokens, sessions, service, mailed, tenants, users, policies, groups) for r in part.router.routes
+    ],
 )
 
 

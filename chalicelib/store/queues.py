@@ -26,6 +26,7 @@ INLINE_LIMIT = 240 * 1024  # SQS takes 256 KiB per message and per SendMessageBa
 SEND_BATCH = 10  # SendMessageBatch's limit
 CLAIM = "opsplane-claim:"
 MAX_RECEIVES = 5  # deliveries before a message goes to the dead-letter queue
+MAX_DELAY = 900  # SQS's longest DelaySeconds
 
 
 @dataclass(frozen=True)
@@ -90,9 +91,11 @@ def url_of(queue: str) -> str:
 
 
 @guarded
-def send(queue: str, bodies: Iterable[str]) -> int:
+def send(queue: str, bodies: Iterable[str], *, delay_seconds: int = 0) -> int:
     """Send every body (ten a call); bodies past INLINE_LIMIT travel as claim checks. The
-    number sent. A body SQS refuses is a StoreError (nothing is dropped silently)."""
+    number sent. A body SQS refuses is a StoreError (nothing is dropped silently).
+    delay_seconds (at most MAX_DELAY): how long the messages stay invisible."""
+    delay = max(0, min(MAX_DELAY, delay_seconds))
     url, sent, size = url_of(queue), 0, 0
     batch: list[str] = []
     for body in bodies:
@@ -102,17 +105,17 @@ def send(queue: str, bodies: Iterable[str]) -> int:
             body = CLAIM + key
         length = len(body.encode())
         if batch and (len(batch) == SEND_BATCH or size + length > INLINE_LIMIT):
-            sent += _send_batch(url, batch)
+            sent += _send_batch(url, batch, delay)
             batch, size = [], 0
         batch.append(body)
         size += length
     if batch:
-        sent += _send_batch(url, batch)
+        sent += _send_batch(url, batch, delay)
     return sent
 
 
-def _send_batch(url: str, bodies: Sequence[str]) -> int:
-    entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies)]
+def _send_batch(url: str, bodies: Sequence[str], delay: int) -> int:
+    entries = [{"Id": str(i), "MessageBody": body, "DelaySeconds": delay} for i, body in enumerate(bodies)]
     answer = _client().send_message_batch(QueueUrl=url, Entries=entries)
     failed = answer.get("Failed") or []
     if failed:

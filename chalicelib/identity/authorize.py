@@ -22,7 +22,7 @@ from chalicelib.auth import apitokens, records, sessions
 from chalicelib.auth.cache import AUTH_CACHE
 from chalicelib.auth.passwords import verify_password
 from chalicelib.auth.principal import Principal
-from chalicelib.errors import CsrfRefused, NotFound, TenantGone, Unauthenticated
+from chalicelib.errors import CsrfRefused, NotFound, Unauthenticated
 from chalicelib.identity import accounts, network, tenants
 from chalicelib.settings import get_settings
 from chalicelib.store import batch

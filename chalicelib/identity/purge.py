@@ -259,7 +259,7 @@ def _tombstone(entity: Entity) -> None:
         if doc.get("slug"):
             extra = names.both(extra, names.release(parent, tenants.SLUGS, doc["slug"]))
     state = {**doc.get("purge", {}), "done": True, "step": int(doc.get("purge", {}).get("step", 0)) + 1}
-    kept = {k: doc[k] for k in ("uuid", "parent_uuid", "ancestors", "deleted_at") if k in doc}
+    kept: dict[str, Any] = {k: doc[k] for k in ("uuid", "parent_uuid", "ancestors", "deleted_at") if k in doc}
 
     def replace(e: Entity) -> None:
         e.doc = {**kept, "deleted": True, "active": False, "purged_at": now_ms(), "purge": state}
@@ -280,7 +280,11 @@ def advance(tenant: str, budget: Budget) -> bool:
         _tombstone(entity)
         return True
     done, cursor = STAGES[stage][1](tenant, budget, dict(state.get("cursor") or {}))
-    moved = {"step": int(state.get("step", 0)) + 1, "stage": stage + 1 if done else stage, "cursor": {} if done else cursor}
+    moved = {
+        "step": int(state.get("step", 0)) + 1,
+        "stage": stage + 1 if done else stage,
+        "cursor": {} if done else cursor,
+    }
 
     def record(e: Entity) -> None:
         e.doc["purge"] = moved

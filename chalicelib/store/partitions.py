@@ -70,7 +70,7 @@ def note(tenant: str, pk: str, table: Table = ENTITIES) -> None:
         if (tenant, sk) in _noted:
             return
     row = EntityItem(registry(tenant), sk)
-    actions = [EntityItem.kind.set(REGISTRY), EntityItem.tenant.set(tenant), EntityItem.entity_id.set(pk)]
+    actions: list[Any] = [EntityItem.kind.set(REGISTRY), EntityItem.tenant.set(tenant), EntityItem.entity_id.set(pk)]
     row.update(actions=actions, add_version_condition=False)
     with _lock:
         if len(_noted) >= NOTED_MAX:
@@ -127,7 +127,11 @@ def take(table: Table, pk: str, limit: int, *, after: str | None = None) -> list
     if after is not None:
         condition += " AND sk > :a"
         values[":a"] = {"S": after}
-    request = {"KeyConditionExpression": condition, "ExpressionAttributeValues": values, "ProjectionExpression": "pk, sk"}
+    request = {
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeValues": values,
+        "ProjectionExpression": "pk, sk",
+    }
     return [(i["pk"]["S"], i["sk"]["S"]) for i in _query(table, request, limit)]
 
 
@@ -162,7 +166,9 @@ def drop(table: Table, keys: Iterable[tuple[str, str]]) -> int:
     client, name, count = connection().client, _table_name(table), 0
     pending = list(dict.fromkeys(keys))
     for start in range(0, len(pending), BATCH):
-        requests = [{"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in pending[start : start + BATCH]]
+        requests = [
+            {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in pending[start : start + BATCH]
+        ]
         for attempt in range(BATCH_ATTEMPTS):
             with translated():
                 answer = client.batch_write_item(RequestItems={name: requests})

@@ -291,7 +291,9 @@ def _told(memory: dict[Any, int], key: Any, last_seen: int) -> None:
         memory[key] = max(last_seen, memory.get(key, last_seen))
 
 
-def _touch(pk: str, sk: str, last_seen: int, expires: int, extra: Mapping[str, Any], first_seen: int | None = None) -> None:
+def _touch(
+    pk: str, sk: str, last_seen: int, expires: int, extra: Mapping[str, Any], first_seen: int | None = None
+) -> None:
     """Set first seen (once: the earliest point of the first write), last seen (only
     forward), expiry and extra attributes."""
     names = {"#f": "f", "#l": "l", "#x": "x"}

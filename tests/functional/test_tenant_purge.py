@@ -92,7 +92,9 @@ def populate(api: Api, make_user: Any, tenant: str, name: str) -> dict[str, Any]
     series.write_points(tenant, [(key, now - 2 * DAY_MS, 1.0), (key, now, 2.0)], expires=expires)
     hist = series.SeriesKey.of("histogram", "latency", "web-1")
     series.write_histograms(tenant, [(hist, series.Histogram(now, ((1.0, 3),)))], expires=expires)
-    series.write_spans(tenant, [("trace-1", "span-1", {"name": "GET /"}), ("trace-1", "span-2", {"n": 2})], expires=expires)
+    series.write_spans(
+        tenant, [("trace-1", "span-1", {"name": "GET /"}), ("trace-1", "span-2", {"n": 2})], expires=expires
+    )
     return {
         "admin": admin,
         "session": session["data"]["token"],
@@ -157,7 +159,10 @@ def queried(tenant: str, partitions_before: set[tuple[str, str]], made: dict[str
     keys += [("timeseries", k[1]) for k in partitions.take("timeseries", f"{tenant}#i#metric#{key.metric}", 10)]
     now_day = int(time.time() * 1000) // DAY_MS
     for day in range(now_day - 3, now_day + 1):
-        keys += [("timeseries", k[1]) for k in partitions.take("timeseries", series.data_partition(tenant, "metric", key.id, day), 10)]
+        keys += [
+            ("timeseries", k[1])
+            for k in partitions.take("timeseries", series.data_partition(tenant, "metric", key.id, day), 10)
+        ]
     keys += [("timeseries", k[1]) for k in partitions.take("timeseries", f"{tenant}#t#trace-1", 10)]
     return keys
 

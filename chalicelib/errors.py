@@ -5,6 +5,7 @@
         Unprocessable    422  well-formed but refused (Grafana: search limit above 5000)
       Unauthenticated    401  no / bad / revoked credentials
         TokenExpired     401  credentials were good but have expired
+          ProxyTokenExpired 407  the same, in the MSP dialect ("Token expired.", seed 003)
       Forbidden          403  authenticated, but the ACL does not allow it
         CsrfRefused      403  state-changing browser request without X-Requested-By
       NotFound           404  absent, or another tenant's (never say which)
@@ -72,6 +73,15 @@ class TokenExpired(Unauthenticated):
 
     def default_message(self) -> str:
         return "The token has expired"
+
+
+class ProxyTokenExpired(TokenExpired):
+    """An expired token on the MSP platform's routes, which answer 407 (http/dialects.on_msp)."""
+
+    status = 407
+
+    def default_message(self) -> str:
+        return "Token expired."
 
 
 class Forbidden(OpsplaneError):

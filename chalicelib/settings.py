@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     timeseries_table: str = _derived("OPSPLANE_TIMESERIES_TABLE", "timeseries")
     # SQS queues are named <prefix><queue> (chalicelib/workers: "ingest", ...).
     queue_prefix: str = _derived("OPSPLANE_QUEUE_PREFIX", "")
+    # A tier's usage plan is named <prefix><tier>, its shared fallback key (name and value)
+    # <fallback prefix><tier>: the names infra/ gives them.
+    usage_plan_prefix: str = _derived("OPSPLANE_USAGE_PLAN_PREFIX", "")
+    fallback_key_prefix: str = _derived("OPSPLANE_FALLBACK_KEY_PREFIX", "fallback-")
     sqs_endpoint: str | None = _env("OPSPLANE_SQS_ENDPOINT", None)
     dynamodb_endpoint: str | None = _env("OPSPLANE_DYNAMODB_ENDPOINT", None)
     blobs_bucket: str = _derived("OPSPLANE_BLOBS_BUCKET", "blobs")
@@ -71,6 +75,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = _env("OPSPLANE_MAX_BODY_BYTES", 1024 * 1024, ge=1)
     # API Gateway hands Lambda at most 6 MB, event envelope included (docs/configuration.md).
     max_document_bytes: int = _env("OPSPLANE_MAX_DOCUMENT_BYTES", 5 * 1024 * 1024, ge=1)
+    # An ingestion batch (/report) once decompressed: streamed line by line, never held whole
+    # (chalicelib/ingest/body.py); past it, 413 and nothing kept.
+    max_ingest_bytes: int = _env("OPSPLANE_MAX_INGEST_BYTES", 64 * 1024 * 1024, ge=1)
+    # How long ingested points, histograms and spans are kept (DynamoDB TTL) for every
+    # tenant; unset: each tenant's tier decides (chalicelib/domain/ingestion.py, retention_days).
+    retention_days: int | None = _env("OPSPLANE_RETENTION_DAYS", None, ge=1, le=3650)
     # Bounds on what a request can carry and a tenant can grow (docs/configuration.md, "Bounds").
     max_json_depth: int = _env("OPSPLANE_MAX_JSON_DEPTH", 64, ge=2, le=500)
     max_json_items: int = _env("OPSPLANE_MAX_JSON_ITEMS", 1000, ge=1)
@@ -88,10 +98,17 @@ class Settings(BaseSettings):
     # through the container invalidate at once; elsewhere this is how late they show (docs/auth.md).
     auth_cache_seconds: int = _env("OPSPLANE_AUTH_CACHE_SECONDS", 30, ge=0, le=3600)
     csrf_strict: bool = _env("OPSPLANE_CSRF_STRICT", False)
+    # How long audit records are kept (DynamoDB TTL; docs/audit.md).
+    audit_retention_days: int = _env("OPSPLANE_AUDIT_RETENTION_DAYS", 400, ge=1, le=36500)
     # CloverDX's rule on /clover/api/rest/v1: X-Requested-By on every request (docs/cloverdx.md).
     clover_csrf: bool = _env("OPSPLANE_CLOVER_CSRF", True)
     # The tenant Wazo's POST /users/register creates users in; unset: registration is off.
     registration_tenant: str | None = _env("OPSPLANE_REGISTRATION_TENANT", None)
+    # Per-tenant API Gateway API keys (chalicelib/identity/tenant_keys.py, docs/deploy.md):
+    # off, tenants are metered under their tier's shared fallback key; infra/ turns it on.
+    api_keys: bool = _env("OPSPLANE_API_KEYS", False)
+    apigateway_endpoint: str | None = _env("OPSPLANE_APIGATEWAY_ENDPOINT", None)
+    # The standard tier's budgets; the other tiers' are shares of them (chalicelib/tiers.py).
     rate_limit_get: int = _env("OPSPLANE_RATE_LIMIT_GET", 500, ge=1)
     rate_limit_get_paged: int = _env("OPSPLANE_RATE_LIMIT_GET_PAGED", 50, ge=1)
     rate_limit_write: int = _env("OPSPLANE_RATE_LIMIT_WRITE", 50, ge=1)
@@ -113,7 +130,7 @@ class Settings(BaseSettings):
             return tuple(c.strip() for c in value.split(",") if c.strip())
         return value
 
-    @field_validator("csrf_strict", "clover_csrf", "rate_limit_enabled", mode="before")
+    @field_validator("csrf_strict", "clover_csrf", "rate_limit_enabled", "api_keys", mode="before")
     @classmethod
     def _strip_boolean(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value

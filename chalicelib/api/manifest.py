@@ -65,6 +65,13 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/v2/apitoken/serviceaccount/{id}/{token}": ("DELETE", "PUT"),
         "/api/v2/apitoken/{id}": ("DELETE", "PUT"),
     },
+    "audit": {
+        "/api/v2/audit": ("GET",),
+    },
+    "chart": {
+        "/api/v2/chart/api": ("GET",),
+        "/api/v2/chart/raw": ("GET",),
+    },
     "cloudintegration": {
         "/api/v2/cloudintegration": ("GET", "POST"),
         "/api/v2/cloudintegration/awsExternalId": ("POST",),
@@ -200,6 +207,10 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/v2/webhook": ("GET", "POST"),
         "/api/v2/webhook/{id}": ("DELETE", "GET", "PUT"),
     },
+    "report": {
+        "/api/v2/wfproxy/report": ("POST",),
+        "/report": ("POST",),
+    },
     "role": {
         "/api/v2/role": ("GET", "POST"),
         "/api/v2/role/grant/{permission}": ("POST",),
@@ -319,6 +330,12 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/users/lookup": ("GET",),
         "/api/users/{id}": ("GET",),
         "/api/users/{id}/teams": ("GET",),
+    },
+    "msp": {
+        "/api/v2/tenants": ("GET", "POST"),
+        "/api/v2/tenants/{tenantId}": ("GET",),
+        "/api/v2/tenants/{tenantId}/activate": ("POST",),
+        "/api/v2/tenants/{tenantId}/deactivate": ("POST",),
     },
     "oauth": {
         "/api/v2/account/serviceaccount/{id}/credentials": ("GET", "POST"),

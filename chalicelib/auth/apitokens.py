@@ -32,9 +32,13 @@ from chalicelib.auth.cache import invalidate
 from chalicelib.errors import Invalid, NotFound
 from chalicelib.settings import get_settings
 from chalicelib.store import tokens
+from chalicelib.store.audit import Change
 from chalicelib.store.tokens import create_counted as create_counted
 from chalicelib.store.tokens import delete_counted as delete_counted
 from chalicelib.store.tokens import transact as transact
+
+# What the audit log calls API tokens (store/audit.py).
+KIND = "apitoken"
 
 MAX_NAME_LENGTH = 256
 MAX_PUBLIC_ID_LENGTH = 64
@@ -172,7 +176,8 @@ def create(
         (_owner_key(tenant, token.public_id), json.dumps({"account": account})),
     ]
     over_limit = f"An account can have at most {limit} API tokens; revoke one first"
-    create_counted(tenant, _counter_key(tenant, account), limit, rows, over_limit)
+    change = Change(tenant, KIND, token.public_id, "create", after=token.to_doc())
+    create_counted(tenant, _counter_key(tenant, account), limit, rows, over_limit, change=change)
     return secret, token
 
 
@@ -215,8 +220,10 @@ def rename(tenant: str, public_id: str, name: str, account: str | None = None) -
     """Give a token a new name (a token revoked meanwhile stays revoked: NotFound)."""
     check_name(name)
     token = get_token(tenant, public_id, account)
+    before = token.to_doc()
     token.name = name
-    if not tokens.set_doc(_list_key(tenant, token.account, public_id), json.dumps(token.to_doc())):
+    change = Change(tenant, KIND, public_id, "update", before=before, after=token.to_doc())
+    if not tokens.set_doc(_list_key(tenant, token.account, public_id), json.dumps(token.to_doc()), change=change):
         raise NotFound(f"Token {public_id} not found")
     return token
 
@@ -229,6 +236,7 @@ def revoke(tenant: str, public_id: str, account: str | None = None) -> ApiToken:
         [_lookup_key(token.digest), _owner_key(tenant, public_id)],
         _counter_key(tenant, token.account),
         f"Token {public_id} not found",
+        change=Change(tenant, KIND, public_id, "delete", before=token.to_doc()),
     )
     invalidate()
     return token

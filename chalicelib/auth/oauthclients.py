@@ -25,7 +25,11 @@ from chalicelib.auth.apitokens import digest, revoke_each
 from chalicelib.auth.cache import invalidate
 from chalicelib.errors import NotFound
 from chalicelib.store import tokens
+from chalicelib.store.audit import Change
 from chalicelib.store.tokens import create_counted, delete_counted
+
+# What the audit log calls OAuth clients (store/audit.py).
+KIND = "oauthclient"
 
 MAX_CLIENTS_PER_ACCOUNT = 10
 CLIENT_ID_LENGTH = 32  # hex characters
@@ -105,7 +109,8 @@ def create(
     doc = json.dumps(client.to_doc())
     rows = [(_lookup_key(client.client_id), doc), (_list_key(tenant, account, client.client_id), doc)]
     over_limit = f"A service account can have at most {limit} OAuth clients; revoke one first"
-    create_counted(tenant, _counter_key(tenant, account), limit, rows, over_limit)
+    change = Change(tenant, KIND, client.client_id, "create", after=client.to_doc())
+    create_counted(tenant, _counter_key(tenant, account), limit, rows, over_limit, change=change)
     return secret, client
 
 
@@ -138,6 +143,7 @@ def revoke(tenant: str, account: str, client_id: str) -> OAuthClient:
         [_lookup_key(client_id)],
         _counter_key(tenant, account),
         f"Client {client_id} not found",
+        change=Change(tenant, KIND, client_id, "delete", before=client.to_doc()),
     )
     invalidate()
     return client

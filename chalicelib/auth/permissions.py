@@ -77,6 +77,8 @@ _ALL: tuple[Permission, ...] = (
         ("CREATE_TOKEN", "GET_TOKENS", "REVOKE_TOKEN"),
     ),
     Permission("application_management", "Applications", ("application.#",), ("MODIFY_APPLICATIONS",)),
+    # Reading the tenant's audit log (not a Wavefront permission; `#` holds it: docs/audit.md).
+    Permission("audit_log", "Audit Log", ("audit.#",)),
     Permission("batch_query_priority", "Batch Query Priority", ("query.batch",)),
     Permission("browse", "Browse", ("*.read", "*.*.read"), _VIEW_FUNCTIONS),
     Permission(

@@ -19,6 +19,10 @@ from dataclasses import asdict, dataclass
 from chalicelib.auth.apitokens import digest
 from chalicelib.errors import NotFound
 from chalicelib.store import tokens
+from chalicelib.store.audit import Change
+
+# What the audit log calls refresh tokens (store/audit.py).
+KIND = "refreshtoken"
 
 MAX_CLIENT_ID = 1024  # Wazo's bound
 
@@ -67,8 +71,11 @@ def issue(tenant: str, user: str, client_id: str, *, mobile: bool) -> str:
     token = RefreshToken(client_id, user, tenant, int(time.time()), mobile, digest(secret))
     doc = json.dumps(asdict(token))
     stale = [_lookup_key(_from_doc(previous.doc).digest)] if previous is not None else []
+    change = Change(tenant, KIND, f"{user}#{client_id}", "create", after=asdict(token))
     tokens.write_rows(
-        [tokens.NewRow(_lookup_key(token.digest), tenant, doc), tokens.NewRow(listed_key, tenant, doc)], stale
+        [tokens.NewRow(_lookup_key(token.digest), tenant, doc), tokens.NewRow(listed_key, tenant, doc)],
+        stale,
+        change=change,
     )
     return secret
 
@@ -93,4 +100,6 @@ def revoke(tenant: str, user: str, client_id: str) -> None:
     row = tokens.get(listed_key, consistent=True)
     if row is None:
         raise NotFound(f"No refresh token for client {client_id}")
-    tokens.write_rows([], [listed_key, _lookup_key(_from_doc(row.doc).digest)])
+    token = _from_doc(row.doc)
+    change = Change(tenant, KIND, f"{user}#{client_id}", "delete", before=asdict(token))
+    tokens.write_rows([], [listed_key, _lookup_key(token.digest)], change=change)

@@ -18,6 +18,10 @@ from chalicelib.auth import records
 from chalicelib.auth.sessions import SessionClaims
 from chalicelib.errors import NotFound
 from chalicelib.store import tokens
+from chalicelib.store.audit import Change
+
+# What the audit log calls sessions (store/audit.py).
+KIND = "session"
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,8 @@ def record(claims: SessionClaims, *, mobile: bool, user_agent: str, client_id: s
             tokens.NewRow(
                 _key(claims.tenant, claims.sub, claims.jti), claims.tenant, json.dumps(asdict(session)), expires
             )
-        ]
+        ],
+        change=Change(claims.tenant, KIND, claims.jti, "create", after=asdict(session)),
     )
     return session
 
@@ -79,9 +84,11 @@ def find(tenant: str, session_uuid: str, user: str | None = None) -> Session:
 def end(session: Session) -> None:
     """Revoke the session's token and take it off the list."""
     records.revoke_session(session.uuid, session.expires_at)
-    tokens.delete(_key(session.tenant_uuid, session.user_uuid, session.uuid))
+    change = Change(session.tenant_uuid, KIND, session.uuid, "delete", before=asdict(session))
+    tokens.delete(_key(session.tenant_uuid, session.user_uuid, session.uuid), change=change)
 
 
 def forget(claims: SessionClaims) -> None:
     """Take a revoked token's session off the list (DELETE /token did the revoking)."""
-    tokens.delete(_key(claims.tenant, claims.sub, claims.jti))
+    change = Change(claims.tenant, KIND, claims.jti, "delete")
+    tokens.delete(_key(claims.tenant, claims.sub, claims.jti), change=change)

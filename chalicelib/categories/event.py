@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from chalicelib.categories import crud
 from chalicelib.categories.event_views import Event, EventBody
 from chalicelib.domain import entities, events
@@ -21,7 +23,7 @@ from chalicelib.domain.entities import Kind
 from chalicelib.domain.searching import Fields, path
 from chalicelib.errors import Invalid
 from chalicelib.http import dialects
-from chalicelib.http.request import Request
+from chalicelib.http.request import Request, parse_json, validation_message
 from chalicelib.http.router import Category, Router
 from chalicelib.store.repository import Entity, Page
 from chalicelib.wire import wavefront
@@ -159,11 +161,45 @@ WINDOW = (
 LIMIT = (("limit", "integer", f"page size, 1..{MAX_LIMIT} (default {PAGE_LIMIT})"),)
 
 
+# wavefront-sdk-python's direct ingestion flushes its buffered events in one POST, one JSON
+# object per line (`send_event`); each is an event. Bounded: every event is its own write.
+MAX_EVENTS_PER_POST = 100
+
+
+def _batch(req: Request) -> list[EventBody] | None:
+    """The events of a body of JSON lines (two or more), all valid, or None for a body of one
+    JSON value. Any bad line is a 400 naming it, before anything is written."""
+    text = req.raw_body.decode("utf-8", "replace") if req.raw_body else ""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2 or not all(line.lstrip().startswith("{") and line.rstrip().endswith("}") for line in lines):
+        return None
+    if len(lines) > MAX_EVENTS_PER_POST:
+        raise Invalid(f"{len(lines)} events in one request: at most {MAX_EVENTS_PER_POST}")
+    bodies = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            bodies.append(EventBody.model_validate(parse_json(line, req.ctx.settings)))
+        except Invalid as exc:
+            raise Invalid(f"line {number}: {exc.message}") from exc
+        except ValidationError as exc:
+            raise Invalid(f"line {number}: {validation_message(exc)}") from exc
+    return bodies
+
+
+def _create(req: Request, body: EventBody) -> Entity:
+    doc, tags = to_doc(body)
+    return events.create(req.ctx, doc, sorted({entities.valid_tag(t) for t in tags or []}))
+
+
 @router.post(BASE, acl="event.create", body=EventBody, response=Event)
 def create_event(req: Request) -> dict[str, Any]:
-    """Create an event (no endTime: ongoing until closed)."""
-    doc, tags = to_doc(req.model(EventBody))
-    return _answer(req, events.create(req.ctx, doc, sorted({entities.valid_tag(t) for t in tags or []})))
+    """Create an event (no endTime: ongoing until closed). A body of JSON lines (the SDK's
+    batched `send_event`) creates one event per line and answers them as a list."""
+    batch = _batch(req)
+    if batch is None:
+        return _answer(req, _create(req, req.model(EventBody)))
+    made = [_answer(req, _create(req, body)) for body in batch]
+    return dialects.paged(made, offset=0, limit=len(made), total=len(made), more=False)
 
 
 @router.get(

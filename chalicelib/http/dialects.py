@@ -10,7 +10,7 @@ import uuid
 from http import HTTPStatus
 from typing import Any
 
-from chalicelib.errors import OpsplaneError, Throttled, TokenExpired, Unavailable
+from chalicelib.errors import OpsplaneError, ProxyTokenExpired, Throttled, TokenExpired, Unavailable
 
 NATIVE = "native"
 WAZO = "wazo"
@@ -126,11 +126,23 @@ def error_status(dialect: str, error: OpsplaneError) -> int:
     return error.status
 
 
+def on_msp(error: OpsplaneError) -> OpsplaneError:
+    """An error as the MSP platform's routes state it (seed 003): an expired token is 407
+    "Token expired."; the body keeps the shape of the path's dialect."""
+    if isinstance(error, TokenExpired) and not isinstance(error, ProxyTokenExpired):
+        translated = ProxyTokenExpired(**error.context)
+        translated.__cause__ = error
+        return translated
+    return error
+
+
 def error_headers(error: OpsplaneError) -> dict[str, str]:
-    """Headers an error carries (Retry-After, WWW-Authenticate)."""
+    """Headers an error carries (Retry-After, WWW-Authenticate, Proxy-Authenticate)."""
     headers: dict[str, str] = {}
     if isinstance(error, (Throttled, Unavailable)):
         headers["Retry-After"] = str(max(1, int(error.retry_after)))
+    if isinstance(error, ProxyTokenExpired):  # RFC 9110 15.5.8: a 407 names its challenge
+        headers["Proxy-Authenticate"] = 'Bearer error="invalid_token", error_description="Token expired."'
     if isinstance(error, TokenExpired):
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token", error_description="The token has expired"'
     elif error.status == 401:

@@ -18,24 +18,28 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 
+from chalicelib import tiers
 from chalicelib.auth.principal import Principal
+from chalicelib.domain.context import actor_of
 from chalicelib.errors import (
     Forbidden,
+    Invalid,
     MethodNotAllowed,
     NotFound,
     OpsplaneError,
     PayloadTooLarge,
     Unavailable,
 )
-from chalicelib.http import dialects, limits, telemetry
+from chalicelib.http import dialects, limits, telemetry, tenant_urls
 from chalicelib.http.redact import RedactingPowertoolsFormatter
 from chalicelib.http.reply import Reply
 from chalicelib.http.request import Request, check_headers, decode_params
 from chalicelib.http.router import Route, Router, required_access
 from chalicelib.identity import network
-from chalicelib.identity.authorize import authorize, enter_tenant
+from chalicelib.identity.authorize import active_tenant, authorize, enter_tenant
+from chalicelib.ingest import body as ingest_body
 from chalicelib.settings import Settings, get_settings
-from chalicelib.store import calls
+from chalicelib.store import audit, calls
 
 # Every line is redacted (http/redact.py): no credential reaches the logs, whatever a record carries.
 logger = Logger(service="opsplane", logger_formatter=RedactingPowertoolsFormatter())
@@ -44,8 +48,9 @@ METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"]
 # Every media type reaches the pipeline, so an unexpected one is refused in the
 # caller's dialect (Request.json raises UnsupportedMedia), not in Chalice's shape.
 CONTENT_TYPES = ["*/*"]
-# Depth of the catch-all routes that make unknown paths answer 404 in their dialect.
-CATCH_ALL_DEPTH = 10
+# Depth of the catch-all routes that make unknown paths answer 404 in their dialect, and
+# that carry tenant URLs (the deepest route, 7 segments, below /api/v2/tenants/{tenantId}).
+CATCH_ALL_DEPTH = 12
 # The route of a path no route matches, in logs and metrics (never the path itself).
 UNKNOWN_ROUTE = "unknown"
 
@@ -278,14 +283,19 @@ class Edge:
     def _respond(
         self, chalice_request: Any, path: str | None, raw_params: dict[str, str], request_id: str, seen: _Seen
     ) -> Response:
-        """The pipeline: every answer of an authenticated tenant carries its X-RateLimit-* headers."""
-        actual_path = _actual_path(chalice_request, path)
+        """The pipeline: every answer of an identified tenant carries its X-RateLimit-* headers."""
+        outer = _actual_path(chalice_request, path)
+        # A tenant URL reaches no view of its own: it is rewritten here, once, for every route.
+        scoped = tenant_urls.split(outer) if path is None else None
+        if scoped is not None:
+            path, raw_params = tenant_urls.match(self._methods, scoped.path) or (None, {})
+        actual_path = scoped.path if scoped else outer
         dialect = dialects.dialect_of(actual_path)
+        method = chalice_request.method.upper()
         budget_headers: dict[str, str] = {}
         try:
             if path is None:  # Grafana's clients match its own words
                 raise NotFound("Not found" if dialect == dialects.GRAFANA else f"No route for {actual_path}")
-            method = chalice_request.method.upper()
             routes = self._category_of(path)
             route = routes.get(method)
             if route is None and method == "HEAD":
@@ -293,19 +303,30 @@ class Edge:
             if route is None:
                 raise MethodNotAllowed(f"Method {method} not allowed on {path}", headers={"Allow": self._allow(path)})
             seen.route = route
-            request = self._parse(chalice_request, route, raw_params, request_id)
+            request = self._parse(chalice_request, route, raw_params, request_id, actual_path, scoped)
             if not route.public:
                 try:
                     self._authorize(chalice_request, request, route)
                 finally:
-                    # Once the tenant is known, even a refusal (403) spends its budget and
-                    # carries the headers; a Throttled raised here wins over the refusal.
-                    seen.tenant = request.tenant
-                    if request.tenant:
-                        budget_headers = self._limit(request, route)
-            result = route.handler(request)
+                    # Once the caller is identified, even a refusal (403, 410) spends its
+                    # budget and carries the headers; a Throttled raised here wins over it.
+                    identified = request.tenant or (request.principal.tenant if request.principal else None)
+                    seen.tenant = identified
+                    if identified:
+                        budget_headers = self._limit(identified, route.tag, method, route.paged)
+            # Every change the handler makes is audited as the caller's (store/audit.py).
+            with audit.acting(actor_of(request.principal, request.source)):
+                result = route.handler(request)
             response = render(dialect, result, envelope=route.envelope)
-        except OpsplaneError as error:
+        except OpsplaneError as raised:
+            error = raised
+            if seen.route is None:  # 404 or 405 before any route: still counted for a known caller
+                try:
+                    budget_headers = self._unrouted_budget(chalice_request, path, scoped, seen)
+                except OpsplaneError as throttled:
+                    error = throttled
+            if tenant_urls.is_msp(outer):
+                error = dialects.on_msp(error)
             if isinstance(error, Unavailable):  # throttled or down after botocore's retries: it passes
                 logger.warning("store unavailable", extra={"code": error.code, "context": error.context})
             elif error.status >= 500:  # a broken backend (StoreError): the caller cannot fix it
@@ -315,9 +336,35 @@ class Edge:
             logger.exception("unhandled error")
             response = render_error(dialect, OpsplaneError("Internal server error"))
         response.headers.update(budget_headers)
-        if chalice_request.method.upper() == "HEAD":
+        if method == "HEAD":
             without_body(response)
         return response
+
+    def _unrouted_budget(
+        self, chalice_request: Any, path: str | None, scoped: tenant_urls.Scoped | None, seen: _Seen
+    ) -> dict[str, str]:
+        """The budget headers of a request no route answers (404, 405), when its credentials
+        identify a tenant: it is counted like any answer to that tenant (Throttled when the
+        budget is spent). An anonymous or unidentifiable caller gets its 404 / 405 as before."""
+        headers = {k.lower(): v for k, v in (chalice_request.headers or {}).items()}
+        # Without a limiter there are no headers to give: the 404 / 405 costs no lookup.
+        if not get_settings().rate_limit_enabled or not (headers.get("authorization") or headers.get("x-auth-token")):
+            return {}
+        method = chalice_request.method.upper()
+        try:
+            principal = _authorizer_principal(chalice_request.context) or authorize(
+                headers, method, source=source_address(chalice_request.context)
+            )
+        except OpsplaneError:
+            return {}
+        requested = scoped.tenant if scoped else _requested_tenant(headers)
+        try:
+            tenant = enter_tenant(principal.tenant, requested)
+        except OpsplaneError:  # a tenant it may not enter: the caller is still its home tenant's
+            tenant = principal.tenant
+        seen.tenant = tenant
+        category = next(iter(self._table[path].values())).tag if path and self._table.get(path) else UNKNOWN_ROUTE
+        return self._limit(tenant, category, method, False)
 
     def _allow(self, path: str) -> str:
         """The methods path answers, for a 405's Allow header (HEAD wherever GET is)."""
@@ -326,7 +373,15 @@ class Edge:
             methods.add("HEAD")
         return ", ".join(m for m in METHODS if m in methods)
 
-    def _parse(self, chalice_request: Any, route: Route, raw_params: dict[str, str], request_id: str) -> Request:
+    def _parse(
+        self,
+        chalice_request: Any,
+        route: Route,
+        raw_params: dict[str, str],
+        request_id: str,
+        path: str,
+        scoped: tenant_urls.Scoped | None,
+    ) -> Request:
         body = chalice_request.raw_body or b""
         limit = body_limit(route, get_settings())
         if len(body) > limit:
@@ -338,9 +393,14 @@ class Edge:
                 query[key] = list(qp.getlist(key))
         headers = {k.lower(): v for k, v in (chalice_request.headers or {}).items()}
         check_headers(headers, get_settings())
+        if scoped is not None:
+            _scope_headers(headers, scoped.tenant)
+        if route.decode_body and body:
+            # Inflated within the same limit: a small gzip bomb is 413 like a large body.
+            body = ingest_body.inflate(body, headers.get("content-encoding"), limit)
         return Request(
             method=chalice_request.method.upper(),
-            path=_actual_path(chalice_request, route.path),
+            path=path,
             params=decode_params(raw_params),
             query=query,
             headers=headers,
@@ -355,9 +415,10 @@ class Edge:
             principal = authorize(request.headers, request.method, source=request.source)  # checks the address too
         else:  # the authorizer checked it; checked again here, where the 403 is in the dialect
             network.admit(principal, request.source)
-        requested = request.headers.get("wazo-tenant") or request.headers.get("x-tenant-id")
-        tenant = enter_tenant(principal.tenant, requested)  # kept per container (auth/cache.py)
         request.principal = principal
+        tenant = enter_tenant(
+            principal.tenant, _requested_tenant(request.headers)
+        )  # kept per container (auth/cache.py)
         request.tenant = tenant
         logger.append_keys(tenant=tenant, principal=principal.id)
         access = required_access(route, request.params)
@@ -365,12 +426,12 @@ class Edge:
         if not acting_on_self and not principal.can(access):
             raise Forbidden(f"Missing permission {access}")
 
-    def _limit(self, request: Request, route: Route) -> dict[str, str]:
-        """Count the request against its tenant's budget (in memory: http/limits.py); the headers."""
+    def _limit(self, tenant: str, category: str, method: str, paged: bool) -> dict[str, str]:
+        """Count a request against its tenant's budget (in memory: http/limits.py); the headers."""
         settings = get_settings()
-        if not settings.rate_limit_enabled or not request.tenant:
+        if not settings.rate_limit_enabled:
             return {}
-        return self.limiter.take(settings, request.tenant, route.tag, request.method, route.paged).headers()
+        return self.limiter.take(settings, tenant, category, method, paged, _tier(tenant)).headers()
 
 
 def _without_collection(load: Load, name: str) -> Router:
@@ -384,6 +445,15 @@ def _without_collection(load: Load, name: str) -> Router:
         gc.freeze()
         if enabled:
             gc.enable()
+
+
+def _tier(tenant: str) -> tiers.Tier:
+    """The tier sizing a tenant's budget: its record's, kept per container (auth/cache.py);
+    the default tier for a tenant that is gone or unknown (its refusal is answered anyway)."""
+    try:
+        return tiers.tier_of(active_tenant(tenant))
+    except OpsplaneError:
+        return tiers.get(tiers.DEFAULT)
 
 
 def body_limit(route: Route, settings: Settings) -> int:
@@ -400,6 +470,25 @@ def body_limit(route: Route, settings: Settings) -> int:
 def _view_name(path: str) -> str:
     cleaned = "".join(c if c.isalnum() else "_" for c in path).strip("_")
     return f"v_{cleaned}"
+
+
+# The headers that name the tenant a request acts in (Wazo's, and the generic one).
+TENANT_HEADERS = ("wazo-tenant", "x-tenant-id")
+
+
+def _requested_tenant(headers: Mapping[str, str]) -> str | None:
+    """The tenant a request names (lower-cased header names), if any."""
+    return headers.get("wazo-tenant") or headers.get("x-tenant-id")
+
+
+def _scope_headers(headers: dict[str, str], tenant: str) -> None:
+    """A tenant URL names its tenant as X-Tenant-Id would; a header naming another one
+    contradicts it (400), whichever the route would have read."""
+    for name in TENANT_HEADERS:
+        named = headers.get(name)
+        if named is not None and named != tenant:
+            raise Invalid(f"Header {name} names tenant {named}, the URL tenant {tenant}")
+    headers["x-tenant-id"] = tenant
 
 
 def _actual_path(chalice_request: Any, fallback: str | None) -> str:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
-from chalicelib.http import dialects
+from chalicelib.http import dialects, tenant_urls
 from chalicelib.http.router import Route
 from chalicelib.http.wavefront_operations import OPERATIONS as WAVEFRONT_OPERATIONS
 
@@ -162,6 +162,17 @@ ERRORS_LOGIN = {
 SIGNED_PREFIXES = ("/hooks/",)
 ERRORS_SIGNED = {401: "The request's signature does not verify"}
 ERRORS_GRAFANA = {412: "Grafana: version-mismatch or name-exists", 422: "Grafana: a limit out of range"}
+# The MSP platform's routes (and every route reached through a tenant URL) say so with 407.
+ERRORS_MSP = {407: "MSP routes: the token has expired (Token expired.)"}
+# Every route is also served below a tenant URL (http/tenant_urls.py): one server, not a copy of every path.
+SERVERS: list[dict[str, Any]] = [
+    {"url": "/", "description": "The caller's home tenant, or the one Wazo-Tenant / X-Tenant-Id names"},
+    {
+        "url": tenant_urls.MSP_PREFIX + "/{tenantId}",
+        "description": "The MSP platform's tenant URL: acting in {tenantId}, a descendant of the caller's tenant",
+        "variables": {"tenantId": {"default": "tenantId", "description": "The tenant to act in"}},
+    },
+]
 
 
 def error_statuses(route: Route) -> dict[int, str]:
@@ -178,6 +189,8 @@ def error_statuses(route: Route) -> dict[int, str]:
         found.update(ERRORS_SIGNED)
     if dialect == dialects.GRAFANA:
         found.update(ERRORS_GRAFANA)
+    if not route.public and tenant_urls.is_msp(route.path):
+        found.update(ERRORS_MSP)
     return dict(sorted(found.items()))
 
 
@@ -525,9 +538,13 @@ def document(routes: Iterable[Route], *, title: str = "opsplane API", version: s
                 "The opsplane management API. Native routes (/api/v2) answer in the Wavefront envelope "
                 "{status, response}; /api/auth/0.1 speaks Wazo, /api/dashboards and /api/search speak Grafana, "
                 "/auth/oauth speaks OAuth2. Every authenticated route accepts any of the security schemes "
-                "and names the ACL it requires."
+                "and names the ACL it requires. Every route is also served below the tenant URL "
+                "/api/v2/tenants/{tenantId} (the second server), acting in that tenant as the X-Tenant-Id "
+                "header does; native routes also in the short form /api/v2/tenants/{tenantId}/<path after "
+                "/api/v2/>. There an expired token answers 407 (docs/msp.md)."
             ),
         },
+        "servers": SERVERS,
         "tags": [{"name": tag} for tag in sorted({r.tag for r in ordered})],
         "paths": paths,
         "components": {"schemas": schemas.components, "securitySchemes": SECURITY_SCHEMES},

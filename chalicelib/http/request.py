@@ -265,7 +265,7 @@ class Request:
         if self._ctx is None:
             if self.principal is None or not self.tenant:
                 raise Unauthenticated()
-            self._ctx = Context(self.tenant, self.principal, get_settings())
+            self._ctx = Context(self.tenant, self.principal, get_settings(), source=self.source)
         return self._ctx
 
     @property

@@ -44,6 +44,10 @@ class Route:
     # handler applies its own rule (changing one's own password needs the old one).
     self_param: str = ""
     max_body: int | str | None = None
+    # The edge inflates a gzip or deflate body (Content-Encoding) before the handler sees it,
+    # within the same limit as the body itself. False: the handler gets the body as sent and
+    # decodes it itself (POST /report streams it: chalicelib.ingest.body.lines).
+    decode_body: bool = True
     # The OpenAPI operationId; "" lets the document choose (Wavefront's own id on /api/v2,
     # else one derived from method and path), never the handler's name.
     operation_id: str = ""
@@ -107,7 +111,7 @@ class Category:
 
     router: its routes (their ACLs, schemas and operationIds); the category's name is the
     router's tag and its module's name. tables: the tables its function may touch (infra/
-    grants exactly these). permission: the Wavefront permission whose grant gives its ACLs
+    grants exactly these). queues: the worker queues it sends to. permission: the Wavefront permission whose grant gives its ACLs
     (chalicelib/auth/permissions.py; None for categories every account may use).
     """
 
@@ -115,6 +119,8 @@ class Category:
     tables: tuple[str, ...] = ("entities",)
     permission: str | None = None
     memory_mb: int = 512
+    # The worker queues (chalicelib/workers) its routes send to: infra/ grants SendMessage.
+    queues: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

@@ -1,9 +1,11 @@
 """The purge of a deleted tenant: everything it owns goes, in bounded, resumable steps.
 
-`tenants.delete_tenant` marks the tenant deleted (410 from then on) with `purge: {step: 0,
-stage: 0}` in its record, and sends step 0 to the `tenant-purge` queue. Each message runs
-one step (`run`): at most STEP_ROWS deletes of the current stage, then the record moves to
-the next step (the stage's cursor saved with it) and the next step is sent. Stages, in order:
+`tenants.delete_tenant` marks the tenant deleted (410 from then on), makes its purge state
+`{step: 0, stage: 0}` (a row of `tenants.purges()`, outside the tenant: moving it on writes
+nothing into what is being purged) and sends step 0 to the `tenant-purge` queue. Each
+message runs one step (`run`): at most STEP_ROWS deletes of the current stage, then the state
+moves to the next step (the stage's cursor saved with it) and the next step is sent. Stages,
+in order:
 
 1. descendants: each child is marked deleted and purged the same way, one step of it per
    step of the parent, until no child is left (a child's last step unlinks it);
@@ -12,18 +14,20 @@ the next step (the stage's cursor saved with it) and the next step is sent. Stag
 3. credentials: the rest of the tenant's rows in the tokens table (sessions, refresh tokens,
    tokens and clients left by an interrupted account deletion) and the lookup rows they name;
 4. entities: every partition the tenant's registry lists (store/partitions.py), with the
-   partitions derived from each (history, heads, unique names, timeline), and its
-   idempotency records; each registry row goes once its partition is empty;
+   partitions derived from each (history, heads, unique names, timeline), its audit log and
+   its idempotency records; each registry row goes once its partition is empty;
 5. time series: metric names -> series -> each series' day partitions (from its first to its
    last sighting), and the trace index -> each trace's spans;
 6. blobs: the S3 objects under `<tenant>/` (large documents) and `exports/<tenant>/`;
 7. registry: the tenant's partition registry itself;
 then the record becomes a tombstone: the tenant's slug and its link in the parent are
-released, the record keeps its id, parent and `deleted`, so the id is never used again.
+released, the record keeps its id, parent and `deleted`, so the id is never used again; the
+purge state goes. The tombstone's write is audited like any other: that one record (who
+purged the tenant, when) stays in the tenant's audit log until the audit retention expires it.
 
 Deletes are idempotent and a stage reads only what is left, so a step run twice (a message
 delivered again) does no harm; the record's step number drops stale messages: a message for
-a step the record has passed is dropped, unless it is a redelivery of the step just done
+a step the state has passed is dropped, unless it is a redelivery of the step just done
 (its successor may never have been sent: it is sent again).
 """
 
@@ -38,7 +42,7 @@ from chalicelib.auth import apitokens, oauthclients, refreshtokens, sessionlist
 from chalicelib.auth.cache import invalidate
 from chalicelib.errors import NotFound, VersionMismatch
 from chalicelib.identity import accounts, directory, names, tenants
-from chalicelib.store import blobs, partitions, series
+from chalicelib.store import audit, blobs, partitions, series
 from chalicelib.store import names as reservations
 from chalicelib.store.partitions import ENTITIES, TIMESERIES, TOKENS, USAGE
 from chalicelib.store.repository import Entity, now_ms
@@ -94,6 +98,10 @@ def _descendants(tenant: str, budget: Budget, cursor: Cursor) -> tuple[bool, Cur
         return False, {}
     if not doc.get("deleted"):
         tenants.mark_deleted(child, by=BY)
+    if doc.get("purged_at"):  # a tombstone still linked (its last step stopped half-way)
+        partitions.drop(ENTITIES, [(f"{tenant}#{tenants.CHILD}", child)])
+        budget.spend(1)
+        return False, {}
     try:
         advance(child, budget)
     except VersionMismatch:
@@ -168,7 +176,10 @@ def _entities(tenant: str, budget: Budget, cursor: Cursor) -> tuple[bool, Cursor
         if not empty:
             return False, {}
         partitions.drop(ENTITIES, partitions.unlisted(tenant, [(table, pk)]))
-    # Powertools' idempotency records: one partition per tenant, named by store/idempotency.py.
+    # Partitions every tenant has under a fixed name, written inside other writes'
+    # transactions: its audit log (store/audit.py) and Powertools' idempotency records.
+    if not _sweep(ENTITIES, f"{tenant}#{audit.KIND}", budget):
+        return False, {}
     if not _sweep(USAGE, f"{tenant}#idempotency", budget):
         return False, {}
     invalidate()
@@ -248,48 +259,50 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 # ---- steps -----------------------------------------------------------------------------------
 
 
-def _tombstone(entity: Entity) -> None:
+def _tombstone(tenant: str) -> None:
     """Replace the record by its tombstone and release the slug and the parent's link, in
-    one transaction on condition that the record has not moved."""
+    one transaction (done again harmlessly when the step runs twice)."""
+    entity = tenants.record(tenant).get(tenant)
     doc = entity.doc
+    if doc.get("purged_at"):
+        return
     parent = doc.get("parent_uuid")
     extra = None
-    if parent and parent != entity.id:
-        extra = names.both(reservations.release(parent, tenants.CHILD, entity.id))
+    if parent and parent != tenant:
+        extra = names.both(reservations.release(parent, tenants.CHILD, tenant))
         if doc.get("slug"):
             extra = names.both(extra, names.release(parent, tenants.SLUGS, doc["slug"]))
-    state = {**doc.get("purge", {}), "done": True, "step": int(doc.get("purge", {}).get("step", 0)) + 1}
     kept: dict[str, Any] = {k: doc[k] for k in ("uuid", "parent_uuid", "ancestors", "deleted_at") if k in doc}
 
     def replace(e: Entity) -> None:
-        e.doc = {**kept, "deleted": True, "active": False, "purged_at": now_ms(), "purge": state}
+        e.doc = {**kept, "deleted": True, "active": False, "purged_at": now_ms()}
         e.tags = []
 
-    tenants.record(entity.id).update(entity.id, replace, by=BY, expected_version=entity.version, extra=extra)
+    tenants.record(tenant).update(tenant, replace, by=BY, expected_version=entity.version, extra=extra)
 
 
 def advance(tenant: str, budget: Budget) -> bool:
     """Run the tenant's purge one step on (within budget); True when it is complete.
-    VersionMismatch when another run moved the record meanwhile (its step stands)."""
-    entity = tenants.record(tenant).get(tenant)
-    state = dict(entity.doc.get("purge") or {})
-    if state.get("done") or not entity.doc.get("deleted"):
-        return bool(state.get("done"))
-    stage = int(state.get("stage", 0))
+    VersionMismatch when another run moved it meanwhile (its step stands)."""
+    if not tenants.get_tenant(tenant).get("deleted"):
+        return False
+    state = tenants.start_purge(tenant)
+    stage = int(state.doc.get("stage", 0))
     if stage >= len(STAGES):
-        _tombstone(entity)
+        _tombstone(tenant)
+        tenants.purges().purge(tenant)  # done: nothing of the purge stays either
         return True
-    done, cursor = STAGES[stage][1](tenant, budget, dict(state.get("cursor") or {}))
+    done, cursor = STAGES[stage][1](tenant, budget, dict(state.doc.get("cursor") or {}))
     moved = {
-        "step": int(state.get("step", 0)) + 1,
+        "step": int(state.doc.get("step", 0)) + 1,
         "stage": stage + 1 if done else stage,
         "cursor": {} if done else cursor,
     }
 
     def record(e: Entity) -> None:
-        e.doc["purge"] = moved
+        e.doc = moved
 
-    tenants.record(tenant).update(tenant, record, by=BY, expected_version=entity.version)
+    tenants.purges().update(tenant, record, by=BY, expected_version=state.version)
     return False
 
 
@@ -297,30 +310,26 @@ def run(tenant: str, step: int, *, redelivered: bool = False, rows: int = STEP_R
     """Run step `step` of a tenant's purge (a message of the queue); the step to send next,
     or None: the purge is complete, or the message is stale (a duplicate, or for a tenant
     that is not being purged)."""
-    try:
-        doc = tenants.get_tenant(tenant)
-    except NotFound:
+    state = tenants.purges().find(tenant)
+    if state is None:
         return None
-    state = doc.get("purge") or {}
-    if not doc.get("deleted") or state.get("done"):
-        return None
-    current = int(state.get("step", 0))
+    current = int(state.doc.get("step", 0))
     if step != current:
         # The step was done; its successor may not have been sent when this delivery failed.
         return current if redelivered and step == current - 1 else None
     try:
         complete = advance(tenant, Budget(rows))
-    except VersionMismatch:
+    except (VersionMismatch, NotFound):
         return None  # another delivery of this step ran it
     return None if complete else current + 1
 
 
 def progress(tenant: str) -> dict[str, Any]:
-    """Where a tenant's purge is: step, stage (by name), done."""
-    state = tenants.get_tenant(tenant).get("purge") or {}
-    stage = int(state.get("stage", 0))
+    """Where a tenant's purge is: step, stage (by name), done (its record is a tombstone)."""
+    state = tenants.purges().find(tenant)
+    stage = int(state.doc.get("stage", 0)) if state is not None else len(STAGES)
     return {
-        "step": int(state.get("step", 0)),
+        "step": int(state.doc.get("step", 0)) if state is not None else None,
         "stage": STAGES[stage][0] if stage < len(STAGES) else "tombstone",
-        "done": bool(state.get("done")),
+        "done": bool(tenants.get_tenant(tenant).get("purged_at")),
     }

@@ -7,8 +7,10 @@ as domain errors (throttling and outages as Unavailable: store/failures.py).
 
 What each operation costs (DynamoDB calls; a transaction is one):
 - get: 1 GetItem. create: 1 TransactWriteItems (the item, its history version, its head
-  row, its timeline copy, the kind's counter row, a unique-name row and the caller's extra
-  writes), or 1 PutItem for a kind with none of those.
+  row, its timeline copy, the kind's counter row, a unique-name row, the caller's extra
+  writes and the audit record: store/audit.py). Every write in a tenant carries its audit
+  record, so is a transaction; only installation-wide partitions (`_global`) may take a
+  single PutItem.
 - update: 1 GetItem + 1 write. The read is needed: the change is a function of the stored
   object (server-managed document keys, the entity ACL the caller is checked against, the
   name whose reservation moves, the trash flag the counter follows).
@@ -41,7 +43,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, Invalid, NameExists, NotFound, VersionMismatch
 from chalicelib.settings import get_settings
-from chalicelib.store import blobs, documents, partitions, timeline
+from chalicelib.store import audit, blobs, documents, partitions, timeline
 from chalicelib.store.cursor import decode_cursor, encode_cursor
 from chalicelib.store.failures import guard_methods
 from chalicelib.store.models import EntityItem, copy_actions, transaction_connection
@@ -658,7 +660,7 @@ class Repository:
             self._write(
                 item,
                 new=True,
-                extra=chain(self._rename(entity_id, None, name), extra),
+                extra=chain(self._rename(entity_id, None, name), extra, self._audit("create", None, entity)),
                 counts=(1, 0),
                 placed=(None, self._placed(entity)),
             )
@@ -693,9 +695,11 @@ class Repository:
                 raise VersionMismatch(
                     f"{self.kind.capitalize()} {entity_id} is at version {entity.version}, not {expected_version}"
                 )
+            before = copy.deepcopy(entity)
             flip, rename, placed = self._apply(item, entity, change, by=by, note=note)
+            record = self._audit(_action(before, entity), before, entity, version=int(item.revision))
             try:
-                self._write(item, new=False, extra=chain(rename, extra), counts=flip, placed=placed)
+                self._write(item, new=False, extra=chain(rename, extra, record), counts=flip, placed=placed)
                 return _to_entity(item)
             except VersionMismatch as exc:
                 self._raise_if_name_taken(self._name_of(entity), entity_id, exc)
@@ -742,10 +746,12 @@ class Repository:
         item = self._load(entity_id)
         entity = _to_entity(item)
         stored_in_s3 = item.doc_ref is not None
+        before = copy.deepcopy(entity)
         flip, rename, placed = self._apply(item, entity, change, by=by, note=None)
         if stored_in_s3 or documents.packed(item) is not None:
             raise Invalid(f"{self.kind.capitalize()} {entity_id} is too large to change in another write's transaction")
-        writes = chain(self._saves(item, new=False, counts=flip, placed=placed), rename)
+        record = self._audit(_action(before, entity), before, entity, version=int(item.revision))
+        writes = chain(self._saves(item, new=False, counts=flip, placed=placed), rename, record)
         assert writes is not None
         return _to_entity(item), writes
 
@@ -781,6 +787,7 @@ class Repository:
             unplace,
             self._count(*gone),
             extra,
+            self._audit("delete", entity, None),
         )
         try:
             _transact(chain(lambda tx: tx.delete(item), writes))  # type: ignore[arg-type]
@@ -797,6 +804,29 @@ class Repository:
                     batch.delete(hist)
         documents.discard(refs, "purged")
         return entity
+
+    def _audit(
+        self, action: str, before: Entity | None, after: Entity | None, *, version: int | None = None
+    ) -> Writes | None:
+        """The audit record of a write (store/audit.py), for the write's own transaction;
+        None for installation-wide partitions (`_global`), which hold no tenant's objects."""
+        if not audit.audited(self.tenant):
+            return None
+        subject = after or before
+        assert subject is not None
+        tags = None
+        if before is not None and after is not None and before.tags != after.tags:
+            tags = (before.tags, after.tags)
+        return audit.record(
+            self.tenant,
+            self.kind,
+            subject.id,
+            action,
+            before.doc if before is not None else None,
+            after.doc if after is not None else None,
+            version=version or subject.version,
+            tags=tags,
+        )
 
     def _drop_head(self, entity_id: str) -> Writes | None:
         if not self._head_keys:
@@ -888,6 +918,15 @@ class Repository:
             return _to_entity(EntityItem.get(f"{self._pk}#h#{check_id(entity_id)}", f"{int(version):012d}"))
         except DoesNotExist as exc:
             raise NotFound(f"Version {version} of {self.kind} {entity_id} not found") from exc
+
+
+def _action(before: Entity, after: Entity) -> str:
+    """What an update did, in the audit log's words."""
+    if before.deleted != after.deleted:
+        return "trash" if after.deleted else "undelete"
+    if before.doc == after.doc and before.tags != after.tags:
+        return "tag"
+    return "update"
 
 
 def chain(*writes: Writes | None) -> Writes | None:

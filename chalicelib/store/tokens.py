@@ -20,6 +20,7 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PynamoDBException, Tr
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, Invalid, NotFound
+from chalicelib.store.audit import Change
 from chalicelib.store.failures import guarded
 from chalicelib.store.models import TokenItem, transaction_connection
 
@@ -91,9 +92,19 @@ def put(key: Key, *, expires: datetime) -> None:
 
 
 @guarded
-def delete(key: Key) -> None:
-    """Delete a row (an absent one is fine)."""
-    TokenItem(*key).delete()
+def delete(key: Key, *, change: Change | None = None) -> None:
+    """Delete a row (an absent one is fine); with change, in one transaction with its
+    audit record (store/audit.py)."""
+    audited = change.record() if change is not None else None
+    if audited is None:
+        TokenItem(*key).delete()
+        return
+
+    def build(tx: TransactWrite) -> None:
+        tx.delete(TokenItem(*key))
+        audited(tx)
+
+    transact(build)
 
 
 def _conditional(item: TokenItem, actions: list[Any], condition: Any) -> bool:
@@ -137,12 +148,27 @@ def release_slot(key: Key) -> None:
 
 
 @guarded
-def set_doc(key: Key, doc: str) -> bool:
-    """Replace an existing row's document; False when the row is gone."""
+def set_doc(key: Key, doc: str, *, change: Change | None = None) -> bool:
+    """Replace an existing row's document; False when the row is gone. With change, in one
+    transaction with its audit record (store/audit.py)."""
+    audited = change.record() if change is not None else None
+    if audited is None:
+        try:
+            TokenItem(*key).update(actions=[TokenItem.doc.set(doc)], condition=TokenItem.pk.exists())
+        except UpdateError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def build(tx: TransactWrite) -> None:
+        tx.update(TokenItem(*key), actions=[TokenItem.doc.set(doc)], condition=TokenItem.pk.exists())
+        audited(tx)
+
     try:
-        TokenItem(*key).update(actions=[TokenItem.doc.set(doc)], condition=TokenItem.pk.exists())
-    except UpdateError as exc:
-        if is_conditional_failure(exc):
+        transact(build)
+    except TransactWriteError as exc:
+        if "ConditionalCheckFailed" in cancellation_codes(exc):
             return False
         raise
     return True
@@ -181,10 +207,20 @@ def transact(build: Callable[[TransactWrite], None], *, attempts: int = 5) -> No
 
 
 @guarded
-def create_counted(tenant: str, counter: Key, limit: int, rows: Iterable[tuple[Key, str]], over_limit: str) -> None:
+def create_counted(
+    tenant: str,
+    counter: Key,
+    limit: int,
+    rows: Iterable[tuple[Key, str]],
+    over_limit: str,
+    *,
+    change: Change | None = None,
+) -> None:
     """Save new rows (key, doc) and count them against the account's limit, in one
-    transaction; a full counter is Invalid(over_limit), an existing row fails the write."""
+    transaction (with change's audit record); a full counter is Invalid(over_limit), an
+    existing row fails the write."""
     rows = list(rows)
+    audited = change.record() if change is not None else None
 
     def build(tx: TransactWrite) -> None:
         tx.update(
@@ -194,6 +230,8 @@ def create_counted(tenant: str, counter: Key, limit: int, rows: Iterable[tuple[K
         )
         for key, doc in rows:
             tx.save(TokenItem(*key, tenant=tenant, doc=doc), condition=TokenItem.pk.does_not_exist())
+        if audited is not None:
+            audited(tx)  # a put: the counter stays the only update
 
     try:
         transact(build)
@@ -204,16 +242,22 @@ def create_counted(tenant: str, counter: Key, limit: int, rows: Iterable[tuple[K
 
 
 @guarded
-def delete_counted(listed: Key, others: Iterable[Key], counter: Key, not_found: str) -> None:
-    """Delete a credential's rows and uncount it, in one transaction, on condition that its
-    listed row still exists (NotFound(not_found) otherwise: two revokes never both uncount)."""
+def delete_counted(
+    listed: Key, others: Iterable[Key], counter: Key, not_found: str, *, change: Change | None = None
+) -> None:
+    """Delete a credential's rows and uncount it, in one transaction (with change's audit
+    record), on condition that its listed row still exists (NotFound(not_found) otherwise:
+    two revokes never both uncount)."""
     others = list(others)
+    audited = change.record() if change is not None else None
 
     def build(tx: TransactWrite) -> None:
         tx.delete(TokenItem(*listed), condition=TokenItem.pk.exists())
         for key in others:
             tx.delete(TokenItem(*key))
         tx.update(TokenItem(*counter), actions=[TokenItem.hits.add(-1)])
+        if audited is not None:
+            audited(tx)
 
     try:
         transact(build)
@@ -261,15 +305,19 @@ class NewRow:
 
 
 @guarded
-def write_rows(saves: Iterable[NewRow], deletes: Iterable[Key] = ()) -> None:
-    """Save rows and delete others in one transaction (a refresh token replacing the
-    previous one of its client: both rows of each, never half of them)."""
+def write_rows(saves: Iterable[NewRow], deletes: Iterable[Key] = (), *, change: Change | None = None) -> None:
+    """Save rows and delete others in one transaction, with change's audit record (a
+    refresh token replacing the previous one of its client: both rows of each, never half
+    of them)."""
     saves, deletes = list(saves), list(deletes)
+    audited = change.record() if change is not None else None
 
     def build(tx: TransactWrite) -> None:
         for key in deletes:
             tx.delete(TokenItem(*key))
         for row in saves:
             tx.save(TokenItem(*row.key, tenant=row.tenant, doc=row.doc, expires=row.expires))
+        if audited is not None:
+            audited(tx)
 
     transact(build)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.store import queues
+from chalicelib.store import audit, queues
 from chalicelib.workers import Record, Worker, registry
 
 
@@ -37,7 +37,9 @@ def handle_sqs_event(event: dict[str, Any], context: Any = None, worker: Worker 
     def record_handler(record: Any) -> None:
         raw = str(record.body)
         receives = int(record.attributes.approximate_receive_count or 1)
-        chosen.handle(Record(id=str(record.message_id), body=queues.unwrap(raw), receives=receives))
+        # Changes are audited as the worker's unless it acts as someone (Context.acting()).
+        with audit.acting(audit.Actor(principal_name=f"worker:{chosen.queue}", credential="worker")):
+            chosen.handle(Record(id=str(record.message_id), body=queues.unwrap(raw), receives=receives))
         queues.release(raw)
 
     processor = BatchProcessor(event_type=EventType.SQS)

@@ -97,19 +97,21 @@ def test_can_answer_503_in_the_wavefront_envelope_when_a_read_is_throttled(api, 
 
 
 def test_can_answer_503_and_write_nothing_when_a_single_write_is_throttled(api, outage):
-    # GIVEN an API token, and DynamoDB throttling updates of listed API tokens
-    assert api.json("POST", "/api/v2/apitoken", {"tokenName": "before"})[0] == 200
-    public_id = api.json("GET", "/api/v2/apitoken")[1]["response"][0]["tokenID"]
-    outage.fail("UpdateItem", "ThrottlingException", touching="#apitoken")
-    # WHEN the token is renamed (one UpdateItem)
-    resp = api.call("PUT", f"/api/v2/apitoken/{public_id}", {"tokenID": public_id, "tokenName": "after"})
-    # THEN 503 with Retry-After, and the name is unchanged
+    # GIVEN DynamoDB throttling updates of the tenant's counters (an event's number is one
+    # UpdateItem, taken before the event's transaction; an API token's rename, once such a
+    # single write, is a transaction with its audit record now)
+    outage.fail("UpdateItem", "ThrottlingException", touching="#counter")
+    # WHEN an event is created
+    resp = api.call("POST", "/api/v2/event", {"name": "deploy", "startTime": 1_700_000_000_000, "annotations": {}})
+    # THEN 503 with Retry-After, and no event exists
     assert resp.status_code == 503, resp.body
     assert _retry_after(resp) >= 1
     assert json.loads(resp.body)["status"]["code"] == 503
     outage.heal()
-    names = {t["tokenID"]: t["tokenName"] for t in api.json("GET", "/api/v2/apitoken")[1]["response"]}
-    assert names[public_id] == "before"
+    status, listing = api.json(
+        "GET", "/api/v2/event?earliestStartTimeEpochMillis=0&latestStartTimeEpochMillis=2000000000000"
+    )
+    assert status == 200 and listing["response"]["items"] == [], listing
 
 
 def test_can_answer_503_and_write_nothing_when_a_transaction_is_throttled(api, outage):

@@ -132,6 +132,20 @@ def every_row_naming(tenant: str) -> set[tuple[str, str, str]]:
     return found
 
 
+def tombstones(*tenants: str) -> set[tuple[str, str]]:
+    """What a purge leaves of tenants: their records, and each one's audit record of the
+    tombstone's write."""
+    return {("entities", f"{t}#{suffix}") for t in tenants for suffix in ("tenant", "audit")}
+
+
+def leftovers(tenant: str, above: list[str]) -> set[tuple[str, str, str]]:
+    """every_row_naming(tenant), less the audit logs of the tenants above it (their own
+    records of what they did to it), checking that at most one audit record is its own."""
+    found = {row for row in every_row_naming(tenant) if row[1] not in {f"{t}#audit" for t in above if t != tenant}}
+    assert len([row for row in found if row[1] == f"{tenant}#audit"]) <= 1, sorted(found)
+    return found
+
+
 def blobs_of(tenant: str) -> list[str]:
     from chalicelib.identity.purge import blob_prefixes
     from chalicelib.store import blobs
@@ -198,11 +212,11 @@ def test_can_purge_everything_a_tenant_owns_and_leave_its_sibling_untouched(api,
     assert drained.failed == 0 and drained.handled > 1
     # AND Queries by the tenant's keys (and its client's) find nothing
     assert queried(doomed, before, made) == []
-    # AND no row of any table names either, but the tombstone records (a client's names its parent)
-    tombstones = {("entities", f"{doomed}#tenant"), ("entities", f"{client}#tenant")}
+    # AND no row of any table names either, but the tombstone records (a client's names its
+    # parent) with the audit record of their write, and the audit logs of the tenants above
     for gone in (doomed, client):
-        left = every_row_naming(gone)
-        assert {(t, pk) for t, pk, _ in left} <= tombstones, sorted(left)
+        left = leftovers(gone, [api.root, doomed, client])
+        assert {(t, pk) for t, pk, _ in left} <= tombstones(doomed, client), sorted(left)
         assert tenants.get_tenant(gone)["deleted"] is True and "name" not in tenants.get_tenant(gone)
         # AND its blobs are gone
         assert blobs_of(gone) == []
@@ -281,7 +295,7 @@ def test_can_resume_a_purge_interrupted_after_one_step(api, make_user, make_tena
     # AND a message still queued for an old step changes nothing
     assert local.drain(tenants.PURGE_QUEUE).failed == 0
     assert queried(doomed, before, made) == []
-    assert {(t, pk) for t, pk, _ in every_row_naming(doomed)} <= {("entities", f"{doomed}#tenant")}
+    assert {(t, pk) for t, pk, _ in leftovers(doomed, [api.root])} <= tombstones(doomed)
 
 
 def test_can_resume_a_stalled_purge_by_deleting_again(api, make_user, make_tenant, no_auth_cache):

@@ -28,7 +28,7 @@ def test_can_map_permission_names_to_acl_patterns():
         "libraryelement.#",
         "datasource.#",
     ]
-    assert permissions.patterns("events_management") == ["event.#"]
+    assert permissions.patterns("events_management") == ["event.#", "inboundwebhook.#"]
     assert permissions.patterns("host_tag_management") == ["source.#"]
     assert permissions.patterns("browse") == ["*.read", "*.*.read"]
     assert "apitoken.*.delete" in permissions.patterns("api_tokens")
@@ -117,7 +117,7 @@ def test_can_tell_disjoint_patterns_apart():
 
 def test_can_keep_custom_entries_when_permissions_are_replaced():
     acl = ["confd.users.read", "alert.#", "maintenancewindow.#", "notificant.#", "webhook.#", "#"]
-    assert permissions.replace(acl, ["events_management"]) == ["confd.users.read", "#", "event.#"]
+    assert permissions.replace(acl, ["events_management"]) == ["confd.users.read", "#", "event.#", "inboundwebhook.#"]
 
 
 @given(name_sets)

@@ -7,6 +7,8 @@ message runs one step (`run`): at most STEP_ROWS deletes of the current stage, t
 moves to the next step (the stage's cursor saved with it) and the next step is sent. Stages,
 in order:
 
+0. schedules: its rows in installation-wide schedules (the cloud integrations a schedule
+   pulls: store/cloudpulls.py), so no scheduled job works in it any more;
 1. descendants: each child is marked deleted and purged the same way, one step of it per
    step of the parent, until no child is left (a child's last step unlinks it);
 2. accounts: each is deleted as an account deletion does (its username freed, API tokens and
@@ -14,8 +16,9 @@ in order:
 3. credentials: the rest of the tenant's rows in the tokens table (sessions, refresh tokens,
    tokens and clients left by an interrupted account deletion) and the lookup rows they name;
 4. entities: every partition the tenant's registry lists (store/partitions.py), with the
-   partitions derived from each (history, heads, unique names, timeline), its audit log and
-   its idempotency records; each registry row goes once its partition is empty;
+   partitions derived from each (history, heads, unique names, timeline), its audit log,
+   its idempotency records and its access filters (store/accessfilters.py, by day within
+   their retention); each registry row goes once its partition is empty;
 5. time series: metric names -> series -> each series' day partitions (from its first to its
    last sighting), and the trace index -> each trace's spans;
 6. blobs: the S3 objects under `<tenant>/` (large documents) and `exports/<tenant>/`;
@@ -33,6 +36,7 @@ a step the state has passed is dropped, unless it is a redelivery of the step ju
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
@@ -42,12 +46,14 @@ from chalicelib.auth import apitokens, oauthclients, refreshtokens, sessionlist
 from chalicelib.auth.cache import invalidate
 from chalicelib.errors import NotFound, VersionMismatch
 from chalicelib.identity import accounts, directory, names, tenants
-from chalicelib.store import audit, blobs, partitions, series
+from chalicelib.store import accessfilters, audit, blobs, cloudpulls, partitions, series
 from chalicelib.store import names as reservations
 from chalicelib.store.partitions import ENTITIES, TIMESERIES, TOKENS, USAGE
 from chalicelib.store.repository import Entity, now_ms
 
 STEP_ROWS = 200  # deletes per step (one message): well inside a worker's timeout
+# A step must afford a few empty partitions' Queries (an entity partition's derived ones).
+MIN_STEP_ROWS = 8
 ACCOUNTS_PER_STEP = 10  # an account's deletion is several transactions
 REGISTRY_PAGE = 25  # registered partitions looked at per step
 BY = "opsplane-purge"
@@ -83,6 +89,13 @@ def _sweep(table: partitions.Table, pk: str, budget: Budget) -> bool:
 
 
 # ---- stages: each deletes within the budget; (True: nothing of it left, cursor) ---------
+
+
+def _schedules(tenant: str, budget: Budget, cursor: Cursor) -> tuple[bool, Cursor]:
+    found = partitions.take(ENTITIES, cloudpulls.PARTITION, budget.left, prefix=cloudpulls.tenant_prefix(tenant))
+    partitions.drop(ENTITIES, found)
+    budget.spend(len(found) + 1)
+    return not found, {}
 
 
 def _descendants(tenant: str, budget: Budget, cursor: Cursor) -> tuple[bool, Cursor]:
@@ -167,23 +180,37 @@ def _entity_partition(pk: str, budget: Budget) -> bool:
     return all(_sweep(ENTITIES, pk + suffix, budget) for suffix in DERIVED)
 
 
+def _fixed(tenant: str) -> list[tuple[partitions.Table, str]]:
+    """Partitions every tenant has under fixed names, written inside other writes'
+    transactions or by day: its audit log (store/audit.py), Powertools' idempotency records,
+    its access filters (store/accessfilters.py, each day within their retention)."""
+    return [
+        (ENTITIES, f"{tenant}#{audit.KIND}"),
+        (USAGE, f"{tenant}#idempotency"),
+        *((USAGE, pk) for pk in accessfilters.partitions_of(tenant, time.time())),
+    ]
+
+
 def _entities(tenant: str, budget: Budget, cursor: Cursor) -> tuple[bool, Cursor]:
     record = f"{tenant}#{tenants.TENANT}"  # the tombstone stays
     listed = [p for p in partitions.listed(tenant, REGISTRY_PAGE) if p != (ENTITIES, record)]
-    idle = not listed
     for table, pk in listed:
         empty = _entity_partition(pk, budget) if table == ENTITIES else _sweep(table, pk, budget)
         if not empty:
             return False, {}
         partitions.drop(ENTITIES, partitions.unlisted(tenant, [(table, pk)]))
-    # Partitions every tenant has under a fixed name, written inside other writes'
-    # transactions: its audit log (store/audit.py) and Powertools' idempotency records.
-    if not _sweep(ENTITIES, f"{tenant}#{audit.KIND}", budget):
-        return False, {}
-    if not _sweep(USAGE, f"{tenant}#idempotency", budget):
-        return False, {}
+    if listed:
+        return False, {}  # the next page of the registry, if any
+    # The fixed partitions, from the one the last step stopped in (an empty one costs a
+    # Query; the cursor names the partition: the days move on at midnight).
+    fixed = _fixed(tenant)
+    order = [pk for _, pk in fixed]
+    start = order.index(cursor["fixed"]) if cursor.get("fixed") in order else 0
+    for table, pk in fixed[start:]:
+        if not _sweep(table, pk, budget):
+            return False, {"fixed": pk}
     invalidate()
-    return idle, {}
+    return True, {}
 
 
 def _series_days(tenant: str, kind: series.Kind, series_id: str, first: int, last: int) -> range:
@@ -246,6 +273,7 @@ def _registry(tenant: str, budget: Budget, cursor: Cursor) -> tuple[bool, Cursor
 
 Stage = Callable[[str, Budget, Cursor], tuple[bool, Cursor]]
 STAGES: tuple[tuple[str, Stage], ...] = (
+    ("schedules", _schedules),
     ("descendants", _descendants),
     ("accounts", _accounts),
     ("credentials", _credentials),
@@ -318,7 +346,7 @@ def run(tenant: str, step: int, *, redelivered: bool = False, rows: int = STEP_R
         # The step was done; its successor may not have been sent when this delivery failed.
         return current if redelivered and step == current - 1 else None
     try:
-        complete = advance(tenant, Budget(rows))
+        complete = advance(tenant, Budget(max(rows, MIN_STEP_ROWS)))
     except (VersionMismatch, NotFound):
         return None  # another delivery of this step ran it
     return None if complete else current + 1

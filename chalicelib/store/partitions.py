@@ -121,12 +121,18 @@ def _query(table: Table, request: dict[str, Any], limit: int) -> Iterator[dict[s
         request["ExclusiveStartKey"] = last
 
 
-def take(table: Table, pk: str, limit: int, *, after: str | None = None) -> list[tuple[str, str]]:
-    """Up to limit keys (pk, sk) of partition pk, in sort-key order (after `after` when given)."""
+def take(
+    table: Table, pk: str, limit: int, *, after: str | None = None, prefix: str | None = None
+) -> list[tuple[str, str]]:
+    """Up to limit keys (pk, sk) of partition pk, in sort-key order (after `after`, or
+    beginning with `prefix`, when given)."""
     condition, values = "pk = :pk", {":pk": {"S": pk}}
     if after is not None:
         condition += " AND sk > :a"
         values[":a"] = {"S": after}
+    elif prefix is not None:
+        condition += " AND begins_with(sk, :p)"
+        values[":p"] = {"S": prefix}
     request = {
         "KeyConditionExpression": condition,
         "ExpressionAttributeValues": values,

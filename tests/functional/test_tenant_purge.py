@@ -42,7 +42,10 @@ def ok(answer: tuple[int, Any]) -> Any:
 def populate(api: Api, make_user: Any, tenant: str, name: str) -> dict[str, Any]:
     """A tenant with data of every kind, written through the API by its own administrator
     (and points, histograms and spans through the time series store)."""
-    from chalicelib.store import series
+    from pynamodb.transactions import TransactWrite
+
+    from chalicelib.store import accessfilters, cloudpulls, series
+    from chalicelib.store.models import transaction_connection
 
     admin = make_user(["#"], tenant=tenant, username=f"{name}-admin", password="admin-password-1")
     h = {"token": admin.token}
@@ -95,6 +98,10 @@ def populate(api: Api, make_user: Any, tenant: str, name: str) -> dict[str, Any]
     series.write_spans(
         tenant, [("trace-1", "span-1", {"name": "GET /"}), ("trace-1", "span-2", {"n": 2})], expires=expires
     )
+    # What the access endpoint keeps (a day's filter) and a scheduled pull of an integration.
+    accessfilters.add(tenant, now // DAY_MS, ["metric:cpu.load"])
+    with TransactWrite(connection=transaction_connection()) as tx:
+        cloudpulls.follow(tenant, "integration-1", enlisted=True, now=now)(tx)
     return {
         "admin": admin,
         "session": session["data"]["token"],
@@ -220,6 +227,10 @@ def test_can_purge_everything_a_tenant_owns_and_leave_its_sibling_untouched(api,
         assert tenants.get_tenant(gone)["deleted"] is True and "name" not in tenants.get_tenant(gone)
         # AND its blobs are gone
         assert blobs_of(gone) == []
+    # AND no scheduled pull names it any more
+    from chalicelib.store import cloudpulls
+
+    assert {e.tenant for e in cloudpulls.enlisted()} == {sibling}
     # AND the sibling keeps every row and blob it had
     assert every_row_naming(sibling) >= sibling_rows
     assert blobs_of(sibling) == sibling_blobs

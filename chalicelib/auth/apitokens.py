@@ -109,6 +109,17 @@ def _counter_key(tenant: str, account: str) -> tuple[str, str]:
     return f"{tenant}#apitoken-count", account
 
 
+def partitions_of(tenant: str) -> list[str]:
+    """The tenant's partitions of API token rows (a tenant's purge empties them)."""
+    return [f"{tenant}#apitoken", f"{tenant}#apitoken-id", f"{tenant}#apitoken-count"]
+
+
+def rows_behind(listed_doc: str | None) -> list[tuple[str, str]]:
+    """The rows outside the tenant's partitions that a listed token's document points to."""
+    found = json.loads(listed_doc or "{}").get("digest")
+    return [_lookup_key(found)] if found else []
+
+
 def check_name(name: Any) -> str:
     """A token name is a short string without control characters."""
     if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or any(ord(c) < 32 for c in name):

@@ -66,6 +66,17 @@ def _counter_key(tenant: str, account: str) -> tuple[str, str]:
     return f"{tenant}#oauthclient-count", account
 
 
+def partitions_of(tenant: str) -> list[str]:
+    """The tenant's partitions of OAuth client rows (a tenant's purge empties them)."""
+    return [f"{tenant}#oauthclient", f"{tenant}#oauthclient-count"]
+
+
+def rows_behind(listed_doc: str | None) -> list[tuple[str, str]]:
+    """The rows outside the tenant's partitions that a listed client's document points to."""
+    found = json.loads(listed_doc or "{}").get("client_id")
+    return [_lookup_key(found)] if found else []
+
+
 def _from_row(row: tokens.Row) -> OAuthClient:
     doc = json.loads(row.doc or "{}")
     client = OAuthClient(**{k: doc[k] for k in OAuthClient.__dataclass_fields__ if k in doc})

@@ -47,6 +47,17 @@ def _listed_key(tenant: str, user: str, client_id: str) -> tokens.Key:
     return f"{tenant}#refreshtoken", f"{user}#{client_id}"
 
 
+def partitions_of(tenant: str) -> list[str]:
+    """The tenant's partition of refresh token rows (a tenant's purge empties it)."""
+    return [f"{tenant}#refreshtoken"]
+
+
+def rows_behind(listed_doc: str | None) -> list[tokens.Key]:
+    """The rows outside the tenant's partition that a listed refresh token points to."""
+    found = json.loads(listed_doc or "{}").get("digest")
+    return [_lookup_key(found)] if found else []
+
+
 def _from_doc(doc: str | None) -> RefreshToken:
     return RefreshToken(**json.loads(doc or "{}"))
 

@@ -42,6 +42,12 @@ def _key(tenant: str, user: str, session_uuid: str) -> tokens.Key:
     return f"{tenant}#session", f"{user}#{session_uuid}"
 
 
+def partitions_of(tenant: str) -> list[str]:
+    """The tenant's partition of session rows (a tenant's purge empties it; the session
+    tokens themselves stop working with the tenant: it answers 410)."""
+    return [f"{tenant}#session"]
+
+
 def record(claims: SessionClaims, *, mobile: bool, user_agent: str, client_id: str | None) -> Session:
     """List a session token just issued."""
     session = Session(

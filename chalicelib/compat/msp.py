@@ -75,14 +75,14 @@ def view(doc: dict[str, Any], acting: str) -> dict[str, Any]:
 
 def _clients(acting: str, recurse: bool) -> list[dict[str, Any]]:
     if recurse:
-        return tenants.descendants(acting)
+        return tenants.without_deleted(tenants.descendants(acting))
     found = []
     for child in tenants.children(acting):
         try:
             found.append(tenants.get_tenant(child))
         except NotFound:  # a child being deleted: its link goes last
             continue
-    return found
+    return tenants.without_deleted(found)
 
 
 @router.get(

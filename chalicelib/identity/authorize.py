@@ -22,7 +22,7 @@ from chalicelib.auth import apitokens, records, sessions
 from chalicelib.auth.cache import AUTH_CACHE
 from chalicelib.auth.passwords import verify_password
 from chalicelib.auth.principal import Principal
-from chalicelib.errors import CsrfRefused, NotFound, TenantGone, Unauthenticated
+from chalicelib.errors import CsrfRefused, NotFound, Unauthenticated
 from chalicelib.identity import accounts, network, tenants
 from chalicelib.settings import get_settings
 from chalicelib.store import batch
@@ -161,29 +161,18 @@ def _own(principal: Principal) -> Principal:
 FOREVER = float("inf")
 
 
-def _check_active(doc: dict[str, Any], ancestors: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    tenant_uuid = doc["uuid"]
-    if not doc.get("active", True):
-        raise TenantGone(f"Tenant {tenant_uuid} is deactivated")
-    for ancestor in doc.get("ancestors", []):
-        above = ancestors.get(ancestor)
-        if above is not None and not above.get("active", True):
-            raise TenantGone(f"Tenant {tenant_uuid} is unavailable: tenant {ancestor} is deactivated")
-    return doc
-
-
 def _tenant_key(tenant_uuid: str) -> batch.EntityKey:
     return tenant_uuid, tenants.TENANT, tenant_uuid
 
 
 def _active(doc: dict[str, Any]) -> dict[str, Any]:
-    """The tenant (its record given), or TenantGone when it or an ancestor is deactivated;
+    """The tenant (its record given), or TenantGone when it or an ancestor is deactivated or deleted;
     the ancestors are read in one batch, and the verdict is kept like a principal."""
 
     def check() -> tuple[dict[str, Any], float]:
         found, _ = batch.read([_tenant_key(a) for a in doc.get("ancestors", [])])
         ancestors = {key[2]: entity.doc for key, entity in found.items()}
-        return _check_active(doc, ancestors), FOREVER
+        return tenants.check_available(doc, ancestors), FOREVER
 
     return dict(_cached("tenant", (doc["uuid"],), check))
 
@@ -217,12 +206,14 @@ def _account_and_tenant(
         raise Unauthenticated("Invalid token") from exc
     if revocation is not None and revocation in rows:
         raise Unauthenticated("The token has been revoked")
+    tenant_found = found.get(_tenant_key(tenant))
+    # A deleted tenant answers 410 before its accounts are gone, and after (its tombstone stays).
+    tenant_doc = _active(tenant_found.doc) if tenant_found is not None else None
     if account_key not in found:
         raise Unauthenticated("The account behind these credentials no longer exists")
-    tenant_found = found.get(_tenant_key(tenant))
-    if tenant_found is None:
+    if tenant_doc is None:
         raise NotFound(f"Tenant {tenant} not found")
-    return found[account_key].doc, _active(tenant_found.doc)
+    return found[account_key].doc, tenant_doc
 
 
 def _verified_token(token: str) -> tuple[Principal, float]:

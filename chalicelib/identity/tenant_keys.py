@@ -88,6 +88,8 @@ def reconcile(tenant_uuid: str) -> str:
         doc = tenants.get_tenant(tenant_uuid)
     except NotFound:
         return _remove(tenant_uuid)
+    if doc.get("deleted"):  # marked deleted, being purged, or a tombstone
+        return _remove(tenant_uuid)
     tier = tiers.tier_of(doc)
     key = gatewaykeys.get_key(doc["api_key_id"]) if doc.get("api_key_id") else None
     if key is None:

@@ -1,6 +1,11 @@
 """Tenants form a tree. Each tenant record lives in its own partition; a link record in
 the parent's partition lists children (Query, never a table scan).
 
+Deleting a tenant marks its record deleted (it answers 410 from then on, and so do its
+descendants) and hands the removal of everything it owns to a background purge
+(identity/purge.py, queue PURGE_QUEUE); the record stays as a tombstone, so its id is never
+used again.
+
 A tenant has a tier (chalicelib/tiers.py). Tiers are given from above: a tenant's tier is at
 most its parent's (the operator's root tenant excepted, whose children may have any), a new
 tenant gets the default tier (capped so) unless told otherwise, and no one changes their own
@@ -18,17 +23,18 @@ from aws_lambda_powertools import Logger
 from chalicelib import tiers
 from chalicelib.auth.cache import InvalidatingRepository
 from chalicelib.auth.keys import cursor_secret
-from chalicelib.errors import Forbidden, Invalid, NotFound, OpsplaneError, TenantGone
-from chalicelib.identity import accounts, directory, names
+from chalicelib.errors import Conflict, Forbidden, Invalid, NotFound, OpsplaneError, TenantGone
+from chalicelib.identity import names
 from chalicelib.identity.names import slugify
 from chalicelib.settings import get_settings
 from chalicelib.store import names as reservations
 from chalicelib.store import queues
-from chalicelib.store.repository import Entity, Repository
+from chalicelib.store.repository import Entity, Repository, now_ms
 
 TENANT = "tenant"
 CHILD = "subtenant"
 SLUGS = "tenantslug"  # slugs are unique among siblings: reserved in the parent's partition
+PURGE_QUEUE = "tenant-purge"  # workers/tenant_purge.py
 KEYS_QUEUE = "tenant-keys"  # workers/tenant_keys.py
 
 logger = Logger(service="opsplane", child=True)
@@ -36,6 +42,11 @@ logger = Logger(service="opsplane", child=True)
 
 def _repo(owner: str, kind: str) -> Repository:
     return InvalidatingRepository(owner, kind, cursor_secret=cursor_secret)
+
+
+def record(tenant_uuid: str) -> Repository:
+    """The repository of a tenant's record (in the tenant's own partition)."""
+    return _repo(_check(tenant_uuid), TENANT)
 
 
 def get_tenant(tenant_uuid: str) -> dict[str, Any]:
@@ -58,18 +69,39 @@ def require_active(tenant_uuid: str) -> dict[str, Any]:
     return _active(get_tenant(tenant_uuid))
 
 
-def _active(doc: dict[str, Any]) -> dict[str, Any]:
-    tenant_uuid = doc["uuid"]
+def unavailable(doc: dict[str, Any]) -> str | None:
+    """Why a tenant (its record given) serves nothing on its own account, or None."""
+    if doc.get("deleted"):
+        return "deleted"
     if not doc.get("active", True):
-        raise TenantGone(f"Tenant {tenant_uuid} is deactivated")
+        return "deactivated"
+    return None
+
+
+def check_available(doc: dict[str, Any], ancestors: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The tenant, or TenantGone when it or one of its ancestors (their records given, by
+    uuid; missing ones are skipped) is deactivated or deleted: a deactivated or deleted
+    partner takes its clients down with it."""
+    tenant_uuid = doc["uuid"]
+    reason = unavailable(doc)
+    if reason:
+        raise TenantGone(f"Tenant {tenant_uuid} is {reason}")
+    for ancestor in doc.get("ancestors", []):
+        above = ancestors.get(ancestor)
+        reason = unavailable(above) if above is not None else None
+        if reason:
+            raise TenantGone(f"Tenant {tenant_uuid} is unavailable: tenant {ancestor} is {reason}")
+    return doc
+
+
+def _active(doc: dict[str, Any]) -> dict[str, Any]:
+    ancestors = {}
     for ancestor in doc.get("ancestors", []):
         try:
-            above = get_tenant(ancestor)
+            ancestors[ancestor] = get_tenant(ancestor)
         except NotFound:
             continue
-        if not above.get("active", True):
-            raise TenantGone(f"Tenant {tenant_uuid} is unavailable: tenant {ancestor} is deactivated")
-    return doc
+    return check_available(doc, ancestors)
 
 
 def _descendant(home: str, requested: str) -> dict[str, Any]:
@@ -196,7 +228,7 @@ def children(parent_uuid: str) -> list[str]:
 
 
 def descendants(root_uuid: str) -> list[dict[str, Any]]:
-    """Every tenant below root (breadth first), root excluded."""
+    """Every tenant below root (breadth first), root excluded; deleted ones and theirs too."""
     found: list[dict[str, Any]] = []
     frontier = [root_uuid]
     while frontier:
@@ -212,38 +244,84 @@ def descendants(root_uuid: str) -> list[dict[str, Any]]:
     return found
 
 
-def delete_tenant(tenant_uuid: str) -> None:
-    """Remove a leaf tenant (one with children is refused) and its accounts, which frees
-    their usernames and revokes their API tokens. Accounts go first: an interrupted
-    delete leaves the tenant in place, and deleting it again finishes the work."""
-    doc = get_tenant(tenant_uuid)
-    if children(tenant_uuid):
-        raise Invalid("A tenant with sub-tenants cannot be deleted")
-    for account in list(accounts.repo(tenant_uuid, accounts.ACCOUNT).iterate()):
-        directory.delete_account(tenant_uuid, account.id)
-    parent = doc.get("parent_uuid")
-    extra = None
-    if parent and parent != tenant_uuid:
-        unlink = reservations.release(parent, CHILD, tenant_uuid)
-        extra = names.both(unlink, names.release(parent, SLUGS, doc["slug"]))
-    _repo(tenant_uuid, TENANT).purge(tenant_uuid, extra=extra)
-    request_key(tenant_uuid)  # the worker finds no record and removes the key
+def mark_deleted(tenant_uuid: str, *, by: str | None) -> dict[str, Any]:
+    """Mark a tenant deleted: it answers 410 from now on (the cached principals of this
+    container are dropped with the write). A tenant already marked is left as it is."""
+
+    def apply(e: Entity) -> None:
+        if not e.doc.get("deleted"):
+            e.doc.update(deleted=True, deleted_at=now_ms())
+
+    return record(tenant_uuid).update(tenant_uuid, apply, by=by, retries=3).doc
+
+
+# A purge's progress is kept outside the tenant: in an installation-wide partition (not
+# audited: `_` owners are indexes), so moving it on writes nothing into what is being purged.
+PURGES = "_purges"
+PURGE_KIND = "tenantpurge"
+
+
+def purges() -> Repository:
+    """The purges under way, one row per tenant: {step, stage, cursor} (identity/purge.py)."""
+    return Repository(PURGES, PURGE_KIND, cursor_secret=cursor_secret)
+
+
+def start_purge(tenant_uuid: str) -> Entity:
+    """The tenant's purge state, made at step 0 when it has none."""
+    found = purges().find(tenant_uuid)
+    if found is not None:
+        return found
+    try:
+        return purges().create(tenant_uuid, {"step": 0, "stage": 0, "cursor": {}}, by="opsplane-purge")
+    except Conflict:
+        return purges().get(tenant_uuid)
+
+
+def enqueue_purge(tenant_uuid: str, step: int, *, delay_seconds: int = 0) -> None:
+    """Ask the purge worker (workers/tenant_purge.py) to run step `step` of the tenant's purge."""
+    queues.send(PURGE_QUEUE, [json.dumps({"tenant": tenant_uuid, "step": step})], delay_seconds=delay_seconds)
+
+
+def delete_tenant(tenant_uuid: str, *, by: str | None) -> dict[str, Any]:
+    """Mark the tenant deleted and start its purge (identity/purge.py). The purge starts
+    once every container's cached principals of the tenant have aged out (auth/cache.py),
+    so no request let in by a cache writes behind it. Deleting a deleted tenant again asks
+    its purge to go on from where it is (a purge stopped by a failure resumes); deleting a
+    purged one (a tombstone) does nothing."""
+    doc = mark_deleted(tenant_uuid, by=by)
+    request_key(tenant_uuid)  # the tenant-keys worker removes a deleted tenant's key
+    if doc.get("purged_at"):
+        return doc
+    step = int(start_purge(tenant_uuid).doc.get("step", 0))
+    delay = get_settings().auth_cache_seconds if step == 0 else 0
+    enqueue_purge(tenant_uuid, step, delay_seconds=delay)
+    return doc
 
 
 # ---- what a principal acting in a tenant may do to the tenants it sees ----------------
 
 
-def visible_tenant(acting: str, target: str) -> dict[str, Any]:
-    """The target as seen from the acting tenant: itself or a descendant, else NotFound."""
+def visible_tenant(acting: str, target: str, *, deleted: bool = False) -> dict[str, Any]:
+    """The target as seen from the acting tenant: itself or a descendant, else NotFound;
+    TenantGone when it is deleted (unless deleted=True)."""
     doc = get_tenant(target)
     if target != acting and acting not in doc.get("ancestors", []):
         raise NotFound(f"Tenant {target} not found")
+    if doc.get("deleted") and not deleted:
+        raise TenantGone(f"Tenant {target} is deleted")
     return doc
 
 
 def tenant_tree(acting: str) -> list[dict[str, Any]]:
-    """The tenants visible from the acting one: itself and all its descendants."""
-    return [get_tenant(acting), *descendants(acting)]
+    """The tenants visible from the acting one: itself and all its descendants (deleted
+    ones, and those below them, left out)."""
+    return without_deleted([get_tenant(acting), *descendants(acting)])
+
+
+def without_deleted(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tenant records of found that are not deleted, nor below a deleted one of found."""
+    gone = {d["uuid"] for d in found if d.get("deleted")}
+    return [d for d in found if d["uuid"] not in gone and not gone.intersection(d.get("ancestors", []))]
 
 
 def change_tenant(acting: str, home: str, target: str, changes: dict[str, Any], *, by: str | None) -> dict[str, Any]:
@@ -267,9 +345,9 @@ def change_tenant(acting: str, home: str, target: str, changes: dict[str, Any], 
     return changed
 
 
-def remove_tenant(acting: str, home: str, target: str) -> None:
-    """Delete a visible tenant (never one's own home tenant)."""
-    visible_tenant(acting, target)
+def remove_tenant(acting: str, home: str, target: str, *, by: str | None = None) -> None:
+    """Delete a visible tenant and, with it, its descendants (never one's own home tenant)."""
+    visible_tenant(acting, target, deleted=True)
     if target == home:
         raise Forbidden("A tenant cannot delete its own home tenant")
-    delete_tenant(target)
+    delete_tenant(target, by=by)

@@ -60,6 +60,13 @@ def empty() -> Bloom:
     return Bloom(SHARD_CAPACITY, FALSE_POSITIVE_RATE, _hash)
 
 
+def partitions_of(tenant: str, now_s: float) -> list[str]:
+    """Every partition the tenant's filters may still be in at now_s (epoch s): the days
+    within RETENTION_DAYS, and one either side (a tenant's purge empties them)."""
+    today = int(now_s // DAY_S)
+    return [_pk(tenant, day) for day in range(today - RETENTION_DAYS - 1, today + 2)]
+
+
 def _pk(tenant: str, day: int) -> str:
     return f"{tenant}#access#{day}"
 

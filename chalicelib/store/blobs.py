@@ -151,6 +151,25 @@ def get(key: str) -> bytes:
         raise _failure("get", key, exc) from exc
 
 
+def keys(prefix: str, limit: int) -> list[str]:
+    """Up to limit keys of blobs under prefix, in key order (one ListObjectsV2 per 1000)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    found: list[str] = []
+    request: dict[str, Any] = {"Bucket": bucket(), "Prefix": prefix}
+    while len(found) < limit:
+        request["MaxKeys"] = min(1000, limit - len(found))
+        try:
+            answer = _client().list_objects_v2(**request)
+        except (BotoCoreError, ClientError) as exc:
+            raise _failure("list", prefix, exc) from exc
+        found += [str(o["Key"]) for o in answer.get("Contents", [])]
+        if not answer.get("IsTruncated"):
+            break
+        request["ContinuationToken"] = answer["NextContinuationToken"]
+    return found
+
+
 def delete(keys: Iterable[str]) -> None:
     """Delete the blobs under keys (absent ones are fine), 1000 per request."""
     from botocore.exceptions import BotoCoreError, ClientError

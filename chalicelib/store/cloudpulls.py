@@ -41,6 +41,11 @@ class Enlisted:
     due: int
 
 
+def tenant_prefix(tenant: str) -> str:
+    """The sort-key prefix of the tenant's rows in PARTITION (a tenant's purge drops them)."""
+    return f"{tenant}#"
+
+
 def _row(tenant: str, integration_id: str) -> EntityItem:
     return EntityItem(PARTITION, f"{tenant}#{integration_id}")
 

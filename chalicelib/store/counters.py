@@ -4,6 +4,7 @@ failed), repeats are not."""
 
 from __future__ import annotations
 
+from chalicelib.store import partitions
 from chalicelib.store.failures import guarded
 from chalicelib.store.models import EntityItem
 
@@ -11,6 +12,7 @@ from chalicelib.store.models import EntityItem
 @guarded
 def next_value(tenant: str, series: str) -> int:
     """The next number of the tenant's series (1 first)."""
+    partitions.note(tenant, f"{tenant}#counter")
     counter = EntityItem(f"{tenant}#counter", series)
     counter.update(actions=[EntityItem.revision.add(1)], add_version_condition=False)
     return int(counter.revision)

@@ -23,6 +23,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict
+from chalicelib.store import partitions
 from chalicelib.store.failures import guarded
 from chalicelib.store.models import UsageItem, transaction_connection
 from chalicelib.store.repository import Writes
@@ -39,6 +40,7 @@ def record(tenant: str, hook_id: str, delivery_id: str, doc: dict[str, Any], *, 
     """The transactional writes that record a delivery received at `at` (epoch ms); the
     transaction fails when the hook already has a delivery with that id."""
     pk = _partition(tenant, hook_id)
+    partitions.note(tenant, pk, partitions.USAGE)
     expires = datetime.fromtimestamp(at / 1000 + RETENTION_SECONDS, tz=UTC)
     text = json.dumps({**doc, "id": delivery_id, "time": at})
     by_id = UsageItem(pk, f"d#{delivery_id}", doc=text, expires=expires)

@@ -14,6 +14,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.store import partitions
 from chalicelib.store.failures import guarded
 from chalicelib.store.models import EntityItem
 from chalicelib.store.repository import Writes
@@ -21,6 +22,7 @@ from chalicelib.store.repository import Writes
 
 def reserve(owner: str, space: str, key: str, doc: dict[str, Any]) -> Writes:
     """Write the row `<owner>#<space> / <key>` holding doc; the transaction fails when it exists."""
+    partitions.note(owner, f"{owner}#{space}")
     item = EntityItem(
         f"{owner}#{space}",
         key,

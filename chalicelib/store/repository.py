@@ -43,7 +43,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, Invalid, NameExists, NotFound, VersionMismatch
 from chalicelib.settings import get_settings
-from chalicelib.store import audit, blobs, documents, timeline
+from chalicelib.store import audit, blobs, documents, partitions, timeline
 from chalicelib.store.cursor import decode_cursor, encode_cursor
 from chalicelib.store.failures import guard_methods
 from chalicelib.store.models import EntityItem, copy_actions, transaction_connection
@@ -347,6 +347,7 @@ class Repository:
             else:
                 live += 1
         row = EntityItem(self._pk, COUNTER)
+        partitions.note_entities(self._pk)  # the counter row may be the partition's first
         unchanged = EntityItem.pk.does_not_exist() if stamp is None else EntityItem.revision == stamp
         actions = [
             *self._counter_labels(),
@@ -654,6 +655,7 @@ class Repository:
             entity.changes = self._describe(None, entity)
             item.changes = json.dumps(entity.changes, ensure_ascii=False)
         name = self._name_of(entity)
+        partitions.note_entities(self._pk)  # a purge of the tenant finds the partition by key
         try:
             self._write(
                 item,

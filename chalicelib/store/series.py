@@ -7,6 +7,7 @@ series", has the arithmetic behind these choices):
     histogram     pk "<tenant>#h#<series id>#<day>"          sk "<t ms:013d>"   c (doubles: mean, count, ...)
     span          pk "<tenant>#t#<trace id>"                 sk "<span id>"     d (JSON)
     span logs     pk "<tenant>#t#<trace id>"                 sk "<span id>#logs" d (JSON)
+    trace         pk "<tenant>#r#<shard 0-f>"                sk "<trace id>"    (the tenant's traces)
     metric name   pk "<tenant>#c#<kind>"                     sk "<metric>"      f, l (first/last seen ms)
     series        pk "<tenant>#i#<kind>#<metric>"            sk "<series id>"   s (source), g (tags JSON), f, l
 
@@ -20,6 +21,8 @@ series", has the arithmetic behind these choices):
 - The index (metric names, series) is written when a series is new or its last-seen time is
   old (INDEX_REFRESH_MS), not with every point: this process remembers what it wrote. Its
   partitions are per tenant and kind (names) and per metric (series).
+- The trace index lists a tenant's traces (16 partitions by a hash of the trace id, so a
+  tenant's new traces spread as its spans do): deleting a tenant finds its spans by key.
 - Every item carries `x`, its expiry (epoch s, DynamoDB TTL): the caller's retention.
 - Values are IEEE doubles in binary: every float the data format allows round-trips, and
   no decimal conversion is paid on the hot path.
@@ -54,6 +57,7 @@ INDEX_REFRESH_MS = 10 * 60 * 1000
 # Parallel Queries of one read (botocore clients are thread-safe).
 READ_THREADS = 8
 _DOUBLE = struct.Struct(">d")
+TRACE_SHARDS = 16
 
 
 def _table() -> str:
@@ -127,7 +131,12 @@ def _prefix(kind: Kind) -> str:
 
 
 def _data_pk(tenant: str, key: SeriesKey, day: int) -> str:
-    return f"{tenant}#{_prefix(key.kind)}#{key.id}#{day}"
+    return data_partition(tenant, key.kind, key.id, day)
+
+
+def data_partition(tenant: str, kind: Kind, series_id: str, day: int) -> str:
+    """The partition of one series' points (or histograms) of one day (epoch ms // DAY_MS)."""
+    return f"{tenant}#{_prefix(kind)}#{series_id}#{day}"
 
 
 def _sk(timestamp: int) -> str:
@@ -171,12 +180,15 @@ def write_points(tenant: str, points: Iterable[tuple[SeriesKey, int, float]], *,
     """Store (series, timestamp ms, value) points that vanish at expires (epoch s), and
     refresh the index of their series (`note_series`)."""
     seen: dict[SeriesKey, int] = {}
+    earliest: dict[SeriesKey, int] = {}
     x = {"N": str(expires)}
 
     def items() -> Iterator[dict[str, Any]]:
         for key, timestamp, value in points:
             if seen.get(key, -1) < timestamp:
                 seen[key] = timestamp
+            if earliest.get(key, timestamp) >= timestamp:
+                earliest[key] = timestamp
             yield {
                 "pk": {"S": _data_pk(tenant, key, timestamp // DAY_MS)},
                 "sk": {"S": _sk(timestamp)},
@@ -185,7 +197,7 @@ def write_points(tenant: str, points: Iterable[tuple[SeriesKey, int, float]], *,
             }
 
     written = Written(items=_put_all(items()))
-    written.noted = note_series(tenant, seen, expires=expires)
+    written.noted = note_series(tenant, seen, expires=expires, first_seen=earliest)
     return written
 
 
@@ -193,12 +205,15 @@ def write_points(tenant: str, points: Iterable[tuple[SeriesKey, int, float]], *,
 def write_histograms(tenant: str, points: Iterable[tuple[SeriesKey, Histogram]], *, expires: int) -> Written:
     """Store histogram points (the key's kind must be "histogram"); as write_points."""
     seen: dict[SeriesKey, int] = {}
+    earliest: dict[SeriesKey, int] = {}
     x = {"N": str(expires)}
 
     def items() -> Iterator[dict[str, Any]]:
         for key, histogram in points:
             if seen.get(key, -1) < histogram.timestamp:
                 seen[key] = histogram.timestamp
+            if earliest.get(key, histogram.timestamp) >= histogram.timestamp:
+                earliest[key] = histogram.timestamp
             flat = [number for mean, count in histogram.centroids for number in (mean, float(count))]
             yield {
                 "pk": {"S": _data_pk(tenant, key, histogram.timestamp // DAY_MS)},
@@ -208,24 +223,43 @@ def write_histograms(tenant: str, points: Iterable[tuple[SeriesKey, Histogram]],
             }
 
     written = Written(items=_put_all(items()))
-    written.noted = note_series(tenant, seen, expires=expires)
+    written.noted = note_series(tenant, seen, expires=expires, first_seen=earliest)
     return written
+
+
+def trace_index(tenant: str, shard: int) -> str:
+    """One of the partitions listing a tenant's traces."""
+    return f"{tenant}#r#{shard:x}"
+
+
+def _trace_shard(trace: str) -> int:
+    return hashlib.blake2b(trace.encode(), digest_size=1).digest()[0] % TRACE_SHARDS
 
 
 @guarded
 def write_spans(tenant: str, spans: Iterable[tuple[str, str, Mapping[str, Any]]], *, expires: int) -> int:
     """Store span documents (trace id, span id, document); a span id ending in "#logs" holds
-    that span's logs. The same trace and span written twice is one span."""
+    that span's logs. The same trace and span written twice is one span. Each trace is
+    listed in the trace index in the same batches. The number of spans written."""
     x = {"N": str(expires)}
-    return _put_all(
-        {
-            "pk": {"S": f"{tenant}#t#{trace}"},
-            "sk": {"S": span},
-            "d": {"S": json.dumps(doc, separators=(",", ":"), sort_keys=True)},
-            "x": x,
-        }
-        for trace, span, doc in spans
-    )
+    traces: set[str] = set()
+
+    def items() -> Iterator[dict[str, Any]]:
+        for trace, span, doc in spans:
+            traces.add(trace)
+            yield {
+                "pk": {"S": f"{tenant}#t#{trace}"},
+                "sk": {"S": span},
+                "d": {"S": json.dumps(doc, separators=(",", ":"), sort_keys=True)},
+                "x": x,
+            }
+
+    def listed() -> Iterator[dict[str, Any]]:
+        yield from items()
+        for trace in sorted(traces):
+            yield {"pk": {"S": trace_index(tenant, _trace_shard(trace))}, "sk": {"S": trace}, "x": x}
+
+    return _put_all(listed()) - len(traces)
 
 
 # What this process wrote to the index lately: (tenant, series id) -> last-seen written.
@@ -257,11 +291,15 @@ def _told(memory: dict[Any, int], key: Any, last_seen: int) -> None:
         memory[key] = max(last_seen, memory.get(key, last_seen))
 
 
-def _touch(pk: str, sk: str, last_seen: int, expires: int, extra: Mapping[str, Any]) -> None:
-    """Set first seen (once), last seen (only forward), expiry and extra attributes."""
+def _touch(
+    pk: str, sk: str, last_seen: int, expires: int, extra: Mapping[str, Any], first_seen: int | None = None
+) -> None:
+    """Set first seen (once: the earliest point of the first write), last seen (only
+    forward), expiry and extra attributes."""
     names = {"#f": "f", "#l": "l", "#x": "x"}
-    values: dict[str, Any] = {":t": {"N": str(last_seen)}, ":x": {"N": str(expires)}}
-    sets = ["#f = if_not_exists(#f, :t)", "#l = :t", "#x = :x"]
+    first = last_seen if first_seen is None else min(first_seen, last_seen)
+    values: dict[str, Any] = {":t": {"N": str(last_seen)}, ":x": {"N": str(expires)}, ":f": {"N": str(first)}}
+    sets = ["#f = if_not_exists(#f, :f)", "#l = :t", "#x = :x"]
     for i, (name, value) in enumerate(extra.items()):
         names[f"#e{i}"] = name
         values[f":e{i}"] = value
@@ -280,15 +318,25 @@ def _touch(pk: str, sk: str, last_seen: int, expires: int, extra: Mapping[str, A
 
 
 @guarded
-def note_series(tenant: str, last_seen: Mapping[SeriesKey, int], *, expires: int) -> list[SeriesKey]:
-    """Record series (and their metric names) in the index with their last-seen times; only
-    what this process has not written within INDEX_REFRESH_MS. The series written."""
+def note_series(
+    tenant: str,
+    last_seen: Mapping[SeriesKey, int],
+    *,
+    expires: int,
+    first_seen: Mapping[SeriesKey, int] | None = None,
+) -> list[SeriesKey]:
+    """Record series (and their metric names) in the index with their last-seen times (and,
+    for a new series, the earliest time of the points written with it: a tenant's purge
+    reads its days from there); only what this process has not written within
+    INDEX_REFRESH_MS. The series written."""
     noted = []
     for key, seen in last_seen.items():
         if not _stale(_noted, (tenant, key.id), seen):
             continue
         tags = json.dumps(dict(key.tags), separators=(",", ":"), sort_keys=True)
-        _touch(f"{tenant}#i#{key.kind}#{key.metric}", key.id, seen, expires, {"s": {"S": key.source}, "g": {"S": tags}})
+        extra = {"s": {"S": key.source}, "g": {"S": tags}}
+        first = (first_seen or {}).get(key)
+        _touch(f"{tenant}#i#{key.kind}#{key.metric}", key.id, seen, expires, extra, first)
         name = (tenant, key.kind, key.metric)
         if _stale(_noted_names, name, seen):
             _touch(f"{tenant}#c#{key.kind}", key.metric, seen, expires, {})

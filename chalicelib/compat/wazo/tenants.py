@@ -97,6 +97,7 @@ def update_tenant(req: Request) -> Reply:
 
 @router.delete(f"{PREFIX}/tenants/{{tenant_uuid}}", acl="tenant.{tenant_uuid}.delete", status=204)
 def delete_tenant(req: Request) -> Reply:
-    """Delete a leaf tenant and its users (never one's own home tenant)."""
-    tenants.remove_tenant(req.need_tenant(), acting(req).tenant, req.params["tenant_uuid"])
+    """Delete a tenant and its descendants (never one's own home tenant): 410 from now on,
+    everything it owns removed by a background purge (docs/tenants.md)."""
+    tenants.remove_tenant(req.need_tenant(), acting(req).tenant, req.params["tenant_uuid"], by=req.actor)
     return no_content()

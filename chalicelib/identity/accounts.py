@@ -29,6 +29,10 @@ SERVICE = "service"
 # Fields never sent to a client.
 SECRET_FIELDS = ("password_hash",)
 
+# The system group every account of a tenant belongs to, without being listed in it (as
+# in Wavefront): its role holds what the tenant shares by default (identity/groups.py).
+EVERYONE = "Everyone"
+
 
 def repo(tenant: str, kind: str) -> Repository:
     """A repository for identity kinds (accounts, policies, groups); its writes invalidate
@@ -119,9 +123,20 @@ def public_view(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in SECRET_FIELDS}
 
 
+def everyone_id(tenant: str) -> str:
+    """The id of the tenant's Everyone group: derived from the tenant, so that knowing whether
+    a group is it costs no read, and making it twice makes it once."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"opsplane:{tenant}:everyone"))
+
+
+def is_member(tenant: str, group: Entity, account_uuid: str) -> bool:
+    """Is the account a member of the group (every account is one of Everyone)?"""
+    return group.id == everyone_id(tenant) or account_uuid in group.doc.get("users", [])
+
+
 def groups_of(tenant: str, account_uuid: str) -> list[Entity]:
-    """Groups whose members include the account."""
-    return [g for g in repo(tenant, GROUP).iterate() if account_uuid in g.doc.get("users", [])]
+    """Groups whose members include the account (Everyone, when the tenant has it)."""
+    return [g for g in repo(tenant, GROUP).iterate() if is_member(tenant, g, account_uuid)]
 
 
 def effective_acl(tenant: str, account: dict[str, Any], groups: list[Entity] | None = None) -> list[str]:

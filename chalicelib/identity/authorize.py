@@ -23,7 +23,7 @@ from chalicelib.auth.cache import AUTH_CACHE
 from chalicelib.auth.passwords import verify_password
 from chalicelib.auth.principal import Principal
 from chalicelib.errors import CsrfRefused, NotFound, TenantGone, Unauthenticated
-from chalicelib.identity import accounts, network, tenants
+from chalicelib.identity import accounts, groups, network, tenants
 from chalicelib.settings import get_settings
 from chalicelib.store import batch
 
@@ -119,14 +119,17 @@ def _principal_in(tenant_doc: dict, account: dict, method: str, session: str | N
     tenant = tenant_doc["uuid"]
     if not account.get("enabled", True):
         raise Unauthenticated("Account is deactivated")
-    groups = accounts.groups_of(tenant, account["uuid"])
+    member_of = accounts.groups_of(tenant, account["uuid"])
+    if not any(groups.is_everyone(tenant, g.id) for g in member_of):  # a tenant older than Everyone
+        groups.ensure_everyone(tenant)
+        member_of = accounts.groups_of(tenant, account["uuid"])
     return Principal(
         id=account["uuid"],
         name=account.get("username", ""),
         tenant=tenant,
         kind=account.get("type", accounts.USER),
-        acl=accounts.effective_acl(tenant, account, groups),
-        groups=[g.id for g in groups],
+        acl=accounts.effective_acl(tenant, account, member_of),
+        groups=[g.id for g in member_of],
         method=method,
         session=session,
         network=network.lines_of(tenant_doc),

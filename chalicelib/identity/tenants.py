@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib.auth.cache import InvalidatingRepository
 from chalicelib.auth.keys import cursor_secret
 from chalicelib.errors import Forbidden, Invalid, NotFound, TenantGone
-from chalicelib.identity import accounts, directory, names
+from chalicelib.identity import accounts, directory, groups, names
 from chalicelib.identity.names import slugify
 from chalicelib.store import names as reservations
 from chalicelib.store.repository import Entity, Repository
@@ -94,6 +94,7 @@ def create_tenant(
     if not parent_uuid:
         doc = _tenant_doc(new_uuid, name, slug or slugify(name, "tenant"), new_uuid, [])
         _repo(new_uuid, TENANT).create(new_uuid, doc, by=by)
+        groups.ensure_everyone(new_uuid)
         return doc
     parent = require_active(parent_uuid)
     slug = names.check_slug(slug) if slug else names.pick(parent_uuid, SLUGS, slugify(name, "tenant"))
@@ -102,6 +103,7 @@ def create_tenant(
     names.create_named(
         _repo(new_uuid, TENANT), new_uuid, doc, owner=parent_uuid, space=SLUGS, name=slug, by=by, extra=link
     )
+    groups.ensure_everyone(new_uuid)
     return doc
 
 

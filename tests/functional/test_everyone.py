@@ -1,0 +1,118 @@
+"""The Everyone group: every account of a tenant is a member without a grant, it holds
+Browse by default through its role, an admin changes what it gives, and it cannot be
+deleted, renamed or lose members. Made with the tenant, and lazily for an older tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wavefront_api_client import ApiClient
+
+from chalicelib.identity import accounts, groups
+
+USERGROUP = "/api/v2/usergroup"
+ALERT = "/api/v2/alert"
+W = "/api/auth/0.1"
+
+
+def shape(data: Any, klass: str) -> Any:
+    """Deserialize like the client does (ValueError on a missing required field or bad enum)."""
+    return ApiClient()._ApiClient__deserialize(data, klass)
+
+
+def everyone(api: Any, tenant: str | None = None) -> dict[str, Any]:
+    group_id = accounts.everyone_id(tenant or api.root)
+    status, body = api.json("GET", f"{USERGROUP}/{group_id}")
+    assert status == 200, body
+    shape(body, "ResponseContainerUserGroupModel")
+    return dict(body["response"])
+
+
+def test_can_list_everyone_with_every_account_and_browse(api, make_user):
+    # GIVEN a tenant with one more account, created with no permission at all
+    user = make_user([])
+    # WHEN the user groups are listed
+    status, body = api.json("GET", USERGROUP)
+    assert status == 200, body
+    page = shape(body, "ResponseContainerPagedUserGroupModel").response
+    # THEN Everyone is there, with both accounts, Browse through its role, and only its roles editable
+    (found,) = [g for g in page.items if g.name == "Everyone"]
+    assert set(found.users) == {"admin", user.username} and found.user_count == 2
+    assert [r.name for r in found.roles] == ["Everyone"] and found.roles[0].permissions == ["browse"]
+    assert found.properties.name_editable is False and found.properties.users_editable is False
+    assert found.properties.roles_editable is True
+
+
+def test_can_let_a_new_account_read_what_its_tenant_shares_without_a_grant(api, make_user):
+    # GIVEN an alert, and a new account holding nothing of its own
+    status, made = api.json("POST", ALERT, {"name": "x", "condition": "ts(a) > 1", "minutes": 1, "severity": "INFO"})
+    assert status == 200, made
+    user = make_user([])
+    # THEN it reads alerts (Browse, from Everyone) but cannot change them
+    assert api.json("GET", f"{ALERT}/{made['response']['id']}", token=user.token)[0] == 200
+    assert api.json("DELETE", f"{ALERT}/{made['response']['id']}", token=user.token)[0] == 403
+    # AND its account says so
+    status, me = api.json("GET", f"/api/v2/account/{user.username}")
+    assert status == 200, me
+    assert accounts.everyone_id(api.root) in me["response"]["userGroups"]
+    assert "browse" in me["response"]["unitedPermissions"] and me["response"]["groups"] == []
+
+
+def test_can_let_an_admin_change_what_everyone_gives(api, make_user):
+    # GIVEN an account holding nothing of its own
+    user = make_user([])
+    role_id = groups.everyone_role_id(api.root)
+    # WHEN an admin takes Browse away from Everyone's role
+    status, body = api.json("POST", "/api/v2/role/revoke/browse", [role_id])
+    assert status == 200, body
+    # THEN the account no longer reads alerts; given events_management instead, it writes events
+    assert api.json("GET", ALERT, token=user.token)[0] == 403
+    assert api.json("POST", "/api/v2/role/grant/events_management", [role_id])[0] == 200
+    event = {"name": "deploy", "startTime": 1_700_000_000_000, "annotations": {}}
+    assert api.json("POST", "/api/v2/event", event, token=user.token)[0] == 200
+
+
+def test_can_refuse_to_delete_rename_or_empty_everyone(api, make_user):
+    user = make_user([])
+    group_id = accounts.everyone_id(api.root)
+    # WHEN it is deleted, renamed, or a member is removed (Wavefront and Wazo alike)
+    assert api.json("DELETE", f"{USERGROUP}/{group_id}")[0] == 400
+    assert api.json("PUT", f"{USERGROUP}/{group_id}", {"name": "All"})[0] == 400
+    assert api.json("POST", f"{USERGROUP}/{group_id}/removeUsers", [user.username])[0] == 400
+    assert api.json("DELETE", f"{W}/groups/{group_id}")[0] == 400
+    assert api.json("DELETE", f"{W}/groups/{group_id}/users/{user.uuid}")[0] == 400
+    # THEN it is unchanged; adding a member (already one) and editing its description are fine
+    assert api.json("POST", f"{USERGROUP}/{group_id}/addUsers", [user.username])[0] == 200
+    status, _ = api.json("PUT", f"{USERGROUP}/{group_id}", {"name": "Everyone", "description": "all of us"})
+    assert status == 200
+    found = everyone(api)
+    assert found["name"] == "Everyone" and found["description"] == "all of us"
+    assert user.username in found["users"]
+
+
+def test_can_make_everyone_with_each_new_tenant(api, make_tenant, make_user):
+    # GIVEN a new sub-tenant and an account in it holding nothing
+    tenant = make_tenant("acme")
+    user = make_user([], tenant=tenant)
+    # THEN the sub-tenant has its own Everyone, which gives its account Browse there
+    assert groups.get_group(tenant, accounts.everyone_id(tenant)).doc["name"] == "Everyone"
+    assert accounts.everyone_id(tenant) != accounts.everyone_id(api.root)
+    assert api.json("GET", ALERT, token=user.token)[0] == 200
+
+
+def test_can_make_everyone_lazily_for_a_tenant_older_than_it(api, make_user):
+    # GIVEN a tenant whose Everyone group and role do not exist (made before they did)
+    from chalicelib.auth.cache import invalidate
+
+    user = make_user([])
+    accounts.repo(api.root, accounts.GROUP).purge(accounts.everyone_id(api.root))
+    accounts.repo(api.root, accounts.POLICY).purge(groups.everyone_role_id(api.root))
+    invalidate()
+    assert accounts.repo(api.root, accounts.GROUP).find(accounts.everyone_id(api.root)) is None
+    # WHEN one of its accounts calls
+    status, _ = api.json("GET", ALERT, token=user.token)
+    # THEN Everyone is made on the way, and its default applies at once
+    assert status == 200
+    assert accounts.repo(api.root, accounts.GROUP).find(accounts.everyone_id(api.root)) is not None
+    # AND making it again changes nothing
+    assert groups.ensure_everyone(api.root).version == 1

@@ -75,6 +75,8 @@ ROOTS = (
     "IntegrationManifestGroup",
     "InstallAlerts",
     "CloudIntegration",
+    "QueryResult",
+    "RawTimeseries",
 )
 RESERVED = {"datetime", "typing", "pydantic", "WireModel", "CLIENT_VERSION"}
 

@@ -68,6 +68,10 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
     "audit": {
         "/api/v2/audit": ("GET",),
     },
+    "chart": {
+        "/api/v2/chart/api": ("GET",),
+        "/api/v2/chart/raw": ("GET",),
+    },
     "cloudintegration": {
         "/api/v2/cloudintegration": ("GET", "POST"),
         "/api/v2/cloudintegration/awsExternalId": ("POST",),

@@ -129,6 +129,20 @@ class Series(Node):
 
 
 @dataclass(frozen=True)
+class Events(Node):
+    """events(filters): the events of the window that the filters match."""
+
+    filter: Node | None = None
+    depth: int = field(default=1, compare=False, repr=False)
+
+    def children(self) -> tuple[Node, ...]:
+        return (self.filter,) if self.filter is not None else ()
+
+    def render(self) -> str:
+        return "events()" if self.filter is None else f"events({self.filter.render()})"
+
+
+@dataclass(frozen=True)
 class Call(Node):
     """A function call."""
 

@@ -3,7 +3,7 @@
     ts(cpu.load.*, source="web-1" and not env=dev) > 2 and rate(ts(req)) < mavg(5m, ts(req))
 
 Series functions (`ts`, `hs`) take a metric name (wildcards allowed, quoted or bare) and an
-optional filter expression: tag filters `key=value` / `key!=value` combined with
+optional filter expression (`events()` takes the same filters, all optional): tag filters `key=value` / `key!=value` combined with
 and / or / not / commas / parentheses. Everything else is an expression: numbers, strings,
 durations (5m), `${variables}`, bare identifiers as function arguments (`sources`,
 `mean`), function calls, unary minus, arithmetic, comparisons and and / or / not.
@@ -37,11 +37,14 @@ GRAMMAR = r"""
      | STRING                            -> string
      | VARIABLE                          -> variable
      | series
+     | events
      | call
      | "(" expr ")"
 
 series: SERIES_FN "(" metric ("," filters)? ")"
 metric: METRIC | STRING
+
+events: EVENTS_FN "(" [filters] ")"
 
 call: NAME "(" [arg ("," arg)*] ")"
 ?arg: expr
@@ -59,6 +62,7 @@ call: NAME "(" [arg ("," arg)*] ")"
 tag_filter: TAG_KEY FILTER_OP (TAG_VALUE | STRING)
 
 SERIES_FN.3: /(ts|hs)(?=\s*\()/i
+EVENTS_FN.3: /events(?=\s*\()/i
 _OR.2: /or\b/i
 _AND.2: /and\b/i
 _NOT.2: /not\b/i

@@ -39,6 +39,7 @@ _TERMINAL_NAMES = {
     "TAG_KEY": "a tag key",
     "TAG_VALUE": "a tag value",
     "SERIES_FN": "ts(...)",
+    "EVENTS_FN": "events(...)",
     "COMP_OP": "a comparison",
     "ADD_OP": "'+' or '-'",
     "MUL_OP": "'*', '/' or '%'",
@@ -86,6 +87,10 @@ class _ToAst(Transformer):
         function, metric = str(items[0]).lower(), items[1]
         flt = items[2] if len(items) > 2 else None
         return ast.Series(function, metric, flt, depth=_depth(flt))
+
+    def events(self, items: list[Any]) -> ast.Node:
+        flt = items[1] if len(items) > 1 else None
+        return ast.Events(flt, depth=_depth(flt))
 
     def call(self, items: list[Any]) -> ast.Node:
         args = tuple(a for a in items[1:] if a is not None)

@@ -1101,12 +1101,56 @@ class PagedAlertWithStats(WireModel):
     totalItems: pydantic.StrictInt | None = None
 
 
+class Point(WireModel):
+    """Wavefront's Point."""
+
+    timestamp: pydantic.StrictInt | None = None
+    value: pydantic.StrictFloat | None = None
+
+
+class QueryEvent(WireModel):
+    """Wavefront's QueryEvent."""
+
+    end: pydantic.StrictInt | None = None
+    hosts: list[pydantic.StrictStr] | None = None
+    isEphemeral: pydantic.StrictBool | None = None
+    name: pydantic.StrictStr | None = None
+    start: pydantic.StrictInt | None = None
+    summarized: pydantic.StrictInt | None = None
+    tags: dict[pydantic.StrictStr, pydantic.StrictStr] | None = None
+
+
+class QueryResult(WireModel):
+    """Wavefront's QueryResult."""
+
+    dimensions: list[TupleResult] | None = None
+    errorMessage: pydantic.StrictStr | None = None
+    errorType: typing.Literal["N/A", "QuerySyntaxError", "QueryExecutionError", "Timeout"] | None = None
+    events: list[QueryEvent] | None = None
+    granularity: pydantic.StrictInt | None = None
+    name: pydantic.StrictStr | None = None
+    query: pydantic.StrictStr | None = None
+    spans: list[Span] | None = None
+    stats: StatsModelInternalUse | None = None
+    timeseries: list[Timeseries] | None = None
+    traceDimensions: list[TupleResult] | None = None
+    traces: list[Trace] | None = None
+    warnings: pydantic.StrictStr | None = None
+
+
 class QueryTypeDTO(WireModel):
     """Wavefront's QueryTypeDTO."""
 
     inputQuery: pydantic.StrictStr | None = None
     queryType: typing.Literal["WQL", "PROMQL", "HYBRID"] | None = None
     translatedInput: pydantic.StrictStr | None = None
+
+
+class RawTimeseries(WireModel):
+    """Wavefront's RawTimeseries."""
+
+    points: list[Point] | None = None
+    tags: dict[pydantic.StrictStr, pydantic.StrictStr] | None = None
 
 
 class RoleDTO(WireModel):
@@ -1255,6 +1299,42 @@ class SourceLabelPair(WireModel):
     tags: dict[pydantic.StrictStr, pydantic.StrictStr] | None = None
 
 
+class Span(WireModel):
+    """Wavefront's Span."""
+
+    annotations: list[dict[pydantic.StrictStr, pydantic.StrictStr]] | None = None
+    durationMs: pydantic.StrictInt | None = None
+    host: pydantic.StrictStr | None = None
+    name: pydantic.StrictStr | None = None
+    spanId: pydantic.StrictStr | None = None
+    startMs: pydantic.StrictInt | None = None
+    traceId: pydantic.StrictStr | None = None
+
+
+class StatsModelInternalUse(WireModel):
+    """Wavefront's StatsModelInternalUse."""
+
+    buffer_keys: pydantic.StrictInt | None = None
+    cached_compacted_keys: pydantic.StrictInt | None = None
+    compacted_keys: pydantic.StrictInt | None = None
+    compacted_points: pydantic.StrictInt | None = None
+    cpu_ns: pydantic.StrictInt | None = None
+    distributions: pydantic.StrictInt | None = None
+    edges: pydantic.StrictInt | None = None
+    hosts_used: pydantic.StrictInt | None = None
+    keys: pydantic.StrictInt | None = None
+    latency: pydantic.StrictInt | None = None
+    metrics: pydantic.StrictInt | None = None
+    metrics_used: pydantic.StrictInt | None = None
+    points: pydantic.StrictInt | None = None
+    queries: pydantic.StrictInt | None = None
+    query_tasks: pydantic.StrictInt | None = None
+    s3_keys: pydantic.StrictInt | None = None
+    skipped_compacted_keys: pydantic.StrictInt | None = None
+    spans: pydantic.StrictInt | None = None
+    summaries: pydantic.StrictInt | None = None
+
+
 class TargetInfo(WireModel):
     """Wavefront's TargetInfo."""
 
@@ -1263,12 +1343,45 @@ class TargetInfo(WireModel):
     name: pydantic.StrictStr | None = None
 
 
+class Timeseries(WireModel):
+    """Wavefront's Timeseries."""
+
+    data: list[list[pydantic.StrictFloat]] | None = None
+    host: pydantic.StrictStr | None = None
+    label: pydantic.StrictStr | None = None
+    tags: dict[pydantic.StrictStr, pydantic.StrictStr] | None = None
+
+
+class Trace(WireModel):
+    """Wavefront's Trace."""
+
+    end_ms: pydantic.StrictInt | None = None
+    spans: list[Span] | None = None
+    start_ms: pydantic.StrictInt | None = None
+    total_duration_ms: pydantic.StrictInt | None = None
+    traceId: pydantic.StrictStr | None = None
+
+
 class TriageDashboard(WireModel):
     """Wavefront's TriageDashboard."""
 
     dashboardId: pydantic.StrictStr | None = None
     description: pydantic.StrictStr | None = None
     parameters: dict[pydantic.StrictStr, pydantic.StrictStr] | None = None
+
+
+class TupleResult(WireModel):
+    """Wavefront's TupleResult."""
+
+    key: list[pydantic.StrictStr] | None = None
+    valueList: list[TupleValueResult] | None = None
+
+
+class TupleValueResult(WireModel):
+    """Wavefront's TupleValueResult."""
+
+    count: pydantic.StrictInt | None = None
+    value: list[pydantic.StrictStr] | None = None
 
 
 class UserApiToken(WireModel):

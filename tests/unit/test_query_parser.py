@@ -14,6 +14,7 @@ from chalicelib.query.ast import (
     Binary,
     Call,
     Duration,
+    Events,
     FilterBinary,
     FilterNot,
     Ident,
@@ -42,6 +43,8 @@ VALID = [
     "f()",
     "1e-3 <= 5",
     "ts(x)\n  > 1",
+    "events()",
+    'events(type=alert, name="disk full" or not severity=info)',
 ]
 
 INVALID = [
@@ -126,6 +129,14 @@ def test_can_read_keywords_in_any_case_and_keep_names_that_start_with_them():
     assert parse("tsdiff(1)").tree == Call("tsdiff", (Number("1"),))
 
 
+def test_can_parse_events_with_optional_filters():
+    assert parse("events()").tree == Events()
+    assert parse("EVENTS (type=deploy, not tag=x)").tree == Events(
+        FilterBinary("and", TagFilter("type", "=", "deploy"), FilterNot(TagFilter("tag", "=", "x")))
+    )
+    assert parse("eventsx(1)").tree == Call("eventsx", (Number("1"),))  # a name that starts with it
+
+
 # ---- properties ---------------------------------------------------------------------------
 
 KEYWORDS = re.compile(r"(and|or|not)\b", re.IGNORECASE)
@@ -136,7 +147,7 @@ def _not_keyword(text: str) -> bool:
 
 
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True).filter(
-    lambda n: _not_keyword(n) and n.lower() not in ("ts", "hs")
+    lambda n: _not_keyword(n) and n.lower() not in ("ts", "hs", "events")
 )
 metric_names = st.one_of(
     st.from_regex(r"~?[A-Za-z0-9_*][A-Za-z0-9_.\-*~:/]{0,12}", fullmatch=True),
@@ -172,6 +183,7 @@ leaves = st.one_of(
     strings.map(String),
     st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True).map(Variable),
     st.builds(Series, st.sampled_from(["ts", "hs"]), metric_names, st.none() | filters),
+    st.builds(Events, st.none() | filters),
 )
 ARITH_AND_LOGIC = ["+", "-", "*", "/", "%", "and", "or"]
 COMPARE = [">", "<", ">=", "<=", "=", "!="]

@@ -8,6 +8,7 @@ account, so a Basic login needs no tenant and two creations never both win.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.auth.cache import InvalidatingRepository
@@ -139,16 +140,29 @@ def groups_of(tenant: str, account_uuid: str) -> list[Entity]:
     return [g for g in repo(tenant, GROUP).iterate() if is_member(tenant, g, account_uuid)]
 
 
-def effective_acl(tenant: str, account: dict[str, Any], groups: list[Entity] | None = None) -> list[str]:
-    """Direct ACL + the ACL of the account's policies + its groups' policies."""
+def effective_acl(
+    tenant: str,
+    account: dict[str, Any],
+    groups: list[Entity] | None = None,
+    *,
+    known: Mapping[str, Entity | None] | None = None,
+) -> list[str]:
+    """Direct ACL + the ACL of the account's policies + its groups' policies. known: policies
+    the caller already read (id -> policy, None when it is gone), not read again; authorizing
+    reads Everyone's role in the batch that reads the account, so that the grant every
+    account holds costs no call of its own."""
     if groups is None:
         groups = groups_of(tenant, account["uuid"])
+    known = known or {}
     policy_ids = list(account.get("policies", []))
     for group in groups:
         policy_ids.extend(group.doc.get("policies", []))
+    unread = [p for p in dict.fromkeys(policy_ids) if p not in known]
+    found = {p.id: p for p in repo(tenant, POLICY).get_many(unread)} if unread else {}
     acl = list(account.get("acl", []))
-    if policy_ids:
-        for policy in repo(tenant, POLICY).get_many(policy_ids):
+    for policy_id in dict.fromkeys(policy_ids):
+        policy = known.get(policy_id) if policy_id in known else found.get(policy_id)
+        if policy is not None:
             acl.extend(policy.doc.get("acl", []))
     return list(dict.fromkeys(acl))
 

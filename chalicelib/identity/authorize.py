@@ -8,7 +8,9 @@ and cookie-session requests).
 A verified credential's principal is kept per container for `auth_cache_seconds`
 (auth/cache.py): a warm request costs no AWS call. A cold one reads the credential's rows,
 its account and tenant in one batch, then the tenant's ancestors (one batch), the tenant's
-groups (one Query) and the policies (one batch).
+groups (one Query) and the policies (one batch). Everyone's role, which every account holds
+through its tenant's Everyone group, has an id derived from the tenant: it is read in the
+first batch (or with the tenant, for a Basic login), so its grant adds no call.
 """
 
 from __future__ import annotations
@@ -114,8 +116,15 @@ def login(
     return found[0] if found else "", account
 
 
-def _principal_in(tenant_doc: dict, account: dict, method: str, session: str | None) -> Principal:
-    """The principal of an enabled account of an active tenant (its record given)."""
+# Policies already read (id -> policy, None when absent): accounts.effective_acl skips them.
+Known = dict[str, Any]
+
+
+def _principal_in(
+    tenant_doc: dict, account: dict, method: str, session: str | None, known: Known | None = None
+) -> Principal:
+    """The principal of an enabled account of an active tenant (its record given; known:
+    policies read with it, Everyone's role)."""
     tenant = tenant_doc["uuid"]
     if not account.get("enabled", True):
         raise Unauthenticated("Account is deactivated")
@@ -123,12 +132,13 @@ def _principal_in(tenant_doc: dict, account: dict, method: str, session: str | N
     if not any(groups.is_everyone(tenant, g.id) for g in member_of):  # a tenant older than Everyone
         groups.ensure_everyone(tenant)
         member_of = accounts.groups_of(tenant, account["uuid"])
+        known = None  # its role was made after it was read
     return Principal(
         id=account["uuid"],
         name=account.get("username", ""),
         tenant=tenant,
         kind=account.get("type", accounts.USER),
-        acl=accounts.effective_acl(tenant, account, member_of),
+        acl=accounts.effective_acl(tenant, account, member_of, known=known),
         groups=[g.id for g in member_of],
         method=method,
         session=session,
@@ -179,6 +189,17 @@ def _tenant_key(tenant_uuid: str) -> batch.EntityKey:
     return tenant_uuid, tenants.TENANT, tenant_uuid
 
 
+def _everyone_key(tenant_uuid: str) -> batch.EntityKey:
+    """Everyone's role: its id is the tenant's, so it is read with the tenant's other rows."""
+    return tenant_uuid, accounts.POLICY, groups.everyone_role_id(tenant_uuid)
+
+
+def _everyone(tenant_uuid: str, found: dict[batch.EntityKey, Any]) -> Known:
+    """Everyone's role among the rows of a batch read (None when it is absent)."""
+    key = _everyone_key(tenant_uuid)
+    return {key[2]: found.get(key)}
+
+
 def _active(doc: dict[str, Any]) -> dict[str, Any]:
     """The tenant (its record given), or TenantGone when it or an ancestor is deactivated;
     the ancestors are read in one batch, and the verdict is kept like a principal."""
@@ -210,12 +231,14 @@ def enter_tenant(home: str, requested: str | None) -> str:
 
 def _account_and_tenant(
     tenant: str, account_uuid: str, *, revocation: tuple[str, str] | None = None
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(account, active tenant) of a credential in one batch read (with its revocation row,
-    Unauthenticated when present)."""
+) -> tuple[dict[str, Any], dict[str, Any], Known]:
+    """(account, active tenant, Everyone's role) of a credential in one batch read (with its
+    revocation row, Unauthenticated when present)."""
     account_key = (tenant, accounts.ACCOUNT, account_uuid)
     try:
-        found, rows = batch.read([account_key, _tenant_key(tenant)], [revocation] if revocation else [])
+        found, rows = batch.read(
+            [account_key, _tenant_key(tenant), _everyone_key(tenant)], [revocation] if revocation else []
+        )
     except NotFound as exc:  # an id the store refuses
         raise Unauthenticated("Invalid token") from exc
     if revocation is not None and revocation in rows:
@@ -225,22 +248,22 @@ def _account_and_tenant(
     tenant_found = found.get(_tenant_key(tenant))
     if tenant_found is None:
         raise NotFound(f"Tenant {tenant} not found")
-    return found[account_key].doc, _active(tenant_found.doc)
+    return found[account_key].doc, _active(tenant_found.doc), _everyone(tenant, found)
 
 
 def _verified_token(token: str) -> tuple[Principal, float]:
     """(principal, valid until) of a bearer token, read from the store."""
     if sessions.looks_like_jwt(token):
         claims = sessions.verify(token)
-        account, tenant_doc = _account_and_tenant(
+        account, tenant_doc, known = _account_and_tenant(
             claims.tenant, claims.sub, revocation=records.revocation_key(claims.jti)
         )
-        return _principal_in(tenant_doc, account, claims.method, claims.jti), float(claims.expires_at)
+        return _principal_in(tenant_doc, account, claims.method, claims.jti, known), float(claims.expires_at)
     api_token = apitokens.lookup(token)
     if api_token is None:
         raise Unauthenticated("Invalid token")
-    account, tenant_doc = _account_and_tenant(api_token.tenant, api_token.account)
-    principal = _principal_in(tenant_doc, account, "apitoken", api_token.public_id)
+    account, tenant_doc, known = _account_and_tenant(api_token.tenant, api_token.account)
+    principal = _principal_in(tenant_doc, account, "apitoken", api_token.public_id, known)
     apitokens.touch(api_token)  # on a miss only, and at most once a minute per token
     return principal, FOREVER
 
@@ -249,8 +272,8 @@ def principal_of(tenant: str, account_uuid: str, method: str) -> Principal:
     """The principal of an account named by a credential other than a password or a token
     (a refresh token): Unauthenticated when the account is gone or disabled, TenantGone
     when its tenant is deactivated."""
-    account, tenant_doc = _account_and_tenant(tenant, account_uuid)
-    return _principal_in(tenant_doc, account, method, None)
+    account, tenant_doc, known = _account_and_tenant(tenant, account_uuid)
+    return _principal_in(tenant_doc, account, method, None, known)
 
 
 def authenticate_token(token: str) -> Principal:
@@ -258,11 +281,26 @@ def authenticate_token(token: str) -> Principal:
     return _own(_cached("bearer", (token,), lambda: _verified_token(token)))
 
 
+def _tenant_and_everyone(tenant_uuid: str) -> tuple[dict[str, Any], Known]:
+    """(active tenant, Everyone's role) in one batch read, kept like a tenant's verdict: what
+    a Basic login reads besides its account (one call, as reading the tenant alone was)."""
+
+    def read() -> tuple[tuple[dict[str, Any], Known], float]:
+        found, _ = batch.read([_tenant_key(tenant_uuid), _everyone_key(tenant_uuid)])
+        tenant_found = found.get(_tenant_key(tenant_uuid))
+        if tenant_found is None:
+            raise NotFound(f"Tenant {tenant_uuid} not found")
+        return (_active(tenant_found.doc), _everyone(tenant_uuid, found)), FOREVER
+
+    tenant_doc, known = _cached("tenant-everyone", (tenant_uuid,), read)
+    return dict(tenant_doc), dict(known)
+
+
 def _basic(username: str, password: str, source: str | None) -> tuple[tuple[Principal, bool], float]:
     tenant, account = login(username, password, source=source)
-    tenant_doc = active_tenant(tenant)
+    tenant_doc, known = _tenant_and_everyone(tenant)
     strict = get_settings().csrf_strict or bool(tenant_doc.get("csrf_strict"))
-    return (_principal_in(tenant_doc, account, "basic", None), strict), FOREVER
+    return (_principal_in(tenant_doc, account, "basic", None, known), strict), FOREVER
 
 
 def authorize(headers: Mapping[str, str], method: str, *, source: str | None = None) -> Principal:

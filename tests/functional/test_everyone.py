@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from wavefront_api_client import ApiClient
 
 from chalicelib.identity import accounts, groups
+
+# The product's default: every tenant's Everyone gives Browse (conftest.empty_everyone).
+pytestmark = pytest.mark.everyone_default
 
 USERGROUP = "/api/v2/usergroup"
 ALERT = "/api/v2/alert"

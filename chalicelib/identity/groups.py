@@ -118,9 +118,19 @@ def remove_policy(tenant: str, group_uuid: str, policy_uuid: str, *, held: list[
 
 
 def members(tenant: str, group: Entity) -> list[Entity]:
-    """The group's accounts (deleted ones skipped)."""
+    """The group's accounts (deleted ones skipped; Everyone's: every account of the tenant)."""
+    if is_everyone(tenant, group.id):
+        return list(accounts.repo(tenant, accounts.ACCOUNT).iterate())
     ids = group.doc.get("users", [])
     return accounts.repo(tenant, accounts.ACCOUNT).get_many(ids) if ids else []
+
+
+def member_count(tenant: str, group: Entity) -> int:
+    """How many accounts the group has: its `users` list (a deleted account leaves it), or
+    for Everyone every account of the tenant (one Query)."""
+    if is_everyone(tenant, group.id):
+        return len(members(tenant, group))
+    return len(group.doc.get("users", []))
 
 
 def attached_policies(tenant: str, group: Entity) -> list[Entity]:

@@ -21,7 +21,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run     start the API on http://127.0.0.1:$${PORT:-8000} (embedded DynamoDB, state in .local/)"
 	@echo "make test    ruff, mypy and every test (unit, functional, e2e, browser, infra)"
-	@echo "make bench   AWS calls per request, warm auth, rate limiter, cold start, repository, dashboard sizes, query vs raw reads (moto)"
+	@echo "make bench   AWS calls per request, warm auth, rate limiter, cold start, repository, dashboard sizes, ingestion, query vs raw reads (moto)"
 	@echo "make wire    regenerate the modules derived from the pinned wavefront-api-client"
 	@echo "make routes  regenerate chalicelib/api/manifest.py (every category's paths; a test fails while it is stale)"
 	@echo "make asset   build the Lambda package (runtime dependencies for Lambda + the app) in build/lambda"
@@ -86,6 +86,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_throughput.py
 	$(PY) bench/bench_limiter.py
 	$(PY) bench/bench_coldstart.py
+	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_query.py
 
 # The Lambda package infra/ deploys (infra/README.md); synthesis builds it too, when stale.

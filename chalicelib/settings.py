@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     timeseries_table: str = _derived("OPSPLANE_TIMESERIES_TABLE", "timeseries")
     # SQS queues are named <prefix><queue> (chalicelib/workers: "ingest", ...).
     queue_prefix: str = _derived("OPSPLANE_QUEUE_PREFIX", "")
+    # A tier's usage plan is named <prefix><tier>, its shared fallback key (name and value)
+    # <fallback prefix><tier>: the names infra/ gives them.
+    usage_plan_prefix: str = _derived("OPSPLANE_USAGE_PLAN_PREFIX", "")
+    fallback_key_prefix: str = _derived("OPSPLANE_FALLBACK_KEY_PREFIX", "fallback-")
     sqs_endpoint: str | None = _env("OPSPLANE_SQS_ENDPOINT", None)
     dynamodb_endpoint: str | None = _env("OPSPLANE_DYNAMODB_ENDPOINT", None)
     blobs_bucket: str = _derived("OPSPLANE_BLOBS_BUCKET", "blobs")
@@ -74,6 +78,9 @@ class Settings(BaseSettings):
     # An ingestion batch (/report) once decompressed: streamed line by line, never held whole
     # (chalicelib/ingest/body.py); past it, 413 and nothing kept.
     max_ingest_bytes: int = _env("OPSPLANE_MAX_INGEST_BYTES", 64 * 1024 * 1024, ge=1)
+    # How long ingested points, histograms and spans are kept (DynamoDB TTL) for every
+    # tenant; unset: each tenant's tier decides (chalicelib/domain/ingestion.py, retention_days).
+    retention_days: int | None = _env("OPSPLANE_RETENTION_DAYS", None, ge=1, le=3650)
     # Bounds on what a request can carry and a tenant can grow (docs/configuration.md, "Bounds").
     max_json_depth: int = _env("OPSPLANE_MAX_JSON_DEPTH", 64, ge=2, le=500)
     max_json_items: int = _env("OPSPLANE_MAX_JSON_ITEMS", 1000, ge=1)
@@ -97,6 +104,11 @@ class Settings(BaseSettings):
     clover_csrf: bool = _env("OPSPLANE_CLOVER_CSRF", True)
     # The tenant Wazo's POST /users/register creates users in; unset: registration is off.
     registration_tenant: str | None = _env("OPSPLANE_REGISTRATION_TENANT", None)
+    # Per-tenant API Gateway API keys (chalicelib/identity/tenant_keys.py, docs/deploy.md):
+    # off, tenants are metered under their tier's shared fallback key; infra/ turns it on.
+    api_keys: bool = _env("OPSPLANE_API_KEYS", False)
+    apigateway_endpoint: str | None = _env("OPSPLANE_APIGATEWAY_ENDPOINT", None)
+    # The standard tier's budgets; the other tiers' are shares of them (chalicelib/tiers.py).
     rate_limit_get: int = _env("OPSPLANE_RATE_LIMIT_GET", 500, ge=1)
     rate_limit_get_paged: int = _env("OPSPLANE_RATE_LIMIT_GET_PAGED", 50, ge=1)
     rate_limit_write: int = _env("OPSPLANE_RATE_LIMIT_WRITE", 50, ge=1)
@@ -118,7 +130,7 @@ class Settings(BaseSettings):
             return tuple(c.strip() for c in value.split(",") if c.strip())
         return value
 
-    @field_validator("csrf_strict", "clover_csrf", "rate_limit_enabled", mode="before")
+    @field_validator("csrf_strict", "clover_csrf", "rate_limit_enabled", "api_keys", mode="before")
     @classmethod
     def _strip_boolean(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value

@@ -207,6 +207,10 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/v2/webhook": ("GET", "POST"),
         "/api/v2/webhook/{id}": ("DELETE", "GET", "PUT"),
     },
+    "report": {
+        "/api/v2/wfproxy/report": ("POST",),
+        "/report": ("POST",),
+    },
     "role": {
         "/api/v2/role": ("GET", "POST"),
         "/api/v2/role/grant/{permission}": ("POST",),

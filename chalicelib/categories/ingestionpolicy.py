@@ -6,10 +6,12 @@ delete for good, history, one version), revert to a version, search
 (/api/v2/search/ingestionpolicy[/facets | /{facet}]), and /usage/exportcsv: usage per
 policy per hour as CSV.
 
-Nothing ingests points yet (the data plane does not exist): every count of the CSV is 0,
-one row per policy per hour of the window, and no limit is enforced. The usage alert's
+The ingest worker counts every message's points under each policy whose scope holds them,
+per hour, exactly once (chalicelib/domain/ingestion.py): the CSV shows those counts. Past a
+limited policy's hour budget (limitPPS x 3600) the accounts in its scope get 429 on /report
+and the administrators a message (docs/ingestion-pipeline.md). The usage alert's
 thresholds are kept with the policy and answered as its `alert`; nothing evaluates it
-(alert evaluation does not exist either), so it is not an entity of /api/v2/alert.
+(alert evaluation does not exist yet), so it is not an entity of /api/v2/alert.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from chalicelib import query
 from chalicelib.categories import crud
 from chalicelib.categories.alert_views import SEVERITY_KEYS, AlertTags, Severity
 from chalicelib.categories.crud_views import AccessControlElement, EntityFields, not_blank
-from chalicelib.domain import entities
+from chalicelib.domain import entities, ingestion
 from chalicelib.domain.context import Context
 from chalicelib.domain.entities import Kind
 from chalicelib.domain.searching import Fields
@@ -326,8 +328,8 @@ def usage_hours(start_s: int, end_s: int) -> list[int]:
 
 
 def usage_csv(ctx: Context, start_s: int, end_s: int) -> str:
-    """Usage per policy per hour of the window, as CSV. Nothing ingests points yet, so
-    every count is 0 (the data plane will count them per policy and hour)."""
+    """Usage per policy per hour of the window, as CSV: the points the ingest worker
+    counted under each policy (one Query per policy), and their average per second."""
     hours = usage_hours(start_s, end_s)
     policies = sorted(entities.visible(ctx, INGESTION_POLICY), key=lambda e: (str(e.doc.get("name", "")), e.id))
     if len(policies) * len(hours) > MAX_EXPORT_ROWS:
@@ -335,10 +337,14 @@ def usage_csv(ctx: Context, start_s: int, end_s: int) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
+    counted = ingestion.policy_usage(ctx.tenant, [p.id for p in policies], hours)
     for policy in policies:
         for hour in hours:
             stamp = datetime.fromtimestamp(hour, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            writer.writerow((policy.id, policy.doc.get("name", ""), stamp, 0, 0))
+            points = counted.get(policy.id, {}).get(hour, 0)
+            writer.writerow(
+                (policy.id, policy.doc.get("name", ""), stamp, points, round(points / HOUR, 3) if points else 0)
+            )
     return out.getvalue()
 
 

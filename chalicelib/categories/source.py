@@ -31,6 +31,7 @@ router = Router("source")
 
 BASE = "/api/v2/source"
 MARKED_NEW = "_markedNew"  # when ingestion first saw the source (markedNewEpochMillis)
+LAST_SEEN = "_lastSeen"  # the latest data time ingestion saw (lastSeenEpochMillis)
 
 
 # ---- body and wire -------------------------------------------------------------------------
@@ -50,6 +51,8 @@ def to_wire(entity: Entity) -> dict[str, Any]:
         out["description"] = entity.doc["description"]
     if MARKED_NEW in entity.doc:
         out["markedNewEpochMillis"] = entity.doc[MARKED_NEW]
+    if LAST_SEEN in entity.doc:
+        out["lastSeenEpochMillis"] = entity.doc[LAST_SEEN]
     return out
 
 
@@ -130,22 +133,33 @@ def page(ctx: Context, cursor: str | None, limit: int) -> tuple[Page, int]:
     return store.after(cursor, limit=limit), store.count()
 
 
-def seen(ctx: Context, name: str, tags: list[str] | None = None) -> Entity:
+def seen(ctx: Context, name: str, tags: list[str] | None = None, *, at: int | None = None) -> Entity:
     """Record a source seen in data (the data plane's call): created on first sight, marked
-    new then, with tags added to those it has. Idempotent: a source that already holds
-    every tag is not written again."""
+    new then, with tags added to those it has and its last-seen time (at, epoch ms: the
+    data's time) moved forward. Idempotent: a source that already holds every tag and a
+    last-seen time at or after `at` is not written again."""
     check_name(name, "source")
     wanted = sorted({valid_tag(t) for t in tags or []})
     store = entities.repo(ctx, SOURCE)
     current = store.find(name)
     if current is None:
+        doc: dict[str, Any] = {MARKED_NEW: ctx.now()}
+        if at is not None:
+            doc[LAST_SEEN] = at
         try:
-            return store.create(name, {MARKED_NEW: ctx.now()}, by=ctx.actor, tags=wanted)
+            return store.create(name, doc, by=ctx.actor, tags=wanted)
         except Conflict:  # another writer saw it first: add the tags to theirs
             current = store.get(name)
-    if set(wanted) <= set(current.tags):
+    later = at is not None and at > int(current.doc.get(LAST_SEEN, -1))
+    if set(wanted) <= set(current.tags) and not later:
         return current
-    return store.update(name, lambda e: add_tags(e, wanted), by=ctx.actor, retries=10)
+
+    def edit(e: Entity) -> None:
+        add_tags(e, wanted)
+        if at is not None and at > int(e.doc.get(LAST_SEEN, -1)):
+            e.doc[LAST_SEEN] = at
+
+    return store.update(name, edit, by=ctx.actor, retries=10)
 
 
 # ---- routes particular to sources -----------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, StrictStr
 
+from chalicelib import tiers
 from chalicelib.categories import crud
 from chalicelib.categories.crud import PAGING
 from chalicelib.categories.crud_views import Page
@@ -36,6 +37,8 @@ class MspTenantToCreate(Model):
 
     name: StrictStr = Field(min_length=1, max_length=128)
     slug: StrictStr | None = Field(default=None, min_length=1, max_length=80)
+    # free | standard | premium | enterprise, at most the acting tenant's (chalicelib/tiers.py).
+    tier: StrictStr | None = Field(default=None, min_length=1, max_length=32)
 
 
 class MspTenant(Model):
@@ -46,6 +49,7 @@ class MspTenant(Model):
     name: str
     slug: str
     active: bool
+    tier: str
     parentId: str | None = None
 
 
@@ -62,6 +66,7 @@ def view(doc: dict[str, Any], acting: str) -> dict[str, Any]:
         "name": doc.get("name", ""),
         "slug": doc.get("slug", ""),
         "active": bool(doc.get("active", True)),
+        "tier": tiers.tier_of(doc).name,
     }
     if doc["uuid"] != acting:
         shown["parentId"] = doc.get("parent_uuid")
@@ -100,7 +105,7 @@ def create_tenant(req: Request) -> Any:
     """Create a client tenant of the acting tenant."""
     body = req.model(MspTenantToCreate)
     acting = req.need_tenant()
-    doc = tenants.create_tenant(name=body.name, slug=body.slug, parent_uuid=acting, by=req.actor)
+    doc = tenants.create_tenant(name=body.name, slug=body.slug, parent_uuid=acting, by=req.actor, tier=body.tier)
     return view(doc, acting)
 
 
@@ -130,4 +135,5 @@ def activate_tenant(req: Request) -> Any:
     return _set_active(req, True)
 
 
-CATEGORY = Category(router, permission="user_management")
+# Creating a client asks for its API Gateway key (identity/tenant_keys.py).
+CATEGORY = Category(router, permission="user_management", queues=(tenants.KEYS_QUEUE,))

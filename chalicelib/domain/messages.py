@@ -7,7 +7,9 @@ the tenant's administrators, must know about:
 - a service account is deactivated, or one of its credentials (API token, OAuth client)
   is revoked: the tenant's administrators are told;
 - a tenant passes 80% of a rate-limit budget in a window (http/limits.py sees the
-  crossing in the one flush that makes it): the tenant's administrators are told.
+  crossing in the one flush that makes it): the tenant's administrators are told;
+- a limited ingestion policy's hour reaches its budget (the ingest worker counts it): the
+  tenant's administrators are told, once per policy and hour.
 
 Each account's messages live in a partition of their own (`<tenant>#message@<account>`),
 so a listing holds only the caller's and another's id is a 404. A message's id is its
@@ -263,6 +265,29 @@ def budget_passed(tenant: str, category: str, budget: str, *, limit: int, count:
         scope=CUSTOMER,
         lifetime_ms=BUDGET_LIFETIME_MS,
         attributes={"category": category, "budget": budget, "count": str(count), "limit": str(limit)},
+    )
+    return notify_administrators(tenant, notice)
+
+
+@best_effort
+def ingestion_limit_reached(
+    tenant: str, policy_id: str, policy_name: str, *, limit_pps: int, count: int, hour: int
+) -> list[str]:
+    """After the ingest worker counted a limited ingestion policy's hour (hour: epoch s of its
+    start) to its budget (limit_pps x 3600 points), tell the administrators (once per policy
+    and hour: the same key is the same message)."""
+    notice = Notice(
+        key=f"ingestionpolicy:{policy_id}:{hour}",
+        at=hour * 1000,
+        title=f"Ingestion policy {policy_name} reached its limit",
+        content=(
+            f"{count} points were ingested under the ingestion policy {policy_name} in the hour starting at "
+            f"this message's time, its budget of {limit_pps} points/s: the accounts in its scope are answered "
+            "429 on /report until the hour ends."
+        ),
+        scope=CUSTOMER,
+        lifetime_ms=BUDGET_LIFETIME_MS,
+        attributes={"policy": policy_id, "count": str(count), "limitPPS": str(limit_pps), "hour": str(hour)},
     )
     return notify_administrators(tenant, notice)
 

@@ -18,6 +18,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from chalice import Chalice, Response  # type: ignore[attr-defined]
 
+from chalicelib import tiers
 from chalicelib.auth.principal import Principal
 from chalicelib.domain.context import actor_of
 from chalicelib.errors import (
@@ -35,7 +36,7 @@ from chalicelib.http.reply import Reply
 from chalicelib.http.request import Request, check_headers, decode_params
 from chalicelib.http.router import Route, Router, required_access
 from chalicelib.identity import network
-from chalicelib.identity.authorize import authorize, enter_tenant
+from chalicelib.identity.authorize import active_tenant, authorize, enter_tenant
 from chalicelib.ingest import body as ingest_body
 from chalicelib.settings import Settings, get_settings
 from chalicelib.store import audit, calls
@@ -430,7 +431,7 @@ class Edge:
         settings = get_settings()
         if not settings.rate_limit_enabled:
             return {}
-        return self.limiter.take(settings, tenant, category, method, paged).headers()
+        return self.limiter.take(settings, tenant, category, method, paged, _tier(tenant)).headers()
 
 
 def _without_collection(load: Load, name: str) -> Router:
@@ -444,6 +445,15 @@ def _without_collection(load: Load, name: str) -> Router:
         gc.freeze()
         if enabled:
             gc.enable()
+
+
+def _tier(tenant: str) -> tiers.Tier:
+    """The tier sizing a tenant's budget: its record's, kept per container (auth/cache.py);
+    the default tier for a tenant that is gone or unknown (its refusal is answered anyway)."""
+    try:
+        return tiers.tier_of(active_tenant(tenant))
+    except OpsplaneError:
+        return tiers.get(tiers.DEFAULT)
 
 
 def body_limit(route: Route, settings: Settings) -> int:

@@ -6,12 +6,14 @@ from typing import Any
 
 from chalicelib.errors import OpsplaneError, Unavailable
 from chalicelib.http.edge import source_address
+from chalicelib.identity import tenant_keys
 from chalicelib.identity.authorize import active_tenant, authorize
 
 
 def authorizer_response(event: dict[str, Any]) -> dict[str, Any]:
-    """Allow with the principal in the context and the tenant's API key as
-    usageIdentifierKey (usage plans per tenant), or raise 'Unauthorized' (401)."""
+    """Allow with the principal in the context and the home tenant's API key as
+    usageIdentifierKey (identity/tenant_keys.py: usage plans per tier, a key per tenant), or
+    raise 'Unauthorized' (401)."""
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     method = str(event.get("httpMethod", "GET"))
     try:
@@ -34,7 +36,8 @@ def authorizer_response(event: dict[str, Any]) -> dict[str, Any]:
             "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": api_any}],
         },
         "context": principal.to_context(),
-        "usageIdentifierKey": tenant.get("api_key") or principal.tenant,
+        # The tenant's own key once it is on its tier's plan, else the tier's shared one.
+        "usageIdentifierKey": tenant_keys.usage_key(tenant),
     }
 
 

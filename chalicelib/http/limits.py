@@ -2,8 +2,12 @@
 flushed to a shared counter in batches, so that no request waits for DynamoDB to count it.
 
 Budgets follow the MSP platform: GET non-paginated, GET paginated, and writes each have
-their own budget per tenant per category per minute. A key is (tenant, category, budget
-class); its window is the wall-clock minute.
+their own budget per tenant per category per minute, sized by the tenant's tier
+(chalicelib/tiers.py: a share of the settings' budgets). A key is (tenant, category, budget
+class); its window is the wall-clock minute. The limit is worked out on every request from
+the tier the caller hands in (the edge reads it from the tenant record, kept per container
+like the principal: auth/cache.py), never kept with the counts: a tier change applies to the
+next request, to the window's count so far.
 
 Each container keeps, per key and window, `pending` hits not yet written and `shared`, the
 window's count as the last flush returned it (every container's flushed hits, ours
@@ -39,6 +43,7 @@ from chalicelib.domain import messages
 from chalicelib.errors import Throttled, Unavailable
 from chalicelib.settings import Settings
 from chalicelib.store import usage
+from chalicelib.tiers import Tier
 
 WINDOW = 60
 # A container may hold up to this fraction (1/50: 2%) of what is left of a budget unwritten.
@@ -90,13 +95,15 @@ def row(tenant: str, category: str, budget: str) -> str:
     return f"{tenant}#rate#{category}#{budget}"
 
 
-def limit_of(settings: Settings, budget: str) -> int:
-    """The per-minute limit of a budget class."""
-    return {
+def limit_of(settings: Settings, budget: str, tier: Tier | None = None) -> int:
+    """The per-minute limit of a budget class: the settings' (the standard tier's), or the
+    tier's share of it."""
+    base = {
         "get": settings.rate_limit_get,
         "get_paged": settings.rate_limit_get_paged,
         "write": settings.rate_limit_write,
     }[budget]
+    return tier.budget(base) if tier is not None else base
 
 
 def flush_after(settings: Settings, limit: int, shared: int) -> int:
@@ -119,10 +126,13 @@ class Limiter:
         self._windows: dict[str, _Window] = {}
         self._current = 0
 
-    def take(self, settings: Settings, tenant: str, category: str, method: str, paged: bool) -> Budget:
-        """Count one request against the tenant's window; Throttled when over budget."""
+    def take(
+        self, settings: Settings, tenant: str, category: str, method: str, paged: bool, tier: Tier | None = None
+    ) -> Budget:
+        """Count one request against the tenant's window at its tier's budget; Throttled when
+        over budget."""
         budget = budget_class(method, paged)
-        limit = limit_of(settings, budget)
+        limit = limit_of(settings, budget, tier)
         key = row(tenant, category, budget)
         now = self.clock()
         start = int(now // WINDOW) * WINDOW

@@ -111,7 +111,7 @@ class Category:
 
     router: its routes (their ACLs, schemas and operationIds); the category's name is the
     router's tag and its module's name. tables: the tables its function may touch (infra/
-    grants exactly these). permission: the Wavefront permission whose grant gives its ACLs
+    grants exactly these). queues: the worker queues it sends to. permission: the Wavefront permission whose grant gives its ACLs
     (chalicelib/auth/permissions.py; None for categories every account may use).
     """
 
@@ -119,6 +119,8 @@ class Category:
     tables: tuple[str, ...] = ("entities",)
     permission: str | None = None
     memory_mb: int = 512
+    # The worker queues (chalicelib/workers) its routes send to: infra/ grants SendMessage.
+    queues: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:

@@ -1,22 +1,37 @@
 """Tenants form a tree. Each tenant record lives in its own partition; a link record in
-the parent's partition lists children (Query, never a table scan)."""
+the parent's partition lists children (Query, never a table scan).
+
+A tenant has a tier (chalicelib/tiers.py). Tiers are given from above: a tenant's tier is at
+most its parent's (the operator's root tenant excepted, whose children may have any), a new
+tenant gets the default tier (capped so) unless told otherwise, and no one changes their own
+home tenant's tier. Creating a tenant, changing its tier and deleting it each ask the
+tenant-keys worker to bring its API Gateway key in line (identity/tenant_keys.py)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
+from chalicelib import tiers
 from chalicelib.auth.cache import InvalidatingRepository
 from chalicelib.auth.keys import cursor_secret
-from chalicelib.errors import Forbidden, Invalid, NotFound, TenantGone
+from chalicelib.errors import Forbidden, Invalid, NotFound, OpsplaneError, TenantGone
 from chalicelib.identity import accounts, directory, groups, names
 from chalicelib.identity.names import slugify
+from chalicelib.settings import get_settings
 from chalicelib.store import names as reservations
+from chalicelib.store import queues
 from chalicelib.store.repository import Entity, Repository
 
 TENANT = "tenant"
 CHILD = "subtenant"
 SLUGS = "tenantslug"  # slugs are unique among siblings: reserved in the parent's partition
+KEYS_QUEUE = "tenant-keys"  # workers/tenant_keys.py
+
+logger = Logger(service="opsplane", child=True)
 
 
 def _repo(owner: str, kind: str) -> Repository:
@@ -86,28 +101,40 @@ def enter_tenant(home: str, requested: str | None) -> str:
 
 
 def create_tenant(
-    *, name: str, slug: str | None, parent_uuid: str | None, by: str | None, tenant_uuid: str | None = None
+    *,
+    name: str,
+    slug: str | None,
+    parent_uuid: str | None,
+    by: str | None,
+    tenant_uuid: str | None = None,
+    tier: str | None = None,
 ) -> dict[str, Any]:
     """A new tenant under parent (None: a root tenant, bootstrap only). An explicit slug
-    already used by a sibling is a Conflict; a derived one gets a suffix instead."""
+    already used by a sibling is a Conflict; a derived one gets a suffix instead. tier:
+    None for the default (at most the parent's)."""
     new_uuid = tenant_uuid or str(uuid.uuid4())
     if not parent_uuid:
-        doc = _tenant_doc(new_uuid, name, slug or slugify(name, "tenant"), new_uuid, [])
+        doc = _tenant_doc(new_uuid, name, slug or slugify(name, "tenant"), new_uuid, [], tier or tiers.DEFAULT)
         _repo(new_uuid, TENANT).create(new_uuid, doc, by=by)
         groups.ensure_everyone(new_uuid)
+        request_key(new_uuid)
         return doc
     parent = require_active(parent_uuid)
+    tier = check_tier(parent, tier) if tier else _default_tier(parent)
     slug = names.check_slug(slug) if slug else names.pick(parent_uuid, SLUGS, slugify(name, "tenant"))
-    doc = _tenant_doc(new_uuid, name, slug, parent_uuid, [*parent.get("ancestors", []), parent_uuid])
+    doc = _tenant_doc(new_uuid, name, slug, parent_uuid, [*parent.get("ancestors", []), parent_uuid], tier)
     link = reservations.reserve(parent_uuid, CHILD, new_uuid, {"uuid": new_uuid})
     names.create_named(
         _repo(new_uuid, TENANT), new_uuid, doc, owner=parent_uuid, space=SLUGS, name=slug, by=by, extra=link
     )
     groups.ensure_everyone(new_uuid)
+    request_key(new_uuid)
     return doc
 
 
-def _tenant_doc(tenant_uuid: str, name: str, slug: str, parent_uuid: str, ancestors: list[str]) -> dict[str, Any]:
+def _tenant_doc(
+    tenant_uuid: str, name: str, slug: str, parent_uuid: str, ancestors: list[str], tier: str
+) -> dict[str, Any]:
     return {
         "uuid": tenant_uuid,
         "name": name,
@@ -116,7 +143,43 @@ def _tenant_doc(tenant_uuid: str, name: str, slug: str, parent_uuid: str, ancest
         "ancestors": ancestors,
         "active": True,
         "csrf_strict": False,
+        "tier": tier,
     }
+
+
+def _is_root(doc: dict[str, Any]) -> bool:
+    return doc.get("parent_uuid") in (None, doc.get("uuid"))
+
+
+def check_tier(parent: dict[str, Any], tier: str) -> str:
+    """A tier a child of parent may have: a known one, at most the parent's (any under the
+    root tenant). Invalid otherwise."""
+    if tier not in tiers.BY_NAME:
+        raise Invalid(f"Unknown tier {tier!r}: expected one of {', '.join(tiers.NAMES)}", field="tier")
+    ceiling = tiers.tier_of(parent)
+    if not _is_root(parent) and tiers.rank(tier) > tiers.rank(ceiling.name):
+        raise Invalid(f"Tier {tier} is above the parent tenant's tier {ceiling.name}", field="tier")
+    return tier
+
+
+def _default_tier(parent: dict[str, Any]) -> str:
+    if _is_root(parent):
+        return tiers.DEFAULT
+    return min(tiers.DEFAULT, tiers.tier_of(parent).name, key=tiers.rank)
+
+
+def request_key(tenant_uuid: str) -> None:
+    """Ask the tenant-keys worker to bring the tenant's API key in line with its record
+    (created, moved to its tier's plan, removed with the tenant). Off unless
+    settings.api_keys. A queue that refuses leaves the tenant on its tier's fallback key (it
+    is never refused) and is logged: any later tier change, even to the same tier, asks again
+    (docs/deploy.md)."""
+    if not get_settings().api_keys:
+        return
+    try:
+        queues.send(KEYS_QUEUE, [json.dumps({"tenant": tenant_uuid})])
+    except OpsplaneError as exc:
+        logger.error("tenant key job not queued", extra={"tenant": tenant_uuid, "error": str(exc)})
 
 
 def update_tenant(tenant_uuid: str, changes: dict[str, Any], *, by: str | None) -> dict[str, Any]:
@@ -166,6 +229,7 @@ def delete_tenant(tenant_uuid: str) -> None:
         unlink = reservations.release(parent, CHILD, tenant_uuid)
         extra = names.both(unlink, names.release(parent, SLUGS, doc["slug"]))
     _repo(tenant_uuid, TENANT).purge(tenant_uuid, extra=extra)
+    request_key(tenant_uuid)  # the worker finds no record and removes the key
 
 
 # ---- what a principal acting in a tenant may do to the tenants it sees ----------------
@@ -185,15 +249,24 @@ def tenant_tree(acting: str) -> list[dict[str, Any]]:
 
 
 def change_tenant(acting: str, home: str, target: str, changes: dict[str, Any], *, by: str | None) -> dict[str, Any]:
-    """Rename, deactivate or reactivate a visible tenant (never one's own home tenant;
-    the slug never changes)."""
+    """Rename, deactivate, reactivate or change the tier of a visible tenant (never one's own
+    home tenant's state or tier; the slug never changes). A tier given, even the current one,
+    asks the key worker to move the tenant's API key."""
     doc = visible_tenant(acting, target)
     if changes.get("slug", doc.get("slug")) != doc.get("slug"):
         raise Invalid("The slug of a tenant cannot be changed")
     changes = {k: v for k, v in changes.items() if k != "slug"}
     if changes.get("active") is False and target == home:
         raise Forbidden("A tenant cannot deactivate its own home tenant")
-    return update_tenant(target, changes, by=by) if changes else doc
+    tier = changes.get("tier")
+    if tier is not None:
+        if target == home:
+            raise Forbidden("A tenant cannot change its own home tenant's tier")
+        check_tier(get_tenant(doc["parent_uuid"]), tier)
+    changed = update_tenant(target, changes, by=by) if changes else doc
+    if tier is not None:
+        request_key(target)
+    return changed
 
 
 def remove_tenant(acting: str, home: str, target: str) -> None:

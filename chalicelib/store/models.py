@@ -24,7 +24,7 @@ from pynamodb.connection import Connection, TableConnection
 from pynamodb.models import Model
 
 from chalicelib.settings import Settings
-from chalicelib.store import aws, blobs, queues
+from chalicelib.store import aws, blobs, gatewaykeys, queues
 
 
 class SharedConnection(Connection):
@@ -206,6 +206,7 @@ def bind(settings: Settings) -> None:
         model._connection = None  # type: ignore[attr-defined]
     blobs.bind(settings.blobs_bucket, endpoint=settings.s3_endpoint, region=settings.region)
     queues.bind(settings.queue_prefix, endpoint=settings.sqs_endpoint, region=settings.region)
+    gatewaykeys.bind(settings.apigateway_endpoint, region=settings.region)
 
 
 def create_tables() -> None:

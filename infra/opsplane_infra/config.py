@@ -8,24 +8,14 @@ from typing import Any
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
 
+from chalicelib.tiers import TIERS, Tier
+
 STAGES = ("dev", "prod")
 
 
-@dataclass(frozen=True)
-class Tier:
-    """One usage plan: API Gateway throttle (requests/s, burst) and a monthly quota."""
-
-    name: str
-    rate: float
-    burst: int
-    monthly_quota: int
-
-
-DEFAULT_TIERS = (
-    Tier("free", rate=10, burst=20, monthly_quota=100_000),
-    Tier("standard", rate=100, burst=200, monthly_quota=5_000_000),
-    Tier("enterprise", rate=1000, burst=2000, monthly_quota=100_000_000),
-)
+# One usage plan per tier (throttle, burst, monthly quota): the numbers are chalicelib/tiers.py's,
+# which the app's limiter reads too.
+DEFAULT_TIERS: tuple[Tier, ...] = TIERS
 
 
 @dataclass(frozen=True)
@@ -52,6 +42,14 @@ class StageConfig:
     def table_name(self, table: str) -> str:
         """The physical table name; the same default chalicelib/settings.py derives."""
         return f"opsplane-{self.stage}-{table}"
+
+    def plan_name(self, tier: str) -> str:
+        """A tier's usage plan; the name chalicelib/settings.py's usage_plan_prefix derives."""
+        return f"opsplane-{self.stage}-{tier}"
+
+    def fallback_key(self, tier: str) -> str:
+        """The name and value of a tier's shared fallback API key (fallback_key_prefix's)."""
+        return f"opsplane-{self.stage}-fallback-{tier}"
 
 
 BASE = {

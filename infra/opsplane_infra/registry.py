@@ -16,6 +16,7 @@ from typing import Any
 from chalicelib import api
 from chalicelib.http.router import Category, Route
 from chalicelib.store.models import MODELS, EntityItem, TimeseriesItem, TokenItem, UsageItem
+from chalicelib.workers import Worker
 
 from . import REPO_ROOT
 
@@ -50,6 +51,18 @@ AUTHORIZER_ACCESS: dict[str, tuple[str, ...]] = {
     "entities": (GET, QUERY, BATCH_GET),
     "tokens": (GET, QUERY, PUT, UPDATE, DELETE),
 }
+
+
+# What every worker Lambda (chalicelib/workers) may do: read and write entities (sources,
+# policies, messages), count usage and write the time series. A worker has no category, so
+# no narrower declaration; the blobs grant follows the entities access (claim checks too).
+WORKER_ACCESS: dict[str, tuple[str, ...]] = {
+    "entities": ITEM_ACTIONS,
+    "usage": ITEM_ACTIONS,
+    "timeseries": ITEM_ACTIONS,
+}
+# What a route that sends to a worker queue may do on it (store/queues.py: send).
+QUEUE_SEND = ("sqs:GetQueueUrl", "sqs:SendMessage")
 
 
 # The blobs bucket holds the entity documents too large for their item (chalicelib/store/
@@ -208,3 +221,11 @@ def authorizer_handler() -> str:
         if function.name == "authorizer":
             return str(function.handler_string)
     raise LookupError("app.py defines no lambda function named 'authorizer'")
+
+
+def workers() -> tuple[Worker, ...]:
+    """Every worker of the application (chalicelib/workers), by queue name."""
+    from chalicelib.workers import registry as worker_registry
+
+    found = worker_registry()
+    return tuple(found[q] for q in sorted(found))

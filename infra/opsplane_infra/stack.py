@@ -12,6 +12,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -19,6 +20,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from chalicelib.settings import get_settings
+from chalicelib.workers import Worker
 
 from . import asset, openapi, registry
 from .config import StageConfig
@@ -26,10 +28,15 @@ from .config import StageConfig
 # Never shipped from a code directory: caches and the builder's own bookkeeping.
 CODE_EXCLUDE = [asset.FINGERPRINT, "*.lock"]
 
-# Queues of the workers to come (consumers are not deployed yet: see README).
-WORKER_QUEUES = ("webhook-delivery", "alert-evaluation")
+# Queues of the workers to come, whose consumers are not written yet (see README); the
+# registered workers' queues (chalicelib/workers: "ingest") are added to these.
+PLANNED_QUEUES = ("webhook-delivery", "alert-evaluation")
+WORKER_QUEUES = tuple(sorted({*PLANNED_QUEUES, *(w.queue for w in registry.workers())}))
 WORKER_VISIBILITY = Duration.minutes(3)
+# SQS's advice for a Lambda event source: visibility at least six times the function's timeout.
+VISIBILITY_PER_TIMEOUT = 6
 MAX_RECEIVES = 5
+WORKER_MEMORY_MB = 1024  # parsing JSON and batching writes wants CPU, which scales with memory
 
 AUTHORIZER_MEMORY_MB = 1024  # argon2id for Basic logins wants CPU, which scales with memory
 DEFAULT_MEMORY_MB = 256
@@ -102,6 +109,11 @@ class OpsplaneStack(Stack):
                 self._grant_keys(function)
             self.functions[served.name] = function
 
+        for served in registry.served():
+            for queue in served.category.queues:
+                self._grant_send(self.functions[served.name], self.queues[queue])
+        self.workers = {worker.queue: self._worker(worker) for worker in registry.workers()}
+
         edge_only = registry.edge_only_categories()
         self.default_function = self._function(
             "DefaultFunction",
@@ -125,6 +137,7 @@ class OpsplaneStack(Stack):
 
         self.api = self._api()
         self.usage_plans = self._usage_plans()
+        self.fallback_keys = self._fallback_keys()
         self._outputs()
 
     # -- storage -------------------------------------------------------------------------
@@ -185,6 +198,10 @@ class OpsplaneStack(Stack):
 
     def _queue(self, name: str) -> sqs.Queue:
         base = construct_id(name)
+        worker = next((w for w in registry.workers() if w.queue == name), None)
+        visibility = WORKER_VISIBILITY
+        if worker is not None:
+            visibility = Duration.seconds(max(WORKER_VISIBILITY.to_seconds(), VISIBILITY_PER_TIMEOUT * worker.timeout))
         common: dict[str, Any] = {
             "encryption": sqs.QueueEncryption.SQS_MANAGED,
             "enforce_ssl": True,
@@ -201,7 +218,7 @@ class OpsplaneStack(Stack):
             self,
             f"{base}Queue",
             queue_name=f"opsplane-{self.config.stage}-{name}",
-            visibility_timeout=WORKER_VISIBILITY,
+            visibility_timeout=visibility,
             retention_period=Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=dead),
             **common,
@@ -218,6 +235,7 @@ class OpsplaneStack(Stack):
         categories: tuple[str, ...],
         memory_mb: int,
         description: str,
+        timeout_seconds: int | None = None,
     ) -> lambda_.Function:
         function_name = f"opsplane-{self.config.stage}-{name}"
         log_group = logs.LogGroup(
@@ -233,6 +251,8 @@ class OpsplaneStack(Stack):
             "OPSPLANE_SIGNING_KEYS_SECRET": self.signing_keys_name,
             "OPSPLANE_STATE_DIR": "/tmp",  # the only writable directory in Lambda
             "POWERTOOLS_SERVICE_NAME": "opsplane",
+            # Per-tenant API keys (chalicelib/identity/tenant_keys.py) on the plans made here.
+            "OPSPLANE_API_KEYS": "true",
         }
         for key, table in self.tables.items():
             environment[self.table_specs[key].env_var] = table.table_name
@@ -247,12 +267,38 @@ class OpsplaneStack(Stack):
             handler=handler,
             code=self.code,
             memory_size=memory_mb,
-            timeout=Duration.seconds(self.config.timeout_seconds),
+            timeout=Duration.seconds(timeout_seconds or self.config.timeout_seconds),
             environment=environment,
             log_group=log_group,
             # X-Ray: the edge annotates each request with tenant and category (http/telemetry.py).
             tracing=lambda_.Tracing.ACTIVE,
         )
+
+    def _worker(self, worker: Worker) -> lambda_.Function:
+        """A worker's function: app.worker fed by its queue, the failed records of a batch
+        reported (ReportBatchItemFailures) so SQS redelivers only those."""
+        name = f"worker-{worker.queue}"
+        function = self._function(
+            construct_id(name) + "Function",
+            name,
+            handler="app.worker",
+            categories=registry.edge_only_categories(),
+            memory_mb=WORKER_MEMORY_MB,
+            description=f"opsplane {worker.queue} worker",
+            timeout_seconds=worker.timeout,
+        )
+        self._grant_tables(function, registry.WORKER_ACCESS)
+        self._grant_blobs(function, registry.blob_access(registry.WORKER_ACCESS))
+        self._grant_keys(function)  # cursor secret: the repository signs cursors
+        function.add_event_source(
+            event_sources.SqsEventSource(
+                self.queues[worker.queue], batch_size=worker.batch_size, report_batch_item_failures=True
+            )
+        )
+        return function
+
+    def _grant_send(self, function: lambda_.Function, queue: sqs.Queue) -> None:
+        function.add_to_role_policy(iam.PolicyStatement(actions=list(registry.QUEUE_SEND), resources=[queue.queue_arn]))
 
     def _grant_tables(self, function: lambda_.Function, access: dict[str, tuple[str, ...]]) -> None:
         """Item-level actions on the named tables only (and their indexes, for Query)."""
@@ -347,7 +393,7 @@ class OpsplaneStack(Stack):
         for tier in self.config.tiers:
             plan = self.api.add_usage_plan(
                 construct_id(tier.name) + "Plan",
-                name=f"opsplane-{self.config.stage}-{tier.name}",
+                name=self.config.plan_name(tier.name),
                 description=f"opsplane {tier.name} tier (tenant API keys are bound at onboarding)",
                 throttle=apigw.ThrottleSettings(rate_limit=tier.rate, burst_limit=tier.burst),
                 quota=apigw.QuotaSettings(limit=tier.monthly_quota, period=apigw.Period.MONTH),
@@ -355,6 +401,32 @@ class OpsplaneStack(Stack):
             plan.add_api_stage(stage=self.api.deployment_stage)
             plans[tier.name] = plan
         return plans
+
+    def _fallback_keys(self) -> dict[str, apigw.CfnApiKey]:
+        """One shared API key per tier, on the tier's plan: what the authorizer hands API
+        Gateway for a tenant whose own key the tenant-keys worker has not made or moved yet
+        (identity/tenant_keys.py). Name and value are the stage's fallback name: a metering
+        id, not a secret (the API takes keys from the authorizer only, never from callers)."""
+        keys = {}
+        for tier in self.config.tiers:
+            name = self.config.fallback_key(tier.name)
+            key = apigw.CfnApiKey(
+                self,
+                construct_id(tier.name) + "FallbackKey",
+                name=name,
+                value=name,
+                enabled=True,
+                description=f"opsplane {tier.name} tier: tenants without their own key yet",
+            )
+            apigw.CfnUsagePlanKey(
+                self,
+                construct_id(tier.name) + "FallbackPlanKey",
+                key_id=key.ref,
+                key_type="API_KEY",
+                usage_plan_id=self.usage_plans[tier.name].usage_plan_id,
+            )
+            keys[tier.name] = key
+        return keys
 
     def _outputs(self) -> None:
         CfnOutput(self, "ApiUrl", value=self.api.url)

@@ -32,6 +32,7 @@ def test_can_build_a_tree_of_child_and_grandchild_tenants(api):
         "slug": "acme-corp",
         "parent_uuid": api.root,
         "active": True,
+        "tier": "standard",
     }
     assert grandchild["parent_uuid"] == child["uuid"]
     assert grandchild["slug"] == "paris"

@@ -13,9 +13,9 @@ import aws_cdk
 import pytest
 from aws_cdk.assertions import Match, Template
 
-from chalicelib import api
+from chalicelib import api, tiers
 from chalicelib.api import routers
-from chalicelib.settings import get_settings, reset_settings
+from chalicelib.settings import Settings, get_settings, reset_settings
 from infra.opsplane_infra import asset, openapi, registry
 from infra.opsplane_infra.config import BASE
 from infra.opsplane_infra.stack import OpsplaneStack
@@ -247,7 +247,8 @@ def test_can_run_one_function_per_category_of_the_registry(synth: Synth) -> None
     # GIVEN the category registry WHEN the stack is synthesized
     functions = synth.functions()
     # THEN each category has its own function registering only that category
-    assert set(functions) == {c.name for c in api.every()} | {"default", "authorizer"}
+    workers = {f"worker-{w.queue}" for w in registry.workers()}
+    assert set(functions) == {c.name for c in api.every()} | {"default", "authorizer"} | workers
     for category in api.every():
         _, props = functions[category.name]
         env = props["Environment"]["Variables"]
@@ -360,6 +361,8 @@ def test_can_read_the_signing_keys_only_from_functions_that_authenticate(synth: 
         routes = [r for router in routers((category.name,)) for r in router.routes]
         if any(not r.public for r in routes) or "tokens" in category.tables:
             expected.add(category.name)
+    # AND to the workers, which act through the same repositories
+    expected |= {f"worker-{w.queue}" for w in registry.workers()}
     assert readers == expected
     assert "default" not in readers
 
@@ -437,16 +440,43 @@ def test_can_meter_tenants_with_a_usage_plan_per_tier(synth: Synth) -> None:
     plans = {
         r["Properties"]["UsagePlanName"]: r["Properties"] for r in synth.of_type("AWS::ApiGateway::UsagePlan").values()
     }
-    # THEN free, standard and enterprise plans exist, each throttled, with a quota, on the stage
-    assert set(plans) == {f"opsplane-{STAGE}-{tier}" for tier in ("free", "standard", "enterprise")}
+    # THEN a plan per tier of chalicelib/tiers.py, each throttled, with a quota, on the stage
+    assert set(plans) == {f"opsplane-{STAGE}-{tier}" for tier in ("free", "standard", "premium", "enterprise")}
     (api_id,) = synth.of_type("AWS::ApiGateway::RestApi")
     for plan in plans.values():
         assert plan["Throttle"]["RateLimit"] > 0 and plan["Throttle"]["BurstLimit"] > 0
         assert plan["Quota"]["Limit"] > 0 and plan["Quota"]["Period"] == "MONTH"
         (stage,) = plan["ApiStages"]
         assert stage["ApiId"] == {"Ref": api_id}
-    rates = [plans[f"opsplane-{STAGE}-{t}"]["Throttle"]["RateLimit"] for t in ("free", "standard", "enterprise")]
+    # AND with the tiers' numbers, in ascending order
+    for tier in tiers.TIERS:
+        plan = plans[f"opsplane-{STAGE}-{tier.name}"]
+        assert plan["Throttle"] == {"RateLimit": tier.rate, "BurstLimit": tier.burst}
+        assert plan["Quota"]["Limit"] == tier.monthly_quota
+    rates = [plans[f"opsplane-{STAGE}-{t}"]["Throttle"]["RateLimit"] for t in tiers.NAMES]
     assert rates == sorted(rates)
+
+
+def test_can_meter_tenants_without_their_own_key_under_a_fallback_key_per_tier(synth: Synth) -> None:
+    plans = {k: r["Properties"]["UsagePlanName"] for k, r in synth.of_type("AWS::ApiGateway::UsagePlan").items()}
+    keys = {k: r["Properties"] for k, r in synth.of_type("AWS::ApiGateway::ApiKey").items()}
+    attached = {
+        r["Properties"]["KeyId"]["Ref"]: plans[r["Properties"]["UsagePlanId"]["Ref"]]
+        for r in synth.of_type("AWS::ApiGateway::UsagePlanKey").values()
+    }
+    # THEN each tier has one enabled key, named and valued as the app's settings derive it,
+    # on that tier's plan
+    settings = Settings(stage=STAGE)
+    expected = {settings.fallback_key_prefix + t: settings.usage_plan_prefix + t for t in tiers.NAMES}
+    found = {props["Name"]: attached[logical] for logical, props in keys.items()}
+    assert found == expected
+    for props in keys.values():
+        assert props["Value"] == props["Name"] and props["Enabled"] is True
+    # AND every function turns per-tenant keys on; the Wazo tenants' function may queue key jobs
+    for name, (_, props) in synth.functions().items():
+        assert props["Environment"]["Variables"]["OPSPLANE_API_KEYS"] == "true", name
+    sends = [s for s in synth.statements("wazo") if "sqs:SendMessage" in _listed(s["Action"])]
+    assert sends and all("TenantKeys" in json.dumps(s["Resource"]) for s in sends)
 
 
 def test_can_park_failed_worker_messages_in_dead_letter_queues(synth: Synth) -> None:
@@ -460,9 +490,50 @@ def test_can_park_failed_worker_messages_in_dead_letter_queues(synth: Synth) -> 
             dead_letter_ids.add(redrive["deadLetterTargetArn"]["Fn::GetAtt"][0])
             assert redrive["maxReceiveCount"] > 0
     # THEN each worker queue redrives to its own dead-letter queue
-    assert set(workers) == {f"opsplane-{STAGE}-webhook-delivery", f"opsplane-{STAGE}-alert-evaluation"}
+    assert set(workers) == {
+        f"opsplane-{STAGE}-webhook-delivery",
+        f"opsplane-{STAGE}-alert-evaluation",
+        f"opsplane-{STAGE}-ingest",
+        f"opsplane-{STAGE}-tenant-keys",
+    }
     assert len(dead_letter_ids) == len(workers)
     assert dead_letter_ids | {k for k, q in queues.items() if "RedrivePolicy" in q["Properties"]} == set(queues)
+
+
+def test_can_run_each_worker_off_its_queue_reporting_failed_records(synth: Synth) -> None:
+    functions = synth.functions()
+    mappings = list(synth.of_type("AWS::Lambda::EventSourceMapping").values())
+    queues = {k: q["Properties"]["QueueName"] for k, q in synth.of_type("AWS::SQS::Queue").items()}
+    for worker in registry.workers():
+        # GIVEN a registered worker WHEN the stack is synthesized
+        logical, props = functions[f"worker-{worker.queue}"]
+        # THEN its function runs app.worker within the worker's timeout
+        assert props["Handler"] == "app.worker"
+        assert props["Timeout"] == worker.timeout
+        # AND its queue feeds it in the worker's batches, failed records reported one by one
+        (mapping,) = [m["Properties"] for m in mappings if _refs(m["Properties"]["FunctionName"]) == {logical}]
+        (queue,) = _refs(mapping["EventSourceArn"])
+        assert queues[queue] == f"opsplane-{STAGE}-{worker.queue}"
+        assert mapping["BatchSize"] == worker.batch_size
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        # AND the queue hides a message longer than the function may run
+        visibility = synth.template["Resources"][queue]["Properties"]["VisibilityTimeout"]
+        assert visibility >= 6 * worker.timeout
+        # AND it may write the time series, count usage and keep entities, and consume its queue
+        access = synth.table_access(f"worker-{worker.queue}")
+        assert access == {"entities": ITEM_ACTIONS, "usage": ITEM_ACTIONS, "timeseries": ITEM_ACTIONS}
+        consumed = [st for st in synth.statements(f"worker-{worker.queue}") if "sqs:ReceiveMessage" in st["Action"]]
+        assert consumed and all(_refs(st["Resource"]) == {queue} for st in consumed)
+
+
+def test_can_send_to_a_worker_queue_only_from_the_categories_that_name_it(synth: Synth) -> None:
+    queues = {q["Properties"]["QueueName"]: k for k, q in synth.of_type("AWS::SQS::Queue").items()}
+    for category in api.every():
+        sends = [st for st in synth.statements(category.name) if "sqs:SendMessage" in _listed(st["Action"])]
+        wanted = {queues[f"opsplane-{STAGE}-{q}"] for q in category.queues}
+        # THEN a category sends to the queues it declares, and only those
+        assert {r for st in sends for r in _refs(st["Resource"])} == wanted, category.name
+    assert any(c.queues == ("ingest",) for c in api.every())
 
 
 def test_can_keep_every_log_for_a_bounded_time(synth: Synth) -> None:

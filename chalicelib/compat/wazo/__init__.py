@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from chalicelib.compat.wazo import groups, policies, service, sessions, tenants, tokens, users
 from chalicelib.http.router import Category, Router
+from chalicelib.identity.tenants import KEYS_QUEUE
 
 router = Router(
     "wazo",
@@ -15,4 +16,4 @@ router = Router(
 )
 
 
-CATEGORY = Category(router, tables=("entities", "tokens"), permission="user_management")
+CATEGORY = Category(router, tables=("entities", "tokens"), permission="user_management", queues=(KEYS_QUEUE,))

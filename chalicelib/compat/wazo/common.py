@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from pydantic import ConfigDict, Field, StrictStr
 
+from chalicelib import tiers
 from chalicelib.auth.principal import Principal
 from chalicelib.errors import Invalid, Unauthenticated
 from chalicelib.http.reply import Reply, bare
@@ -160,6 +161,7 @@ def tenant_view(doc: dict[str, Any]) -> dict[str, Any]:
         "slug": doc.get("slug"),
         "parent_uuid": doc.get("parent_uuid"),
         "active": doc.get("active", True),
+        "tier": tiers.tier_of(doc).name,
     }
 
 

@@ -12,6 +12,7 @@ from chalicelib.http.reply import Reply, bare
 from chalicelib.http.request import Request
 from chalicelib.http.router import Router
 from chalicelib.identity import tenants
+from chalicelib.tiers import TierName
 from chalicelib.wire import Model
 
 router = Router("wazo")
@@ -25,16 +26,20 @@ class TenantBody(Model):
     uuid: UUID | None = None
     name: StrictStr = Field(min_length=1, max_length=128)
     slug: StrictStr | None = Field(default=None, min_length=1, max_length=80)
+    # None: the default tier, capped at the parent's (docs/deploy.md, "Tiers").
+    tier: TierName | None = None
 
 
 class TenantChange(Model):
-    """PUT body: rename, deactivate or reactivate (the slug never changes, as in Wazo)."""
+    """PUT body: rename, deactivate, reactivate or change the tier (the slug never changes,
+    as in Wazo)."""
 
     model_config = ConfigDict(extra="ignore")
 
     name: StrictStr | None = Field(default=None, min_length=1, max_length=128)
     active: StrictBool | None = None
     slug: StrictStr | None = None
+    tier: TierName | None = None
 
 
 class Tenant(Model):
@@ -45,6 +50,7 @@ class Tenant(Model):
     slug: str | None
     parent_uuid: str | None
     active: bool
+    tier: TierName
 
 
 @router.post(f"{PREFIX}/tenants", acl="tenant.create", body=TenantBody, response=Tenant)
@@ -57,6 +63,7 @@ def create_tenant(req: Request) -> Reply:
         parent_uuid=req.need_tenant(),
         by=req.actor,
         tenant_uuid=str(body.uuid) if body.uuid else None,
+        tier=body.tier,
     )
     return bare(tenant_view(doc))
 
@@ -81,7 +88,8 @@ def get_tenant(req: Request) -> Reply:
     response=Tenant,
 )
 def update_tenant(req: Request) -> Reply:
-    """Rename, deactivate or reactivate a tenant (never one's own home tenant)."""
+    """Rename, deactivate, reactivate or change the tier of a tenant (never one's own home
+    tenant's state or tier)."""
     changes: dict[str, Any] = req.model(TenantChange).model_dump(exclude_none=True)
     doc = tenants.change_tenant(req.need_tenant(), acting(req).tenant, req.params["tenant_uuid"], changes, by=req.actor)
     return bare(tenant_view(doc))

@@ -10,7 +10,8 @@ A verified credential's principal is kept per container for `auth_cache_seconds`
 its account and tenant in one batch, then the tenant's ancestors (one batch), the tenant's
 groups (one Query) and the policies (one batch). Everyone's role, which every account holds
 through its tenant's Everyone group, has an id derived from the tenant: it is read in the
-first batch (or with the tenant, for a Basic login), so its grant adds no call.
+first batch, or, for a Basic login, with the tenant (whose verdict the cache keeps with
+the role, whoever's request read it), so its grant adds no call.
 """
 
 from __future__ import annotations
@@ -200,25 +201,46 @@ def _everyone(tenant_uuid: str, found: dict[batch.EntityKey, Any]) -> Known:
     return {key[2]: found.get(key)}
 
 
-def _active(doc: dict[str, Any]) -> dict[str, Any]:
-    """The tenant (its record given), or TenantGone when it or an ancestor is deactivated;
-    the ancestors are read in one batch, and the verdict is kept like a principal."""
+# A tenant's verdict as the cache keeps it: (its record, found active; Everyone's role).
+TenantEntry = tuple[dict[str, Any], Known]
 
-    def check() -> tuple[dict[str, Any], float]:
-        found, _ = batch.read([_tenant_key(a) for a in doc.get("ancestors", [])])
-        ancestors = {key[2]: entity.doc for key, entity in found.items()}
-        return _check_active(doc, ancestors), FOREVER
 
-    return dict(_cached("tenant", (doc["uuid"],), check))
+def _verdict(doc: dict[str, Any], everyone: Known) -> TenantEntry:
+    """(doc, everyone) when the tenant and its ancestors are active (the ancestors read in one
+    batch), TenantGone otherwise."""
+    found, _ = batch.read([_tenant_key(a) for a in doc.get("ancestors", [])])
+    ancestors = {key[2]: entity.doc for key, entity in found.items()}
+    return _check_active(doc, ancestors), everyone
+
+
+def _active(doc: dict[str, Any], everyone: Known) -> TenantEntry:
+    """The tenant (its record and Everyone's role given), or TenantGone when it or an
+    ancestor is deactivated; the verdict is kept like a principal, with the role."""
+    tenant_doc, _ = _cached("tenant", (doc["uuid"],), lambda: (_verdict(doc, everyone), FOREVER))
+    return dict(tenant_doc), dict(everyone)
+
+
+def _tenant_and_everyone(tenant_uuid: str) -> TenantEntry:
+    """(active tenant, Everyone's role): read in one batch on a miss (one call, as reading
+    the tenant alone was), kept with the tenant's verdict (NotFound, TenantGone)."""
+
+    def read() -> tuple[TenantEntry, float]:
+        try:
+            found, _ = batch.read([_tenant_key(tenant_uuid), _everyone_key(tenant_uuid)])
+        except NotFound as exc:  # an id the store refuses
+            raise NotFound(f"Tenant {tenant_uuid} not found") from exc
+        tenant_found = found.get(_tenant_key(tenant_uuid))
+        if tenant_found is None:
+            raise NotFound(f"Tenant {tenant_uuid} not found")
+        return _verdict(tenant_found.doc, _everyone(tenant_uuid, found)), FOREVER
+
+    tenant_doc, everyone = _cached("tenant", (tenant_uuid,), read)
+    return dict(tenant_doc), dict(everyone)
 
 
 def active_tenant(tenant_uuid: str) -> dict[str, Any]:
     """tenants.require_active, kept for auth_cache_seconds (NotFound, TenantGone)."""
-
-    def check() -> tuple[dict[str, Any], float]:
-        return tenants.require_active(tenant_uuid), FOREVER
-
-    return dict(_cached("tenant", (tenant_uuid,), check))
+    return _tenant_and_everyone(tenant_uuid)[0]
 
 
 def enter_tenant(home: str, requested: str | None) -> str:
@@ -248,7 +270,7 @@ def _account_and_tenant(
     tenant_found = found.get(_tenant_key(tenant))
     if tenant_found is None:
         raise NotFound(f"Tenant {tenant} not found")
-    return found[account_key].doc, _active(tenant_found.doc), _everyone(tenant, found)
+    return found[account_key].doc, *_active(tenant_found.doc, _everyone(tenant, found))
 
 
 def _verified_token(token: str) -> tuple[Principal, float]:
@@ -279,21 +301,6 @@ def principal_of(tenant: str, account_uuid: str, method: str) -> Principal:
 def authenticate_token(token: str) -> Principal:
     """The principal behind a bearer token (JWT session or API token)."""
     return _own(_cached("bearer", (token,), lambda: _verified_token(token)))
-
-
-def _tenant_and_everyone(tenant_uuid: str) -> tuple[dict[str, Any], Known]:
-    """(active tenant, Everyone's role) in one batch read, kept like a tenant's verdict: what
-    a Basic login reads besides its account (one call, as reading the tenant alone was)."""
-
-    def read() -> tuple[tuple[dict[str, Any], Known], float]:
-        found, _ = batch.read([_tenant_key(tenant_uuid), _everyone_key(tenant_uuid)])
-        tenant_found = found.get(_tenant_key(tenant_uuid))
-        if tenant_found is None:
-            raise NotFound(f"Tenant {tenant_uuid} not found")
-        return (_active(tenant_found.doc), _everyone(tenant_uuid, found)), FOREVER
-
-    tenant_doc, known = _cached("tenant-everyone", (tenant_uuid,), read)
-    return dict(tenant_doc), dict(known)
 
 
 def _basic(username: str, password: str, source: str | None) -> tuple[tuple[Principal, bool], float]:

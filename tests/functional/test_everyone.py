@@ -120,3 +120,58 @@ def test_can_make_everyone_lazily_for_a_tenant_older_than_it(api, make_user):
     assert accounts.repo(api.root, accounts.GROUP).find(accounts.everyone_id(api.root)) is not None
     # AND making it again changes nothing
     assert groups.ensure_everyone(api.root).version == 1
+
+
+# ---- what the default grant opens, and what it does not ---------------------------------
+
+
+def test_can_let_a_new_account_read_but_not_change_dashboards_and_events(api, make_user):
+    # GIVEN a dashboard and an event, and a new account holding nothing of its own
+    from tests.functional.test_dashboard import DASH, body, new_dashboard
+
+    new_dashboard(api, "d")
+    event = {"name": "deploy", "startTime": 1_700_000_000_000, "annotations": {}}
+    status, made = api.json("POST", "/api/v2/event", event)
+    assert status == 200, made
+    user = make_user([])
+    # THEN Browse (through Everyone) lets it list and read them
+    assert api.json("GET", DASH, token=user.token)[0] == 200
+    assert api.json("GET", f"{DASH}/d", token=user.token)[0] == 200
+    assert api.json("GET", f"/api/v2/event/{made['response']['id']}", token=user.token)[0] == 200
+    # AND nothing more: no write, no token of its own, no audit log
+    assert api.json("PUT", f"{DASH}/d", body("d", name="Mine"), token=user.token)[0] == 403
+    assert api.json("POST", "/api/v2/event", event, token=user.token)[0] == 403
+    assert api.json("POST", "/api/v2/apitoken", {}, token=user.token)[0] == 403
+    assert api.json("GET", "/api/v2/audit", token=user.token)[0] == 403
+
+
+def test_can_let_a_new_service_account_read_what_its_tenant_shares(api):
+    from chalicelib.auth import apitokens
+
+    # GIVEN an alert, and a service account made with nothing, and its API token
+    status, made = api.json("POST", ALERT, {"name": "x", "condition": "ts(a) > 1", "minutes": 1, "severity": "INFO"})
+    assert status == 200, made
+    status, account = api.json("POST", "/api/v2/account/serviceaccount", {"identifier": "sa::reader", "active": True})
+    assert status == 200, account
+    found = accounts.find_by_username("sa::reader")
+    assert found is not None
+    secret, _ = apitokens.create(api.root, found[1], accounts.SERVICE)
+    # THEN it reads the alert, and cannot change it
+    assert api.json("GET", f"{ALERT}/{made['response']['id']}", token=secret)[0] == 200
+    assert api.json("DELETE", f"{ALERT}/{made['response']['id']}", token=secret)[0] == 403
+
+
+def test_can_keep_what_everyone_gives_out_of_parent_and_sibling_tenants(api, make_tenant, make_user):
+    # GIVEN an alert in the root and one in a sub-tenant, and an account of a sibling
+    # sub-tenant holding nothing (Browse there, from its own Everyone)
+    alert = {"name": "x", "condition": "ts(a) > 1", "minutes": 1, "severity": "INFO"}
+    mine = api.json("POST", ALERT, alert)[1]["response"]["id"]
+    first, second = make_tenant("first"), make_tenant("second")
+    theirs = api.json("POST", ALERT, alert, headers={"Wazo-Tenant": first})[1]["response"]["id"]
+    user = make_user([], tenant=second)
+    # THEN it reads its own tenant, and neither its parent's nor its sibling's alerts
+    assert api.json("GET", ALERT, token=user.token)[0] == 200
+    assert api.json("GET", f"{ALERT}/{mine}", token=user.token)[0] == 404
+    assert api.json("GET", f"{ALERT}/{theirs}", token=user.token)[0] == 404
+    assert api.json("GET", ALERT, token=user.token, headers={"Wazo-Tenant": first})[0] == 403
+    assert api.json("GET", ALERT, token=user.token, headers={"Wazo-Tenant": api.root})[0] == 403

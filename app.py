@@ -44,8 +44,11 @@ def authorizer(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """SQS entry of every worker Lambda (chalicelib/workers): the queue names the worker;
-    the answer lists the records that failed (ReportBatchItemFailures)."""
-    from chalicelib.workers.runtime import handle_sqs_event
+    """Entry of every worker Lambda (chalicelib/workers). From SQS: the queue names the
+    worker; the answer lists the records that failed (ReportBatchItemFailures). From the
+    worker's EventBridge schedule (its input names the schedule): the schedule runs."""
+    from chalicelib.workers.runtime import handle_schedule_event, handle_sqs_event, is_schedule_event
 
+    if is_schedule_event(event):
+        return handle_schedule_event(event, context)
     return handle_sqs_event(event, context)

@@ -75,6 +75,8 @@ ROOTS = (
     "IntegrationManifestGroup",
     "InstallAlerts",
     "CloudIntegration",
+    "Proxy",
+    "MetricDetailsResponse",
     "QueryResult",
     "RawTimeseries",
 )

@@ -3,6 +3,9 @@ scripts/gen_route_manifest.py (make routes): do not edit.
 """
 
 ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
+    "access": {
+        "/api/access/{entity}": ("GET",),
+    },
     "accesspolicy": {
         "/api/v2/accesspolicy": ("GET", "PUT"),
         "/api/v2/accesspolicy/validate": ("GET",),
@@ -194,6 +197,9 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/v2/message": ("GET",),
         "/api/v2/message/{id}/read": ("POST",),
     },
+    "metric": {
+        "/api/v2/chart/metric/detail": ("GET",),
+    },
     "notificant": {
         "/api/v2/notificant": ("GET", "POST"),
         "/api/v2/notificant/test/{id}": ("POST",),
@@ -206,6 +212,20 @@ ROUTES: dict[str, dict[str, tuple[str, ...]]] = {
         "/api/v2/search/webhook/{facet}": ("POST",),
         "/api/v2/webhook": ("GET", "POST"),
         "/api/v2/webhook/{id}": ("DELETE", "GET", "PUT"),
+    },
+    "proxy": {
+        "/api/v2/proxy": ("GET",),
+        "/api/v2/proxy/{id}": ("DELETE", "GET", "PUT"),
+        "/api/v2/proxy/{id}/config": ("GET",),
+        "/api/v2/proxy/{id}/preprocessorRules": ("GET",),
+        "/api/v2/proxy/{id}/undelete": ("POST",),
+        "/api/v2/search/proxy": ("POST",),
+        "/api/v2/search/proxy/deleted": ("POST",),
+        "/api/v2/search/proxy/deleted/facets": ("POST",),
+        "/api/v2/search/proxy/deleted/{facet}": ("POST",),
+        "/api/v2/search/proxy/facets": ("POST",),
+        "/api/v2/search/proxy/{facet}": ("POST",),
+        "/api/v2/wfproxy/checkin": ("POST",),
     },
     "report": {
         "/api/v2/wfproxy/report": ("POST",),

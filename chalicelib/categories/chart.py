@@ -4,14 +4,15 @@
 (chalicelib/query/engine.py, docs/queries.md) over [s, e) at granularity g and answers the
 client's QueryResult; `GET /api/v2/chart/raw` answers one metric's points, averaged per
 second, as RawTimeseries. Both read the tenant's time series (domain/metrics.py) and need
-only Browse, as in Wavefront: `chart.read`.
+only Browse, as in Wavefront: `chart.read`. Each records what it read, before it answers,
+for the access endpoint (domain/access.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.domain import metrics
+from chalicelib.domain import access, metrics
 from chalicelib.errors import Invalid
 from chalicelib.http.request import Request
 from chalicelib.http.router import Category, Router
@@ -144,6 +145,7 @@ def query_api(req: Request) -> dict[str, Any]:
         max_points=req.int_arg("p", 0, low=0) or None,
         strict=req.flag("strict"),
     )
+    access.record(req.ctx, result.accessed)
     return answer(text, req.arg("n"), result, req.ctx.now() - began)
 
 
@@ -169,6 +171,7 @@ def query_raw(req: Request) -> list[dict[str, Any]]:
     end = _millis(req, "endTime", default=req.ctx.now())
     start = _millis(req, "startTime", default=max(0, end - RAW_DEFAULT_WINDOW))
     found = engine.raw(metrics.data(req.ctx), _required(req, "metric"), source or host, start=start, end=end)
+    access.record(req.ctx, [("metric", s.key.metric, s.key.source) for s in found])
     return [
         {
             "tags": {**s.key.tag_map, "source": s.key.source},
@@ -178,4 +181,4 @@ def query_raw(req: Request) -> list[dict[str, Any]]:
     ]
 
 
-CATEGORY = Category(router, tables=("entities", "timeseries"), permission="browse")
+CATEGORY = Category(router, tables=("entities", "timeseries", "usage"), permission="browse")

@@ -9,9 +9,12 @@ one tenant, and an integration may only name an external id issued to its own te
 not deleted, so one tenant cannot have opsplane assume a role set up for another. Every
 id ever issued keeps its record (a delete retires it), so none is ever issued twice.
 
-Pulling metrics, logs or instance data through an integration is the data plane's job and
-does not exist yet: nothing calls AWS, and the fields about pulls (lastReceivedDataPointMs,
-lastProcessingTimestamp, lastMetricCount, lastError...) are absent rather than invented.
+CloudWatch integrations are pulled (chalicelib/workers/cloudwatch.py): every write of an
+integration keeps its row in the registry of what is pulled (store/cloudpulls.py) in the
+same transaction (enabled and live: listed; disabled, trashed or deleted: not), and the
+pull records how it went on the integration (PULL: lastProcessingTimestamp,
+lastReceivedDataPointMs, lastMetricCount, lastError...). CloudTrail and EC2 integrations
+are stored and not pulled: their pull fields stay absent rather than invented.
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ from chalicelib.domain.searching import Fields
 from chalicelib.errors import Conflict, Invalid, NotFound
 from chalicelib.http.request import Request
 from chalicelib.http.router import Category, Router
-from chalicelib.store.repository import Entity, Repository
+from chalicelib.store import cloudpulls
+from chalicelib.store.repository import Entity, Repository, Writes
 from chalicelib.wire import Model
 
 router = Router("cloudintegration")
@@ -207,12 +211,31 @@ class CloudIntegrationBody(_Part):
         return f"{field}.baseCredentials", getattr(self, field).baseCredentials
 
 
+class PullErrorEvent(Model):
+    """A failed pull as the client's Event (the fields a pull failure fills)."""
+
+    name: str
+    startTime: int
+    endTime: int
+    annotations: dict[str, str] = Field(description="severity, type, details (the error)")
+    creatorType: list[Literal["USER", "ALERT", "SYSTEM"]] | None = None
+    isUserEvent: bool | None = None
+    runningState: Literal["ONGOING", "PENDING", "ENDED"] | None = None
+
+
 class CloudIntegration(CloudIntegrationBody, EntityFields):
-    """The client's CloudIntegration as answered: the stored body, bookkeeping and whether
-    it is disabled. The fields about pulls are absent (nothing pulls yet)."""
+    """The client's CloudIntegration as answered: the stored body, bookkeeping, whether it
+    is disabled, and how its last pull went (absent until a pull has run: CloudWatch only)."""
 
     version: int
     disabled: bool
+    lastProcessingTimestamp: int | None = Field(default=None, description="When the last pull ran (epoch ms)")
+    lastReceivedDataPointMs: int | None = Field(default=None, description="Newest point pulled so far (epoch ms)")
+    lastMetricCount: int | None = Field(default=None, description="Metrics the last pull read")
+    lastProcessorId: str | None = Field(default=None, description="What ran the last pull")
+    lastError: str | None = Field(default=None, description="Why the last pull failed (absent after a success)")
+    lastErrorMs: int | None = Field(default=None, description="When the last pull failed (epoch ms)")
+    lastErrorEvent: PullErrorEvent | None = Field(default=None, description="The last failure as an event")
 
 
 # ---- external ids ---------------------------------------------------------------------------
@@ -275,6 +298,19 @@ def check_credentials(ctx: Context, body: CloudIntegrationBody) -> None:
 # ---- entity -> wire ------------------------------------------------------------------------
 
 DISABLED = "_disabled"
+# How the last pull went (the client's last* fields), written by the pull only.
+PULL = "_pull"
+PULL_FIELDS = (
+    "lastProcessingTimestamp",
+    "lastReceivedDataPointMs",
+    "lastMetricCount",
+    "lastProcessorId",
+    "lastError",
+    "lastErrorMs",
+    "lastErrorEvent",
+)
+# The services a schedule pulls (store/cloudpulls.py lists their enabled integrations).
+PULLED: frozenset[str] = frozenset({"CLOUDWATCH"})
 
 
 def to_doc(body: CloudIntegrationBody) -> tuple[dict[str, Any], list[str] | None]:
@@ -287,7 +323,19 @@ def to_wire(entity: Entity) -> dict[str, Any]:
     doc = {k: v for k, v in entity.doc.items() if not k.startswith("_")}
     out: dict[str, Any] = {**doc, **entities.standard_fields(entity)}
     out["disabled"] = bool(entity.doc.get(DISABLED, False))
+    pull = entity.doc.get(PULL) or {}
+    out.update({k: pull[k] for k in PULL_FIELDS if pull.get(k) is not None})
     return out
+
+
+def pulled(doc: dict[str, Any] | None) -> bool:
+    """Whether a schedule pulls the integration: live, enabled, of a pulled service."""
+    return doc is not None and not doc.get(DISABLED) and doc.get("service") in PULLED
+
+
+def follow_pulls(ctx: Context, integration_id: str, doc: dict[str, Any] | None) -> Writes:
+    """Kind.follow: the integration's row in the registry of pulls, in step with it."""
+    return cloudpulls.follow(ctx.tenant, integration_id, enlisted=pulled(doc), now=ctx.now())
 
 
 SEARCH_FIELDS = Fields.of(
@@ -313,6 +361,7 @@ CLOUD_INTEGRATION = Kind(
     search=SEARCH_FIELDS,
     change_labels={DISABLED: "Enabled or disabled"},
     check=check_credentials,
+    follow=follow_pulls,
 )
 
 crud.declare(router, CLOUD_INTEGRATION, BASE, features=FEATURES)

@@ -18,27 +18,32 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from chalicelib.categories import export_identity
 from chalicelib.categories.alert import ALERT
+from chalicelib.categories.cloudintegration import CLOUD_INTEGRATION, CONFIG_OF, issue_external_id
 from chalicelib.categories.dashboard import BOOKKEEPING
 from chalicelib.categories.dashboard_views import DashboardBody
 from chalicelib.categories.derivedmetric import DERIVED_METRIC
 from chalicelib.categories.event import EVENT
 from chalicelib.categories.extlink import EXTERNAL_LINK
+from chalicelib.categories.ingestionpolicy import INGESTION_POLICY
 from chalicelib.categories.maintenancewindow import MAINTENANCE_WINDOW
 from chalicelib.categories.notificant import NOTIFICANT, references
+from chalicelib.categories.savedsearch import SAVED_SEARCH
 from chalicelib.categories.source import SOURCE
 from chalicelib.dashboards import store as dashboards
 from chalicelib.domain import entities, entity_acl, events
 from chalicelib.domain import export as document
 from chalicelib.domain.context import Context
 from chalicelib.domain.entities import Kind, valid_tag
-from chalicelib.domain.export import Doc, Section
+from chalicelib.domain.export import Doc, Planned, Resolve, Section
 from chalicelib.errors import Invalid
 from chalicelib.http.reply import Reply
 from chalicelib.http.request import Request, validation_message
 from chalicelib.http.router import Category, Router
+from chalicelib.identity.accounts import ACCOUNT, GROUP
 from chalicelib.store import blobs, counters, names
-from chalicelib.store.repository import Writes
+from chalicelib.store.repository import Entity, Repository, Writes
 
 router = Router("export")
 
@@ -54,8 +59,9 @@ Known = Any  # Callable[[str, str], bool]: is (section, id) in the tenant after 
 # ---- checking a kind's documents ------------------------------------------------------------
 
 
-def _acl(ctx: Context, doc: Doc) -> None:
-    """An entity ACL may name only accounts and groups of the receiving tenant."""
+def _acl(ctx: Context, doc: Doc, known: Known) -> None:
+    """An entity ACL may name only accounts and groups of the receiving tenant (its own,
+    or groups of the document)."""
     acl = doc.get(entity_acl.ACL_KEY)
     if acl is None:
         return
@@ -64,9 +70,39 @@ def _acl(ctx: Context, doc: Doc) -> None:
     named = [p for key in ("view", "modify") for p in acl.get(key, [])]
     if not all(isinstance(p, str) for p in named):
         raise Invalid(f"{entity_acl.ACL_KEY}: principals are ids (strings)")
-    unknown = sorted(set(named) - set(entities.principal_names(ctx, named)))
+    imported = {p for p in named if known(GROUP, p)}
+    unknown = sorted(set(named) - imported - set(entities.principal_names(ctx, named)))
     if unknown:
         raise Invalid(f"{entity_acl.ACL_KEY}: no account or group {', '.join(unknown)} in this tenant")
+
+
+def acl_accounts(doc: Doc, resolve: Resolve) -> list[str]:
+    """Section.accounts of an entity ACL: its accounts mapped, the missing ones dropped."""
+    acl = doc.get(entity_acl.ACL_KEY)
+    if not isinstance(acl, dict):
+        return []
+    lost: list[str] = []
+    for key in ("view", "modify"):
+        if isinstance(acl.get(key), list):
+            kept = []
+            for principal in acl[key]:
+                found = resolve(principal) if isinstance(principal, str) else principal
+                if found is None:
+                    lost.append(principal)
+                else:
+                    kept.append(found)
+            acl[key] = kept
+    return lost
+
+
+def rewrite_acl(doc: Doc, ids: dict[str, dict[str, str]]) -> None:
+    """An entity ACL names the document's groups by their new ids."""
+    acl = doc.get(entity_acl.ACL_KEY)
+    mapping = ids.get(GROUP, {})
+    if isinstance(acl, dict):
+        for key in ("view", "modify"):
+            if isinstance(acl.get(key), list):
+                acl[key] = [mapping.get(p, p) if isinstance(p, str) else p for p in acl[key]]
 
 
 def _tags(tags: list[str]) -> None:
@@ -74,10 +110,11 @@ def _tags(tags: list[str]) -> None:
         valid_tag(tag)
 
 
-def kind_check(kind: Kind, *, body_of: Any = None) -> Any:
+def kind_check(kind: Kind, *, body_of: Any = None, stored_of: Any = None, tenant_rule: bool = True) -> Any:
     """A Section.check for a Wavefront kind: the document's public keys must be a body of
     the kind's schema that its to_doc stores unchanged (so the import stores exactly what a
-    create would), its tags valid, the kind's own tenant rule (Kind.check) met."""
+    create would; stored_of: the stored document as exported), its tags valid, the kind's
+    own tenant rule (Kind.check) met unless the section checks it itself."""
 
     def check(ctx: Context, entity_id: str, doc: Doc, tags: list[str], known: Known) -> None:
         public = {k: v for k, v in doc.items() if not k.startswith("_")}
@@ -87,13 +124,15 @@ def kind_check(kind: Kind, *, body_of: Any = None) -> Any:
         except ValidationError as exc:
             raise Invalid(validation_message(exc)) from exc
         stored, _ = kind.to_doc(model)
+        if stored_of is not None:
+            stored = stored_of(stored)
         changed = sorted(k for k in set(stored) | set(public) if stored.get(k) != public.get(k))
         if changed:
             raise Invalid(f"{changed[0]}: not as a {kind.label.lower()} stores it")
         _tags(tags)
-        if kind.check is not None:
+        if tenant_rule and kind.check is not None:
             kind.check(ctx, model)
-        _acl(ctx, doc)
+        _acl(ctx, doc, known)
 
     return check
 
@@ -135,6 +174,7 @@ def rewrite_alert(doc: Doc, ids: dict[str, dict[str, str]]) -> None:
             doc["target"] = moved(text)
         else:
             doc["targets"][severity] = moved(text)
+    rewrite_acl(doc, ids)
 
 
 def check_alert(ctx: Context, entity_id: str, doc: Doc, tags: list[str], known: Known) -> None:
@@ -242,6 +282,7 @@ def rewrite_dashboard(doc: Doc, ids: dict[str, dict[str, str]]) -> None:
     uid = doc.get("uid")
     if doc.get(dashboards.DIALECT) == dashboards.GRAFANA and isinstance(uid, str):
         doc["uid"] = ids.get(dashboards.KIND, {}).get(uid, uid)
+    rewrite_acl(doc, ids)
 
 
 def check_dashboard(ctx: Context, entity_id: str, doc: Doc, tags: list[str], known: Known) -> None:
@@ -267,7 +308,141 @@ def check_dashboard(ctx: Context, entity_id: str, doc: Doc, tags: list[str], kno
     else:
         raise Invalid(f"{dashboards.DIALECT}: must be {dashboards.GRAFANA} or {dashboards.WAVEFRONT}")
     _tags(tags)
-    _acl(ctx, doc)
+    _acl(ctx, doc, known)
+
+
+# ---- ingestion policies: the accounts and groups of their scope ----------------------------
+
+
+def ingestion_orphan(doc: Doc) -> bool:
+    """A policy of accounts whose accounts were all dropped has no scope left."""
+    return doc.get("scope") == "ACCOUNT" and not doc.get("accounts")
+
+
+def rewrite_ingestion(doc: Doc, ids: dict[str, dict[str, str]]) -> None:
+    """A policy names the document's groups by their new ids."""
+    mapping = ids.get(GROUP, {})
+    if isinstance(doc.get("groups"), list):
+        doc["groups"] = [mapping.get(g, g) if isinstance(g, str) else g for g in doc["groups"]]
+
+
+def check_ingestion(ctx: Context, entity_id: str, doc: Doc, tags: list[str], known: Known) -> None:
+    """An ingestion policy whose accounts are the tenant's and whose groups there will be."""
+    kind_check(INGESTION_POLICY, tenant_rule=False)(ctx, entity_id, doc, tags, known)
+    wanted = list(doc.get("accounts", []))
+    found = {a.id for a in ctx.repo(ACCOUNT).get_many(list(dict.fromkeys(wanted)))} if wanted else set()
+    unknown = [a for a in wanted if a not in found] + [g for g in doc.get("groups", []) if not known(GROUP, g)]
+    if unknown:
+        raise Invalid(f"{'accounts' if doc.get('accounts') else 'groups'}: not in this tenant: {unknown[0]}")
+
+
+# ---- saved searches: each in its owner's partition ------------------------------------------
+
+OWNER = "_owner"
+
+
+def owned(ctx: Context, owner: str) -> Repository:
+    """An account's saved searches (entities.repo scoped to that account, not the caller)."""
+    kind = SAVED_SEARCH
+    return ctx.repo(kind.name, history=kind.history, unique=kind.unique, head_keys=kind.head_keys, scope=owner)
+
+
+def saved_search_listing(ctx: Context) -> Iterator[Entity]:
+    """Every account's saved searches, by account then id, each naming its owner."""
+    for account in ctx.repo(ACCOUNT).iterate():
+        for search in owned(ctx, account.id).iterate():
+            yield Entity(
+                id=search.id,
+                kind=search.kind,
+                tenant=search.tenant,
+                doc={**search.doc, OWNER: account.id},
+                tags=search.tags,
+            )
+
+
+def saved_search_owner(doc: Doc, resolve: Resolve) -> list[str]:
+    """Section.accounts: the owner mapped, or dropped (and the saved search with it)."""
+    owner = doc.get(OWNER)
+    if not isinstance(owner, str):
+        return []
+    found = resolve(owner)
+    if found is None:
+        del doc[OWNER]
+        return [owner]
+    doc[OWNER] = found
+    return []
+
+
+def check_saved_search(ctx: Context, entity_id: str, doc: Doc, tags: list[str], known: Known) -> None:
+    """A saved search of an account of the tenant (no tags, no trash)."""
+    kind_check(SAVED_SEARCH)(ctx, entity_id, doc, tags, known)
+    owner = doc.get(OWNER)
+    if not isinstance(owner, str) or ctx.repo(ACCOUNT).find(owner) is None:
+        raise Invalid(f"{OWNER}: no account {owner} in this tenant")
+    if tags:
+        raise Invalid("tags: saved searches have none")
+
+
+def write_saved_search(ctx: Context, planned: Planned) -> None:
+    """Create the saved search in its owner's partition, as its owner's."""
+    state = planned.versions[-1]
+    doc = {k: v for k, v in state["doc"].items() if k != OWNER}
+    owner = ctx.repo(ACCOUNT).get(state["doc"][OWNER])
+    owned(ctx, owner.id).create(planned.id, doc, by=str(owner.doc.get("username") or owner.id))
+
+
+# ---- cloud integrations: never their external id --------------------------------------------
+
+UNISSUED = "0" * 32  # an external id's shape, for checking a document that has none
+
+
+def _credentials(doc: Doc) -> Doc | None:
+    config = doc.get(CONFIG_OF.get(str(doc.get("service")), ""))
+    creds = config.get("baseCredentials") if isinstance(config, dict) else None
+    return creds if isinstance(creds, dict) else None
+
+
+def without_external_id(doc: Doc) -> Doc:
+    """A cloud integration's document less its external id (issued per tenant)."""
+    out = json.loads(json.dumps(doc))
+    creds = _credentials(out)
+    if creds is not None:
+        creds.pop("externalId", None)
+    return out
+
+
+def _unissued(entity_id: str, public: Doc) -> Doc:
+    body = json.loads(json.dumps(public))
+    creds = _credentials(body)
+    if creds is not None:
+        creds["externalId"] = UNISSUED
+    return body
+
+
+def cloud_listing(ctx: Context) -> Iterator[Entity]:
+    store = entities.repo(ctx, CLOUD_INTEGRATION)
+    for entity in document.merged(store):
+        yield Entity(
+            id=entity.id,
+            kind=entity.kind,
+            tenant=entity.tenant,
+            doc=without_external_id(entity.doc),
+            tags=entity.tags,
+            deleted=entity.deleted,
+        )
+
+
+def write_cloud(ctx: Context, planned: Planned) -> None:
+    """Issue the integration a new external id of this tenant, then write it."""
+    issued = issue_external_id(ctx)
+    versions = []
+    for state in planned.versions:
+        doc = json.loads(json.dumps(state["doc"]))
+        creds = _credentials(doc)
+        if creds is not None:
+            creds["externalId"] = issued
+        versions.append({**state, "doc": doc})
+    document.write_entity(ctx, Planned(planned.section, planned.id, versions))
 
 
 # ---- the sections, in the document's order ------------------------------------------------------
@@ -278,10 +453,10 @@ FOLDERS = dashboards.FOLDER_KIND
 def _kind_section(kind: Kind, **options: Any) -> Section:
     options.setdefault("check", kind_check(kind))
     options.setdefault("new_id", fresh_id)
+    options.setdefault("repo", lambda ctx: entities.repo(ctx, kind))
     return Section(
         name=kind.name,
         label=kind.label,
-        repo=lambda ctx: entities.repo(ctx, kind),
         history=kind.history,
         unique=kind.unique,
         **options,
@@ -289,8 +464,15 @@ def _kind_section(kind: Kind, **options: Any) -> Section:
 
 
 SECTIONS: list[Section] = [
+    *export_identity.SECTIONS,
     _kind_section(NOTIFICANT),
-    _kind_section(ALERT, check=check_alert, rewrite=rewrite_alert, managed=("_snoozed", "_hidden", "_acl")),
+    _kind_section(
+        ALERT,
+        check=check_alert,
+        rewrite=rewrite_alert,
+        managed=("_snoozed", "_hidden", "_acl"),
+        accounts=acl_accounts,
+    ),
     _kind_section(MAINTENANCE_WINDOW),
     _kind_section(
         EVENT,
@@ -335,6 +517,32 @@ SECTIONS: list[Section] = [
         on_create=grafana_number,
         rewrite=rewrite_dashboard,
         unique=dashboards.DASHBOARD_NAME,
+        accounts=acl_accounts,
+    ),
+    _kind_section(
+        INGESTION_POLICY,
+        check=check_ingestion,
+        rewrite=rewrite_ingestion,
+        accounts=export_identity.drop_accounts("accounts"),
+        orphan=ingestion_orphan,
+    ),
+    _kind_section(
+        SAVED_SEARCH,
+        repo=lambda ctx: owned(ctx, ctx.principal.id),
+        check=check_saved_search,
+        managed=(OWNER,),
+        listing=saved_search_listing,
+        accounts=saved_search_owner,
+        orphan=lambda doc: OWNER not in doc,
+        taken=lambda ctx, sid, doc: isinstance(doc.get(OWNER), str) and owned(ctx, doc[OWNER]).find(sid) is not None,
+        write=write_saved_search,
+    ),
+    _kind_section(
+        CLOUD_INTEGRATION,
+        check=kind_check(CLOUD_INTEGRATION, body_of=_unissued, stored_of=without_external_id, tenant_rule=False),
+        managed=("_disabled",),
+        listing=cloud_listing,
+        write=write_cloud,
     ),
 ]
 
@@ -344,12 +552,17 @@ SECTIONS: list[Section] = [
 # The import's answer: how many entities of each section were written, and the ids given.
 IMPORTED = {
     "type": "object",
-    "required": ["written", "ids"],
+    "required": ["written", "ids", "dropped"],
     "properties": {
         "written": {"type": "object", "additionalProperties": {"type": "integer"}},
         "ids": {
             "type": "object",
             "additionalProperties": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+        "dropped": {
+            "type": "object",
+            "description": "remap: account references the tenant lacks, by entity (section[id])",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
         },
     },
 }
@@ -400,8 +613,9 @@ def import_tenant(req: Request) -> dict[str, Any]:
     mode = req.arg("ids", document.KEEP) or document.KEEP
     if mode not in IDS:
         raise Invalid("ids must be keep or remap")
+    req.ctx.memo[export_identity.SOURCE] = req.source
     plan = document.read(req.ctx, SECTIONS, req.json(default=None), mode)
-    return {"written": document.write(req.ctx, plan), "ids": plan.ids}
+    return {"written": document.write(req.ctx, plan), "ids": plan.ids, "dropped": plan.dropped}
 
 
 CATEGORY = Category(router, permission="user_management")

@@ -32,6 +32,7 @@ from chalicelib.store.repository import (
     Entity,
     Repository,
     UniqueName,
+    Writes,
     add_tags,
     check_tag,
     remove_tags,
@@ -91,6 +92,10 @@ class Kind:
     # be the tenant's): run before a create, and on an update once the entity is known to
     # be there and writable (so another tenant's id is still a 404). Raises Invalid.
     check: Callable[[Context, Any], None] | None = None
+    # A row elsewhere kept in step with each entity (the registry of the cloud integrations
+    # a schedule pulls): (ctx, id, the document when live, None when trashed or deleted) ->
+    # the writes that keep it, run in the transaction of every write of the entity.
+    follow: Callable[[Context, str, Doc | None], Writes] | None = None
 
     def access(self, action: str, entity_id: str | None = None) -> str:
         """The ACL string of an action ("alert.create", "alert.<id>.update")."""
@@ -268,8 +273,10 @@ def _tags(tags: list[str] | None) -> list[str] | None:
 def create_from(ctx: Context, kind: Kind, doc: Doc, tags: list[str] | None) -> Entity:
     """Store a new entity under a fresh id."""
     for attempt in range(ID_ATTEMPTS):
+        entity_id = new_id(ctx)
+        extra = kind.follow(ctx, entity_id, doc) if kind.follow is not None else None
         try:
-            return repo(ctx, kind).create(new_id(ctx), doc, by=ctx.actor, tags=_tags(tags) or [])
+            return repo(ctx, kind).create(entity_id, doc, by=ctx.actor, tags=_tags(tags) or [], extra=extra)
         except Conflict:  # two ids drawn in the same millisecond collided
             if attempt == ID_ATTEMPTS - 1:
                 raise
@@ -307,9 +314,21 @@ def change(
     version being written, and a lost race is re-read and re-applied unless the caller
     named the version it expects (then it is a 409)."""
 
+    edited: list[Entity] = []
+
     def guarded(entity: Entity) -> None:
         require(ctx.principal, kind, entity, modify=modify)
         edit(entity)
+        edited[:] = [entity]
+
+    follow = kind.follow
+    extra: Writes | None = None
+    if follow is not None:
+
+        def extra(tx: Any) -> None:
+            # Run by the repository's transaction after the edit: follows the edited entity.
+            entity = edited[-1]
+            follow(ctx, entity.id, None if entity.deleted else entity.doc)(tx)
 
     retries = 0 if expected_version is not None else 10
     return repo(ctx, kind).update(
@@ -319,6 +338,7 @@ def change(
         expected_version=expected_version,
         include_deleted=include_deleted,
         retries=retries,
+        extra=extra,
     )
 
 
@@ -343,7 +363,7 @@ def delete(ctx: Context, kind: Kind, entity_id: str, *, skip_trash: bool = False
     """Move to trash; an entity already in the trash, or skip_trash, goes for good."""
     entity = load(ctx, kind, entity_id, include_deleted=True, modify=True)
     if entity.deleted or skip_trash:
-        gone = repo(ctx, kind).purge(entity_id)
+        gone = repo(ctx, kind).purge(entity_id, extra=kind.follow(ctx, entity_id, None) if kind.follow else None)
         gone.deleted = True
         return gone
 

@@ -2,13 +2,19 @@
 
 The document (format version FORMAT_VERSION):
 
-    {"format": "opsplane-export", "version": 1,
+    {"format": "opsplane-export", "version": 2,
+     "accounts": [{"id", "name", "type"}, ...],
      "kinds": {"<section>": [<entry>, ...], ...}}
 
 Sections come in a fixed order (the categories module lists them, referenced kinds first)
 and every section's entries in id order, trashed ones included. An entry is
 `{"id", "doc", "tags", "deleted"}`, plus for a kind with history `"versions"`: every version
 oldest first (`{"doc", "tags", "deleted"[, "note"]}`), the last one being the entry itself.
+
+Accounts are not exported, only referenced: `accounts` lists the tenant's accounts by id,
+username and type (no credentials), and an import maps each to the receiving tenant's
+account of the same username and type. A reference to an account the receiving tenant
+lacks is a 400 with ids kept, and is dropped (and answered as dropped) with ids remapped.
 
 What the document leaves out, because it belongs to the tenant that holds the entity and
 is made anew by the one that receives it: created / updated times, creator and updater,
@@ -33,11 +39,14 @@ from typing import Any
 
 from chalicelib.domain.context import Context
 from chalicelib.errors import Conflict, Invalid, NameExists, NotFound
+from chalicelib.identity import accounts
 from chalicelib.store.repository import Entity, Repository, UniqueName, Writes, check_id
 
 FORMAT = "opsplane-export"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 KEEP, REMAP = "keep", "remap"
+# The key of the ids map (and of references) for accounts: referenced, never written.
+ACCOUNTS = "account"
 # Bounds of an imported document (the request body is bounded too: max_document_bytes).
 MAX_ENTRIES = 10_000
 MAX_VERSIONS = 1000
@@ -48,6 +57,9 @@ Doc = dict[str, Any]
 # Rewrites the references of one document in place: (doc, ids) where ids maps a section's
 # name to {old id: new id}.
 Rewrite = Callable[[Doc, dict[str, dict[str, str]]], None]
+# An account id of the document -> the receiving tenant's account id, or None when that
+# tenant lacks the account (an id the document does not list is the tenant's own: itself).
+Resolve = Callable[[str], "str | None"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +77,15 @@ class Section:
     extra writes of an entity's first write. rewrite: rewrites references (both modes).
     unique: the kind's unique name, checked against the document and the tenant.
     order: the order entities are written in (parents first), by default the document's.
+    listing(ctx): the entities as the document holds them (default: the repository's, live
+    and trashed, in id order). accounts(doc, resolve): rewrites the account references of a
+    document in place, dropping the unresolved ones, and returns the dropped ids. orphan(doc):
+    whether an entity means nothing once its account references were dropped (a saved
+    search without its owner): it is then not imported. taken(ctx, id, doc): whether the
+    tenant already holds the id (default: the repository has it, live or trashed).
+    claim(ctx, doc): (unique name, id holding it in the tenant or None) for a kind whose
+    unique names are not the repository's. write(ctx, planned): writes one entity through
+    the kind's own functions (default: write_entity).
     """
 
     name: str
@@ -80,6 +101,12 @@ class Section:
     rewrite: Rewrite | None = None
     unique: UniqueName | None = None
     order: Callable[[list[Doc]], list[Doc]] | None = None
+    listing: Callable[[Context], Iterable[Entity]] | None = None
+    accounts: Callable[[Doc, Resolve], list[str]] | None = None
+    orphan: Callable[[Doc], bool] | None = None
+    taken: Callable[[Context, str, Doc], bool] | None = None
+    claim: Callable[[Context, Doc], tuple[str, str | None] | None] | None = None
+    write: Callable[[Context, Planned], None] | None = None
 
 
 # ---- export -------------------------------------------------------------------------------
@@ -112,11 +139,16 @@ def _versions(store: Repository, entity: Entity, section: Section) -> list[Doc]:
     return [_state(v, section) for v in reversed(found)] or [_state(entity, section)]
 
 
+def merged(store: Repository) -> Iterator[Entity]:
+    """A repository's entities in id order, live and trashed (two Queries read as they go)."""
+    return heapq.merge(store.iterate(deleted=False), store.iterate(deleted=True), key=lambda e: e.id)
+
+
 def entries(ctx: Context, section: Section) -> Iterator[Doc]:
-    """The section's entries in id order, live and trashed (two Queries read as they go)."""
+    """The section's entries in id order, live and trashed."""
     store = section.repo(ctx)
-    merged = heapq.merge(store.iterate(deleted=False), store.iterate(deleted=True), key=lambda e: e.id)
-    for entity in merged:
+    listed = section.listing(ctx) if section.listing is not None else merged(store)
+    for entity in listed:
         entry: Doc = {"id": entity.id, **_state(entity, section)}
         entry.pop("note", None)
         if section.history:
@@ -128,9 +160,18 @@ def _dump(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def account_refs(ctx: Context) -> Iterator[Doc]:
+    """The tenant's accounts as references: id, username and type, nothing else."""
+    for account in ctx.repo(accounts.ACCOUNT).iterate():
+        yield {"id": account.id, "name": account.doc.get("username"), "type": account.doc.get("type")}
+
+
 def fragments(ctx: Context, sections: Iterable[Section]) -> Iterator[str]:
     """The tenant's export document as JSON fragments, a section and an entity at a time."""
-    yield f'{{"format":{_dump(FORMAT)},"kinds":{{'
+    yield f'{{"format":{_dump(FORMAT)},"accounts":['
+    for j, ref in enumerate(account_refs(ctx)):
+        yield ("," if j else "") + _dump(ref)
+    yield '],"kinds":{'
     for i, section in enumerate(sections):
         yield f"{',' if i else ''}{_dump(section.name)}:["
         for j, entry in enumerate(entries(ctx, section)):
@@ -158,6 +199,9 @@ class Plan:
     entities: list[Planned] = field(default_factory=list)
     # {section: {id in the document: id in the tenant}}
     ids: dict[str, dict[str, str]] = field(default_factory=dict)
+    # {"<section>[<id in the document>]": [usernames]}: account references dropped (remap
+    # mode), and the entities left out because of them (their ids absent from `ids`).
+    dropped: dict[str, list[str]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         """How many entities of each section the plan writes."""
@@ -250,8 +294,12 @@ def read(ctx: Context, sections: list[Section], document: Any, mode: str) -> Pla
         if len(set(listed)) != len(listed):
             dup = next(i for i in listed if listed.count(i) > 1)
             raise Invalid(f"{_where(section, dup, 'id')}: listed twice")
+    plan = Plan()
+    mapped, missing = _accounts(ctx, document.get("accounts", []))
+    for section in sections:
+        parsed[section.name] = _resolved(section, parsed[section.name], mapped, missing, mode, plan)
     ids = _new_ids(ctx, sections, parsed, mode)
-    plan = Plan(ids=ids)
+    plan.ids = {ACCOUNTS: {old: mapped[old] for old in sorted(mapped)}, **ids}
     known = _known(ctx, sections, ids)
     for section in sections:
         store = section.repo(ctx)
@@ -266,10 +314,66 @@ def read(ctx: Context, sections: list[Section], document: Any, mode: str) -> Pla
                     section.check(ctx, new, state["doc"], state["tags"], known)
                 except Invalid as exc:
                     raise Invalid(f"{_where(section, old, key + ('.' if key else '') + 'doc')}: {exc}") from exc
-            _claim_name(section, store, old, new, versions[-1], names)
+            _claim_name(ctx, section, store, old, new, versions[-1], names)
             plan.entities.append(Planned(section, new, versions))
     plan.entities = _ordered(sections, plan.entities)
     return plan
+
+
+def _accounts(ctx: Context, refs: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """The document's account references matched to the receiving tenant's accounts by
+    username and type: ({id in the document: id in the tenant}, {id in the document:
+    username} of those the tenant lacks)."""
+    if not isinstance(refs, list) or len(refs) > MAX_ENTRIES:
+        raise Invalid(f"accounts: must be a list of at most {MAX_ENTRIES} account references")
+    mapped: dict[str, str] = {}
+    missing: dict[str, str] = {}
+    store = ctx.repo(accounts.ACCOUNT)
+    for i, ref in enumerate(refs):
+        if not isinstance(ref, dict) or not all(isinstance(ref.get(k), str) for k in ("id", "name", "type")):
+            raise Invalid(f"accounts[{i}]: must be {{id, name, type}} (strings)")
+        located = accounts.find_by_username(ref["name"])
+        found = store.find(located[1]) if located is not None and located[0] == ctx.tenant else None
+        if found is not None and found.doc.get("type") == ref["type"]:
+            mapped[ref["id"]] = found.id
+        else:
+            missing[ref["id"]] = ref["name"]
+    return mapped, missing
+
+
+def _resolved(
+    section: Section,
+    entries: list[tuple[str, list[Doc]]],
+    mapped: dict[str, str],
+    missing: dict[str, str],
+    mode: str,
+    plan: Plan,
+) -> list[tuple[str, list[Doc]]]:
+    """The entries with their account references rewritten to the receiving tenant's
+    accounts. An account that tenant lacks: Invalid with ids kept; with ids remapped the
+    reference is dropped (and an orphaned entity left out), both listed in plan.dropped."""
+    if section.accounts is None:
+        return entries
+
+    def resolve(account_id: str) -> str | None:
+        return None if account_id in missing else mapped.get(account_id, account_id)
+
+    kept: list[tuple[str, list[Doc]]] = []
+    for old, versions in entries:
+        dropped: list[str] = []
+        for i, state in enumerate(versions):
+            lost = section.accounts(state["doc"], resolve)
+            if lost and mode == KEEP:
+                where = _where(section, old, ("" if i == len(versions) - 1 else f"versions[{i}].") + "doc")
+                names = ", ".join(sorted({missing[a] for a in lost}))
+                raise Invalid(f"{where}: no account {names} in this tenant (accounts are not imported)")
+            dropped += [missing[a] for a in lost]
+        if dropped:
+            plan.dropped[_where(section, old)] = sorted(set(dropped))
+        if section.orphan is not None and any(section.orphan(v["doc"]) for v in versions):
+            continue
+        kept.append((old, versions))
+    return kept
 
 
 def _new_ids(
@@ -282,15 +386,20 @@ def _new_ids(
         store = section.repo(ctx)
         chosen: dict[str, str] = {}
         for old, versions in parsed[section.name]:
-            new = section.new_id(ctx, old, versions[-1]["doc"]) if mode == REMAP else old
+            last = versions[-1]["doc"]
+            new = section.new_id(ctx, old, last) if mode == REMAP else old
             chosen[old] = new
             if new != old:
                 continue
-            try:
-                store.get(old, include_deleted=True)
-            except NotFound:
-                continue
-            raise Conflict(f"{_where(section, old, 'id')}: the tenant already has a {section.label.lower()} {old}")
+            if section.taken is not None:
+                if not section.taken(ctx, old, last):
+                    continue
+            else:
+                try:
+                    store.get(old, include_deleted=True)
+                except NotFound:
+                    continue
+            raise Conflict(f"{_where(section, old, 'id')}: the tenant already holds {section.label.lower()} {old}")
         ids[section.name] = chosen
     return ids
 
@@ -312,17 +421,26 @@ def _known(ctx: Context, sections: list[Section], ids: dict[str, dict[str, str]]
     return known
 
 
-def _claim_name(section: Section, store: Repository, old: str, new: str, last: Doc, names: dict[str, str]) -> None:
+def _claim_name(
+    ctx: Context, section: Section, store: Repository, old: str, new: str, last: Doc, names: dict[str, str]
+) -> None:
     """A live entity's unique name must be free in the document and in the tenant."""
-    if section.unique is None:
+    if section.claim is not None:
+        claimed = section.claim(ctx, last["doc"])
+        if claimed is None:
+            return
+        key, holder = claimed
+        message = f"the tenant already has a {section.label.lower()} named {key}"
+    elif section.unique is not None:
+        probe = Entity(id=new, kind=section.name, tenant=store.tenant, doc=last["doc"], deleted=last["deleted"])
+        found = section.unique.key(probe)
+        if found is None:
+            return
+        key, holder, message = found, store.name_holder(found), section.unique.message
+    else:
         return
-    probe = Entity(id=new, kind=section.name, tenant=store.tenant, doc=last["doc"], deleted=last["deleted"])
-    key = section.unique.key(probe)
-    if key is None:
-        return
-    holder = store.name_holder(key)
     if key in names or holder not in (None, new):
-        raise NameExists(f"{_where(section, old, 'doc')}: {section.unique.message}")
+        raise NameExists(f"{_where(section, old, 'doc')}: {message}")
     names[key] = new
 
 
@@ -343,24 +461,29 @@ def _ordered(sections: list[Section], planned: list[Planned]) -> list[Planned]:
 
 
 def write(ctx: Context, plan: Plan) -> dict[str, int]:
-    """Write a checked plan: each entity created with its first version, then changed to
-    each later one (so its history is the document's). Returns the counts per section."""
+    """Write a checked plan, entity by entity. Returns the counts per section."""
     for planned in plan.entities:
-        section = planned.section
-        store = section.repo(ctx)
-        first = planned.versions[0]
-        doc, extra = dict(first["doc"]), None
-        local: Doc = {}
-        if section.on_create is not None:
-            made, extra = section.on_create(ctx, planned.id, doc)
-            local = {k: made[k] for k in section.local if k in made}
-            doc = {**doc, **local}
-        store.create(planned.id, doc, by=ctx.actor, tags=first["tags"], extra=extra, note=first.get("note"))
-        # A create is live: a trashed entity without history is created, then trashed.
-        states = planned.versions[1:] or ([first] if first["deleted"] else [])
-        for state in states:
-            _change_to(store, planned.id, state, local, ctx.actor)
+        (planned.section.write or write_entity)(ctx, planned)
     return plan.counts()
+
+
+def write_entity(ctx: Context, planned: Planned) -> None:
+    """Write one entity through its repository: created with its first version, then
+    changed to each later one (so its history is the document's)."""
+    section = planned.section
+    store = section.repo(ctx)
+    first = planned.versions[0]
+    doc, extra = dict(first["doc"]), None
+    local: Doc = {}
+    if section.on_create is not None:
+        made, extra = section.on_create(ctx, planned.id, doc)
+        local = {k: made[k] for k in section.local if k in made}
+        doc = {**doc, **local}
+    store.create(planned.id, doc, by=ctx.actor, tags=first["tags"], extra=extra, note=first.get("note"))
+    # A create is live: a trashed entity without history is created, then trashed.
+    states = planned.versions[1:] or ([first] if first["deleted"] else [])
+    for state in states:
+        _change_to(store, planned.id, state, local, ctx.actor)
 
 
 def _change_to(store: Repository, entity_id: str, state: Doc, local: Doc, by: str) -> None:

@@ -18,9 +18,11 @@ GRAFANA = "grafana"
 OAUTH = "oauth"
 CLOVER = "clover"
 
-# Under /api/, everything that is neither Wavefront's /api/v2 nor Wazo's /api/auth (bar
-# Grafana's own /api/auth/keys) is Grafana's: its unknown paths answer {"message"} too.
+# Under /api/, everything that is neither Wavefront's /api/v2 (and /api/access/{entity})
+# nor Wazo's /api/auth (bar Grafana's own /api/auth/keys) is Grafana's: its unknown paths
+# answer {"message"} too. (Grafana's /api/access-control is not /api/access/.)
 _NATIVE_PREFIX = "/api/v2/"
+_NATIVE_ACCESS = "/api/access/"
 _WAZO_PREFIX = "/api/auth/"
 _GRAFANA_KEYS = "/api/auth/keys"
 
@@ -35,6 +37,8 @@ def dialect_of(path: str) -> str:
         return OAUTH
     if path.startswith("/clover/"):
         return CLOVER
+    if path.startswith(_NATIVE_ACCESS):
+        return NATIVE
     if path.startswith("/api/") and not path.startswith(_NATIVE_PREFIX) and path != "/api/v2":
         return GRAFANA
     return NATIVE

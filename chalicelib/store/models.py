@@ -119,6 +119,8 @@ class EntityItem(Table):
     action = UnicodeAttribute(null=True)
     actor = UnicodeAttribute(null=True)
     expires = TTLAttribute(null=True)
+    # A scheduled job's row (store/cloudpulls.py): when its subject is next due, epoch ms.
+    due = NumberAttribute(null=True)
 
 
 class TokenItem(Table):

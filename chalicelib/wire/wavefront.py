@@ -1019,6 +1019,21 @@ class Message(WireModel):
     title: pydantic.StrictStr | None = None
 
 
+class MetricDetails(WireModel):
+    """Wavefront's MetricDetails."""
+
+    host: pydantic.StrictStr | None = None
+    last_update: pydantic.StrictInt | None = None
+    tags: dict[pydantic.StrictStr, pydantic.StrictStr] | None = None
+
+
+class MetricDetailsResponse(WireModel):
+    """Wavefront's MetricDetailsResponse."""
+
+    continuationToken: pydantic.StrictStr | None = None
+    hosts: list[MetricDetails] | None = None
+
+
 class MetricStatus(WireModel):
     """Wavefront's MetricStatus."""
 
@@ -1106,6 +1121,46 @@ class Point(WireModel):
 
     timestamp: pydantic.StrictInt | None = None
     value: pydantic.StrictFloat | None = None
+
+
+class Proxy(WireModel):
+    """Wavefront's Proxy."""
+
+    bytesLeftForBuffer: pydantic.StrictInt | None = None
+    bytesPerMinuteForBuffer: pydantic.StrictInt | None = None
+    collectorRateLimit: pydantic.StrictInt | None = None
+    collectorSetsRateLimit: pydantic.StrictBool | None = None
+    customerId: pydantic.StrictStr | None = None
+    deleted: pydantic.StrictBool | None = None
+    ephemeral: pydantic.StrictBool | None = None
+    eventsRateLimit: pydantic.StrictFloat | None = None
+    histoDisabled: pydantic.StrictBool | None = None
+    histogramRateLimit: pydantic.StrictInt | None = None
+    hostname: pydantic.StrictStr | None = None
+    id: pydantic.StrictStr | None = None
+    inTrash: pydantic.StrictBool | None = None
+    lastCheckInTime: pydantic.StrictInt | None = None
+    lastErrorEvent: Event | None = None
+    lastErrorTime: pydantic.StrictInt | None = None
+    lastKnownError: pydantic.StrictStr | None = None
+    localQueueSize: pydantic.StrictInt | None = None
+    logsDisabled: pydantic.StrictBool | None = None
+    name: pydantic.StrictStr | None = None
+    preprocessorRules: pydantic.StrictStr | None = None
+    proxyname: pydantic.StrictStr | None = None
+    shutdown: pydantic.StrictBool | None = None
+    sourceTagsRateLimit: pydantic.StrictFloat | None = None
+    spanLogsDisabled: pydantic.StrictBool | None = None
+    spanLogsRateLimit: pydantic.StrictInt | None = None
+    spanRateLimit: pydantic.StrictInt | None = None
+    sshAgent: pydantic.StrictBool | None = None
+    status: typing.Literal["ACTIVE", "STOPPED_UNKNOWN", "STOPPED_BY_SERVER", "TOKEN_EXPIRED"] | None = None
+    statusCause: pydantic.StrictStr | None = None
+    timeDrift: pydantic.StrictInt | None = None
+    traceDisabled: pydantic.StrictBool | None = None
+    truncate: pydantic.StrictBool | None = None
+    userId: pydantic.StrictStr | None = None
+    version: pydantic.StrictStr | None = None
 
 
 class QueryEvent(WireModel):

@@ -1,5 +1,8 @@
 """The workers on this machine: `make run` starts a Runner, tests call `drain`.
 
+The Runner also runs each schedule (chalicelib/workers `Schedule`) in a thread of its own:
+once at start, then every period, as EventBridge does deployed (tests call `run` itself).
+
 Both receive from the real (moto) queues and hand the messages to runtime.handle_sqs_event
 in the shape Lambda gives them, so the code that runs deployed runs here. Messages a worker
 failed are made visible again after a backoff that grows with their delivery count; the
@@ -10,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import OpsplaneError
 from chalicelib.store import queues
-from chalicelib.workers import Worker, registry
+from chalicelib.workers import Schedule, Worker, registry, schedules
 from chalicelib.workers.runtime import handle_sqs_event
 
 logger = logging.getLogger("opsplane.workers")
@@ -82,19 +86,44 @@ def drain(queue: str, *, max_batches: int = 1000) -> Drained:
 
 
 class Runner:
-    """One thread per worker, long-polling its queue until stop() (make run)."""
+    """One thread per worker, long-polling its queue, and one per schedule, running it on
+    its period, until stop() (make run). workers / schedules: the registry's unless given."""
 
-    def __init__(self, region: str = "us-east-1", wait_seconds: int = 1) -> None:
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        wait_seconds: int = 1,
+        *,
+        workers: dict[str, Worker] | None = None,
+        schedules: dict[str, Schedule] | None = None,
+    ) -> None:
         self.region = region
         self.wait_seconds = wait_seconds
+        self._workers = workers
+        self._schedules = schedules
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        for worker in registry().values():
-            thread = threading.Thread(target=self._loop, args=(worker,), name=f"worker-{worker.queue}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        for worker in (self._workers if self._workers is not None else registry()).values():
+            self._spawn(f"worker-{worker.queue}", self._loop, worker)
+        for name, schedule in (self._schedules if self._schedules is not None else schedules()).items():
+            self._spawn(f"schedule-{name}", self._clock, name, schedule)
+
+    def _spawn(self, name: str, target: Any, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _clock(self, name: str, schedule: Schedule) -> None:
+        """Run the schedule now, then every period (a failed run waits for the next one)."""
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                schedule.run(int(time.time() * 1000))
+            except Exception:
+                logger.exception("schedule %s failed", name)
+            self._stop.wait(max(0.0, schedule.every_seconds - (time.monotonic() - started)))
 
     def _loop(self, worker: Worker) -> None:
         while not self._stop.is_set():

@@ -17,4 +17,4 @@ def handle(record: Record) -> None:
     tenant_keys.reconcile(tenant_keys.parse_job(record.body))
 
 
-WORKER = Worker(queue=tenant_keys.QUEUE, handle=handle, batch_size=5, timeout=120)
+WORKER = Worker(queue=tenant_keys.QUEUE, handle=handle, batch_size=5, timeout=120, manages_api_keys=True)

@@ -63,6 +63,12 @@ WORKER_ACCESS: dict[str, tuple[str, ...]] = {
 }
 # What a route that sends to a worker queue may do on it (store/queues.py: send).
 QUEUE_SEND = ("sqs:GetQueueUrl", "sqs:SendMessage")
+# What a worker that assumes customers' roles may do (store/cloudwatch.py): any role, since
+# the customer names it, but only with an external id (the confused-deputy guard: each
+# tenant's ids are its own, docs/cloud-integrations.md). The customer's trust policy
+# decides the rest.
+ASSUME_ROLE = "sts:AssumeRole"
+ASSUME_ROLE_CONDITION = {"Null": {"sts:ExternalId": "false"}}
 
 
 # The blobs bucket holds the entity documents too large for their item (chalicelib/store/
@@ -223,9 +229,28 @@ def authorizer_handler() -> str:
     raise LookupError("app.py defines no lambda function named 'authorizer'")
 
 
+# What the tenant-keys worker does on API Gateway (store/gatewaykeys.py): create, read, tag and
+# delete API keys; add and remove them on usage plans (a plan's keys are its sub-resource).
+API_KEY_ACTIONS = ("apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:DELETE")
+
+
 def workers() -> tuple[Worker, ...]:
     """Every worker of the application (chalicelib/workers), by queue name."""
     from chalicelib.workers import registry as worker_registry
 
     found = worker_registry()
     return tuple(found[q] for q in sorted(found))
+
+
+def schedules() -> dict[str, Any]:
+    """Every schedule of the application, by the queue of the worker it feeds."""
+    from chalicelib.workers import schedules as worker_schedules
+
+    return dict(sorted(worker_schedules().items()))
+
+
+def schedule_input(queue: str) -> dict[str, str]:
+    """What the schedule's rule hands the worker function (app.worker runs the schedule)."""
+    from chalicelib.workers.runtime import schedule_event
+
+    return schedule_event(queue)

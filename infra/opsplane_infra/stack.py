@@ -10,6 +10,8 @@ from typing import Any
 from aws_cdk import CfnOutput, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as events_targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
@@ -113,6 +115,7 @@ class OpsplaneStack(Stack):
             for queue in served.category.queues:
                 self._grant_send(self.functions[served.name], self.queues[queue])
         self.workers = {worker.queue: self._worker(worker) for worker in registry.workers()}
+        self.schedules = {queue: self._schedule(queue, s.rate) for queue, s in registry.schedules().items()}
 
         edge_only = registry.edge_only_categories()
         self.default_function = self._function(
@@ -290,12 +293,58 @@ class OpsplaneStack(Stack):
         self._grant_tables(function, registry.WORKER_ACCESS)
         self._grant_blobs(function, registry.blob_access(registry.WORKER_ACCESS))
         self._grant_keys(function)  # cursor secret: the repository signs cursors
+        if worker.assumes_roles:
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=[registry.ASSUME_ROLE],
+                    resources=[f"arn:{self.partition}:iam::*:role/*"],
+                    conditions=registry.ASSUME_ROLE_CONDITION,
+                )
+            )
+        if worker.manages_api_keys:
+            gateway = f"arn:{self.partition}:apigateway:{self.region}::"
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=list(registry.API_KEY_ACTIONS),
+                    resources=[
+                        f"{gateway}/apikeys",
+                        f"{gateway}/apikeys/*",
+                        f"{gateway}/usageplans",
+                        f"{gateway}/usageplans/*/keys",
+                        f"{gateway}/usageplans/*/keys/*",
+                        f"{gateway}/tags/*",
+                    ],
+                )
+            )
         function.add_event_source(
             event_sources.SqsEventSource(
-                self.queues[worker.queue], batch_size=worker.batch_size, report_batch_item_failures=True
+                self.queues[worker.queue],
+                batch_size=worker.batch_size,
+                report_batch_item_failures=True,
+                # As few at a time as SQS allows (2): API Gateway's key management limits are
+                # per account; throttled calls back off and retry (store/gatewaykeys.py).
+                max_concurrency=2 if worker.manages_api_keys else None,
             )
         )
         return function
+
+    def _schedule(self, queue: str, rate: str) -> events.Rule:
+        """An EventBridge rule that invokes the worker function of queue on the schedule's
+        rate, with the input that makes app.worker run the schedule, which sends to queue."""
+        function = self.workers[queue]
+        self._grant_send(function, self.queues[queue])
+        return events.Rule(
+            self,
+            construct_id(queue) + "Schedule",
+            rule_name=f"opsplane-{self.config.stage}-{queue}",
+            description=f"opsplane {queue} schedule: fans out one message per tenant due",
+            schedule=events.Schedule.expression(rate),
+            targets=[
+                events_targets.LambdaFunction(
+                    function, event=events.RuleTargetInput.from_object(registry.schedule_input(queue)), retry_attempts=2
+                )
+            ],
+        )
 
     def _grant_send(self, function: lambda_.Function, queue: sqs.Queue) -> None:
         function.add_to_role_policy(iam.PolicyStatement(actions=list(registry.QUEUE_SEND), resources=[queue.queue_arn]))

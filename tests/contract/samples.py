@@ -9,15 +9,19 @@ A new kind declared with crud.declare() fails the suite until it has an entry in
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from pydantic import BaseModel
 
 Body = dict[str, Any]
 # A call as the user a body is for: (method, path) -> (status, answer).
 Call = Callable[[str, str], tuple[int, Any]]
+# A call as one user with everything said: (method, path, body, raw=, headers=) -> (status, answer).
+Send = Callable[..., tuple[int, Any]]
 
 
 def customer_tags(wire: Body) -> list[str]:
@@ -56,6 +60,12 @@ class Sample:
     # The body made ready for the tenant of the user it is for, when it names something the
     # tenant must own first (a cloud integration's external id, issued by the API).
     prepare: Callable[[Body, Call], Body] | None = None
+    # How an entity is created when not by a POST of its body to `create` (a proxy registers
+    # by checking in): given a call, the body (or a raw body), it answers as a create would.
+    create_call: Callable[[Send, Body | None, bytes | None], tuple[int, Any]] | None = None
+    # Whether the wire's `version` is the record's write count, with 409 on a stale one
+    # (a proxy's version is its build, and its updates are last-writer-wins).
+    revision: bool = True
 
 
 SAMPLES: dict[str, Sample] = {
@@ -143,6 +153,13 @@ SAMPLES: dict[str, Sample] = {
         },
         prepare=lambda body, call: with_external_id(body, call),
     ),
+    # Proxies register by checking in (id = the proxy's UUID); their version is their build.
+    "proxy": Sample(
+        body=lambda n: {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, n)), "name": f"contract {n}"},
+        create="/api/v2/wfproxy/checkin",
+        create_call=lambda send, body, raw: proxy_check_in(send, body, raw),
+        revision=False,
+    ),
     "ingestionpolicy": Sample(
         body=lambda n: {"name": f"contract {n}", "scope": "SOURCE", "sources": [f"web-{n}"], "limitPPS": 1000}
     ),
@@ -156,6 +173,18 @@ def with_external_id(body: Body, call: Call) -> Body:
     ready = json.loads(json.dumps(body))
     ready["cloudWatch"]["baseCredentials"]["externalId"] = answer["response"]
     return ready
+
+
+def proxy_check_in(send: Send, body: Body | None, raw: bytes | None) -> tuple[int, Any]:
+    """A proxy's check-in with the body as its metrics (named by the body's name, its UUID
+    the body's id), answered as a create would be: the record it made."""
+    ident = (body or {}).get("id") or str(uuid.uuid4())
+    name = quote(str((body or {}).get("name", "contract")))
+    path = f"/api/v2/wfproxy/checkin?hostname=contract-host&proxyname={name}"
+    status, answer = send("POST", path, body, raw=raw, headers={"X-WF-PROXY-ID": ident})
+    if status != 200:
+        return status, answer
+    return send("GET", f"/api/v2/proxy/{ident}")
 
 
 def sample_for(kind: str) -> Sample:

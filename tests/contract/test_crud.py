@@ -19,7 +19,9 @@ def test_can_create_and_get_an_entity(kind: KindApi):
     created = kind.create(body)
     # THEN the answer carries the body and the server's bookkeeping
     assert kind.name_of(created) == kind.name_of(body)
-    assert created["id"] and created["version"] == 1 and created["inTrash"] is False
+    assert created["id"] and created["inTrash"] is False
+    if kind.sample.revision:
+        assert created["version"] == 1
     assert isinstance(created["created"], int) and created["created"] == created["createdEpochMillis"]
     if kind.has("tags"):
         assert kind.sample.tags_of(created) == []
@@ -76,6 +78,8 @@ def test_can_refuse_bad_paging(kind: KindApi, query: str):
 
 
 def test_can_update_and_refuse_a_stale_version_with_409(kind: KindApi):
+    if not kind.sample.revision:
+        pytest.skip(f"{kind.name} updates are last-writer-wins: its wire has no record version")
     # GIVEN an entity updated once (version 1 -> 2)
     body = kind.body()
     eid = kind.create(body)["id"]
@@ -168,14 +172,18 @@ def test_can_delete_permanently_with_skip_trash_or_without_a_trash(kind: KindApi
         refused(*kind.call("GET", kind.item(eid, "/history")), 404)
         refused(*kind.call("GET", kind.item(eid, "/history/1")), 404)
     # AND the same body (name, client id) may be created again
-    assert kind.create(body)["version"] == 1
+    again = kind.create(body)
+    assert kind.total() == 1
+    if kind.sample.revision:
+        assert again["version"] == 1
 
 
 def test_can_refuse_to_undelete_what_is_not_in_the_trash(kind: KindApi):
     kind.needs("undelete")
-    eid = kind.create()["id"]
+    created = kind.create()
+    eid = created["id"]
     refused(*kind.call("POST", kind.item(eid, "/undelete")), 400)
-    assert kind.get(eid)["version"] == 1
+    assert kind.get(eid) == created
 
 
 # ---- history and clone ------------------------------------------------------------------------

@@ -45,7 +45,14 @@ def test_can_create_list_read_deactivate_and_reactivate_clients_as_a_partner(api
     _, zeta = api.json("POST", T, {"name": "Zeta", "slug": "zeta-co"}, token=partner.token)
     acme, zeta = acme["response"], zeta["response"]
     # THEN each is a client of the partner, active
-    assert acme == {"id": acme["id"], "name": "Acme", "slug": "acme", "active": True, "parentId": partner.tenant}
+    assert acme == {
+        "id": acme["id"],
+        "name": "Acme",
+        "slug": "acme",
+        "active": True,
+        "tier": "standard",
+        "parentId": partner.tenant,
+    }
     assert zeta["slug"] == "zeta-co"
     # ... listed by name in the native paged envelope, and read one by one
     status, page = api.json("GET", T, token=partner.token)
@@ -87,7 +94,7 @@ def test_can_keep_a_client_from_seeing_its_partner_or_siblings(api, partner, mak
     # THEN it has no clients, and its own record does not name its partner
     assert status == 200 and page["response"]["items"] == []
     own = api.json("GET", f"{T}/{first['id']}", token=user.token)[1]["response"]
-    assert own == {"id": first["id"], "name": "First", "slug": "first", "active": True}
+    assert own == {"id": first["id"], "name": "First", "slug": "first", "active": True, "tier": "standard"}
     # ... its partner and its sibling are unknown to it (404), and it cannot act in them (403)
     for other in (partner.tenant, second["id"]):
         assert api.json("GET", f"{T}/{other}", token=user.token)[0] == 404
@@ -311,3 +318,14 @@ def test_can_document_the_tenant_url_once_as_a_server(api):
     assert "407" in doc["paths"]["/api/v2/tenants/{tenantId}/deactivate"]["post"]["responses"]
     assert "407" not in doc["paths"]["/api/v2/alert"]["get"]["responses"]
     assert "401" in doc["paths"]["/api/v2/alert"]["get"]["responses"]
+
+
+def test_can_give_a_client_a_tier_no_higher_than_its_partners(api, partner):
+    status, free = api.json("POST", T, {"name": "Small", "tier": "free"}, token=partner.token)
+    assert status == 200 and free["response"]["tier"] == "free", free
+    status, answer = api.json("POST", T, {"name": "Big", "tier": "enterprise"}, token=partner.token)
+    assert status == 400 and "tier" in answer["status"]["message"], answer
+    status, answer = api.json("POST", T, {"name": "Odd", "tier": "platinum"}, token=partner.token)
+    assert status == 400 and "tier" in answer["status"]["message"], answer
+    status, page = api.json("GET", T, token=partner.token)
+    assert [t["name"] for t in page["response"]["items"]] == ["Small"]

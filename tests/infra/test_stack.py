@@ -493,9 +493,9 @@ def test_can_park_failed_worker_messages_in_dead_letter_queues(synth: Synth) -> 
     assert set(workers) == {
         f"opsplane-{STAGE}-webhook-delivery",
         f"opsplane-{STAGE}-alert-evaluation",
-        f"opsplane-{STAGE}-ingest",
-        f"opsplane-{STAGE}-tenant-keys",
+        *(f"opsplane-{STAGE}-{w.queue}" for w in registry.workers()),  # ingest, cloudwatch, ...
     }
+    assert {"ingest", "cloudwatch"} <= {w.queue for w in registry.workers()}
     assert len(dead_letter_ids) == len(workers)
     assert dead_letter_ids | {k for k, q in queues.items() if "RedrivePolicy" in q["Properties"]} == set(queues)
 
@@ -575,3 +575,15 @@ def test_can_lint_the_template_without_errors(synth: Synth) -> None:
     # THEN it reports no error
     errors = [f"{m.rule.id} {m.path} {m.message}" for m in matches if m.rule.id.startswith("E")]
     assert errors == []
+
+
+def test_can_let_only_the_tenant_keys_worker_manage_api_keys(synth: Synth) -> None:
+    # GIVEN the synthesized stack WHEN the functions' policies are read
+    holders = set()
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if any(a.startswith("apigateway:") for a in actions):
+                holders.add(policy["Properties"]["PolicyName"])
+    # THEN exactly one role may call API Gateway's management API: the tenant-keys worker's
+    assert len(holders) == 1 and "WorkerTenantKeys" in next(iter(holders)), holders

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from wavefront_api_client import ApiClient
 
+from chalicelib.auth import permissions
 from chalicelib.identity import accounts, groups
 
 # The product's default: every tenant's Everyone gives Browse (conftest.empty_everyone).
@@ -175,3 +176,36 @@ def test_can_keep_what_everyone_gives_out_of_parent_and_sibling_tenants(api, mak
     assert api.json("GET", f"{ALERT}/{theirs}", token=user.token)[0] == 404
     assert api.json("GET", ALERT, token=user.token, headers={"Wazo-Tenant": first})[0] == 403
     assert api.json("GET", ALERT, token=user.token, headers={"Wazo-Tenant": api.root})[0] == 403
+
+
+def test_can_carry_everyone_through_export_and_import_onto_the_receiving_tenants_own(api, make_tenant):
+    # GIVEN a tenant whose Everyone gives events_management (not Browse), with a described
+    # group, and an alert that Everyone may view (by the group's id)
+    first, second = make_tenant("first"), make_tenant("second")
+    inside = {"X-Tenant-Id": first}
+    role = groups.everyone_role_id(first)
+    assert api.json("POST", "/api/v2/role/revoke/browse", [role], headers=inside)[0] == 200
+    assert api.json("POST", "/api/v2/role/grant/events_management", [role], headers=inside)[0] == 200
+    group = accounts.everyone_id(first)
+    described = {"name": "Everyone", "description": "all of first"}
+    assert api.json("PUT", f"{USERGROUP}/{group}", described, headers=inside)[0] == 200
+    alert = {"name": "x", "condition": "ts(a) > 1", "minutes": 1, "severity": "INFO"}
+    alert_id = api.json("POST", ALERT, alert, headers=inside)[1]["response"]["id"]
+    acl = [{"entityId": alert_id, "viewAcl": [group], "modifyAcl": []}]
+    assert api.json("PUT", f"{ALERT}/acl/set", acl, headers=inside)[0] == 200, acl
+    # WHEN it is exported and imported into another tenant, ids kept
+    status, exported = api.json("GET", "/api/v2/export", headers=inside)
+    assert status == 200, exported
+    there = {"X-Tenant-Id": second}
+    status, result = api.json("POST", "/api/v2/import?ids=keep", exported, headers=there)
+    assert status == 200, result
+    # THEN the second tenant's own Everyone took what the first's gave and said (no second
+    # Everyone), the alert's ACL names it, and the second tenant exports the same document
+    assert groups.get_group(second, accounts.everyone_id(second)).doc["description"] == "all of first"
+    assert [g.id for g in accounts.repo(second, accounts.GROUP).iterate()] == [accounts.everyone_id(second)]
+    assert accounts.repo(second, accounts.POLICY).get(groups.everyone_role_id(second)).doc["acl"] == list(
+        permissions.patterns_of(["events_management"])
+    )
+    status, got = api.json("GET", f"{ALERT}/acl?id={alert_id}", headers=there)
+    assert status == 200 and [e["id"] for e in got["response"][0]["viewAcl"]] == [accounts.everyone_id(second)], got
+    assert api.json("GET", "/api/v2/export", headers=there)[1] == exported

@@ -8,6 +8,12 @@ lists the accounts that hold it directly (`_accounts`; an account's `policies` l
 where that link lives). Written through the identity functions, with their rules: the
 grant rule (the importer may hand out only ACL it holds, 403 otherwise), unique slugs,
 and the access policy's lockout rule (it must not deny the address importing it).
+
+Everyone's group and role (identity/groups.py) are every tenant's own, with ids derived
+from the tenant: the document names them `everyone` and `everyone-role` (references
+included), first in their sections, and an import changes the receiving tenant's own
+(its role's ACL and description, its group's description and roles; its members are
+every account already) instead of making a second one.
 """
 
 from __future__ import annotations
@@ -38,6 +44,9 @@ RECORD_KEYS = ("uuid", "tenant_uuid")
 ACCESS_POLICY = "accesspolicy"
 # The request's source address (ctx.memo): an imported access policy must allow it.
 SOURCE = "export.source"
+# The document's ids of Everyone's group and role (Section.aliases).
+EVERYONE_GROUP = "everyone"
+EVERYONE_ROLE = "everyone-role"
 
 
 def _public(entity: Entity) -> Doc:
@@ -108,6 +117,18 @@ def _uuid(ctx: Context, entity_id: str, doc: Doc) -> str:
     return str(uuid.uuid4())
 
 
+def _everyone_first(found: Iterator[Entity], own_id: str) -> Iterator[Entity]:
+    """The records in id order, but the tenant's Everyone one first: its id in the document
+    is the same for every tenant, so its place must be too."""
+    rest = []
+    for entity in found:
+        if entity.id == own_id:
+            yield entity
+        else:
+            rest.append(entity)
+    yield from rest
+
+
 # ---- policies ---------------------------------------------------------------------------
 
 
@@ -117,7 +138,7 @@ def policy_listing(ctx: Context) -> Iterator[Entity]:
     for account in ctx.repo(ACCOUNT).iterate():
         for policy_id in account.doc.get("policies", []):
             holders.setdefault(policy_id, []).append(account.id)
-    for policy in ctx.repo(POLICY).iterate():
+    for policy in _everyone_first(ctx.repo(POLICY).iterate(), groups.everyone_role_id(ctx.tenant)):
         yield replace(policy, doc={**_public(policy), HOLDERS: sorted(holders.get(policy.id, []))})
 
 
@@ -135,18 +156,24 @@ def check_policy(ctx: Context, entity_id: str, doc: Doc, tags: list[str], known:
 
 
 def write_policy(ctx: Context, planned: Planned) -> None:
-    """Create the policy (grant rule, slug), then give it to its accounts."""
+    """Create the policy (grant rule, slug), or change the tenant's Everyone role to the
+    document's, then give it to its accounts."""
     doc = planned.versions[-1]["doc"]
-    policies.create_policy(
-        ctx.tenant,
-        name=doc["name"],
-        slug=doc["slug"],
-        description=doc.get("description"),
-        acl=doc.get("acl", []),
-        held=held(ctx),
-        by=ctx.actor,
-        policy_uuid=planned.id,
-    )
+    if planned.id == groups.everyone_role_id(ctx.tenant):
+        groups.ensure_everyone(ctx.tenant)
+        changes = {"description": doc.get("description"), "acl": doc.get("acl", [])}
+        policies.update_policy(ctx.tenant, planned.id, changes, held=held(ctx), by=ctx.actor)
+    else:
+        policies.create_policy(
+            ctx.tenant,
+            name=doc["name"],
+            slug=doc["slug"],
+            description=doc.get("description"),
+            acl=doc.get("acl", []),
+            held=held(ctx),
+            by=ctx.actor,
+            policy_uuid=planned.id,
+        )
     for account_id in doc.get(HOLDERS, []):
         directory.edit_links(ctx.tenant, ACCOUNT, account_id, "policies", add=[planned.id], by=ctx.actor)
 
@@ -155,7 +182,15 @@ def write_policy(ctx: Context, planned: Planned) -> None:
 
 
 def group_listing(ctx: Context) -> Iterator[Entity]:
-    return (replace(g, doc=_public(g)) for g in ctx.repo(GROUP).iterate())
+    found = _everyone_first(ctx.repo(GROUP).iterate(), accounts.everyone_id(ctx.tenant))
+    return (replace(g, doc=_public(g)) for g in found)
+
+
+def everyone_aliases(kind: str) -> Callable[[Context], dict[str, str]]:
+    """Section.aliases: the tenant's Everyone group or role -> its id in the document."""
+    if kind == GROUP:
+        return lambda ctx: {accounts.everyone_id(ctx.tenant): EVERYONE_GROUP}
+    return lambda ctx: {groups.everyone_role_id(ctx.tenant): EVERYONE_ROLE}
 
 
 def rewrite_group(doc: Doc, ids: dict[str, dict[str, str]]) -> None:
@@ -180,22 +215,30 @@ def check_group(ctx: Context, entity_id: str, doc: Doc, tags: list[str], known: 
 
 
 def write_group(ctx: Context, planned: Planned) -> None:
-    """Create the group (slug), then set its members and policies."""
+    """Create the group (slug), then set its members and policies; the tenant's Everyone
+    is changed instead (description and policies: its members are every account)."""
     doc = planned.versions[-1]["doc"]
-    groups.create_group(
-        ctx.tenant,
-        name=doc["name"],
-        slug=doc["slug"],
-        description=doc.get("description"),
-        by=ctx.actor,
-        group_uuid=planned.id,
-    )
+    everyone = groups.is_everyone(ctx.tenant, planned.id)
+    if everyone:
+        groups.ensure_everyone(ctx.tenant)
+    else:
+        groups.create_group(
+            ctx.tenant,
+            name=doc["name"],
+            slug=doc["slug"],
+            description=doc.get("description"),
+            by=ctx.actor,
+            group_uuid=planned.id,
+        )
 
     def links(entity: Entity) -> None:
-        entity.doc["users"] = list(doc.get("users", []))
+        if everyone:
+            entity.doc["description"] = doc.get("description")
+        else:
+            entity.doc["users"] = list(doc.get("users", []))
         entity.doc["policies"] = list(doc.get("policies", []))
 
-    if doc.get("users") or doc.get("policies"):
+    if everyone or doc.get("users") or doc.get("policies"):
         directory.update(ctx.tenant, GROUP, planned.id, links, by=ctx.actor)
 
 
@@ -267,6 +310,7 @@ SECTIONS: list[Section] = [
         taken=_taken(POLICY),
         claim=_slug(policies.SLUGS),
         write=write_policy,
+        aliases=everyone_aliases(POLICY),
     ),
     Section(
         name=GROUP,
@@ -280,6 +324,7 @@ SECTIONS: list[Section] = [
         taken=_taken(GROUP),
         claim=_slug(groups.SLUGS),
         write=write_group,
+        aliases=everyone_aliases(GROUP),
     ),
     Section(
         name=ACCESS_POLICY,

@@ -19,7 +19,7 @@ from chalicelib.domain.context import Context
 from chalicelib.errors import Invalid
 from chalicelib.http import dialects
 from chalicelib.http.request import Request
-from chalicelib.identity import accounts, directory, policies
+from chalicelib.identity import accounts, directory, groups, policies
 from chalicelib.identity.accounts import POLICY
 from chalicelib.identity.directory import Directory
 from chalicelib.store.repository import Entity
@@ -310,15 +310,20 @@ class Views:
         self.tenant = tenant
         self.directory = directory or Directory(tenant)
 
+    def _properties(self, group: Entity) -> UserGroupProperties:
+        """What a client may edit: of Everyone, only its roles (as in Wavefront)."""
+        if groups.is_everyone(self.tenant, group.id):
+            return UserGroupProperties(nameEditable=False, usersEditable=False)
+        return UserGroupProperties()
+
     def user_group(self, group: Entity) -> UserGroup:
-        users = [u for u in group.doc.get("users", []) if u in self.directory.accounts]
         return UserGroup(
             id=group.id,
             name=group.doc.get("name") or group.id,
             description=group.doc.get("description"),
             customer=self.tenant,
-            properties=UserGroupProperties(),
-            userCount=len(users),
+            properties=self._properties(group),
+            userCount=len(self.directory.members(group)),
         )
 
     def role(self, policy: Entity, *, links: bool = True) -> RoleDTO:
@@ -344,14 +349,14 @@ class Views:
 
     def group(self, group: Entity) -> UserGroupModel:
         roles = self.directory.policies_in(group.doc.get("policies", []))
-        users = [n for n in (self.directory.identifier(u) for u in group.doc.get("users", [])) if n]
+        users = [m.doc["username"] for m in self.directory.members(group)]
         return UserGroupModel(
             id=group.id,
             name=group.doc.get("name") or group.id,
             description=group.doc.get("description"),
             customer=self.tenant,
             createdEpochMillis=group.created or None,
-            properties=UserGroupProperties(),
+            properties=self._properties(group),
             roleCount=len(roles),
             roles=[self.role(r, links=False) for r in roles],
             userCount=len(users),

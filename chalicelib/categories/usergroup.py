@@ -111,6 +111,7 @@ def update_user_group(req: Request) -> Any:
         require_liftable(req.ctx, policies_acl(snapshot.policies_in(p for p in have if p not in wanted)))
 
     def change(entity: Entity) -> None:
+        groups.check_rename(entity.tenant, entity.id, body.name)
         entity.doc["name"] = body.name
         if body.description is not None:
             entity.doc["description"] = body.description

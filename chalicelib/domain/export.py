@@ -85,7 +85,11 @@ class Section:
     tenant already holds the id (default: the repository has it, live or trashed).
     claim(ctx, doc): (unique name, id holding it in the tenant or None) for a kind whose
     unique names are not the repository's. write(ctx, planned): writes one entity through
-    the kind's own functions (default: write_entity).
+    the kind's own functions (default: write_entity). aliases(ctx): {the tenant's id: the
+    document's id} of the entities every tenant has its own of (Everyone's group and role,
+    whose ids derive from the tenant): the document names them, and every reference to
+    them, by a tenant-independent id, and an import maps that id onto the receiving
+    tenant's own entity (in both modes, never a conflict), which its write then changes.
     """
 
     name: str
@@ -107,16 +111,36 @@ class Section:
     taken: Callable[[Context, str, Doc], bool] | None = None
     claim: Callable[[Context, Doc], tuple[str, str | None] | None] | None = None
     write: Callable[[Context, Planned], None] | None = None
+    aliases: Callable[[Context], dict[str, str]] | None = None
 
 
 # ---- export -------------------------------------------------------------------------------
 
 
-def _state(entity: Entity, section: Section) -> Doc:
+def _aliased(value: Any, aliases: dict[str, str]) -> Any:
+    """value with every string that is an aliased id replaced by its alias (lists and
+    object values, at any depth)."""
+    if not aliases:
+        return value
+    if isinstance(value, str):
+        return aliases.get(value, value)
+    if isinstance(value, list):
+        return [_aliased(v, aliases) for v in value]
+    if isinstance(value, dict):
+        return {k: _aliased(v, aliases) for k, v in value.items()}
+    return value
+
+
+def aliases_of(ctx: Context, sections: Iterable[Section]) -> dict[str, str]:
+    """Every section's aliases, in one map (Section.aliases)."""
+    return {k: v for s in sections if s.aliases is not None for k, v in s.aliases(ctx).items()}
+
+
+def _state(entity: Entity, section: Section, aliases: dict[str, str] | None = None) -> Doc:
     """One version as the document holds it."""
     hidden = set(section.local) | set(section.secret)
     out: Doc = {
-        "doc": {k: v for k, v in entity.doc.items() if k not in hidden},
+        "doc": _aliased({k: v for k, v in entity.doc.items() if k not in hidden}, aliases or {}),
         "tags": sorted(entity.tags),
         "deleted": entity.deleted,
     }
@@ -125,7 +149,7 @@ def _state(entity: Entity, section: Section) -> Doc:
     return out
 
 
-def _versions(store: Repository, entity: Entity, section: Section) -> list[Doc]:
+def _versions(store: Repository, entity: Entity, section: Section, aliases: dict[str, str]) -> list[Doc]:
     """Every version of entity, oldest first (read a page at a time; one entity's history
     is the most held at once)."""
     found: list[Entity] = []
@@ -136,7 +160,7 @@ def _versions(store: Repository, entity: Entity, section: Section) -> list[Doc]:
         offset += len(page)
         if not page or offset >= total:
             break
-    return [_state(v, section) for v in reversed(found)] or [_state(entity, section)]
+    return [_state(v, section, aliases) for v in reversed(found)] or [_state(entity, section, aliases)]
 
 
 def merged(store: Repository) -> Iterator[Entity]:
@@ -144,15 +168,16 @@ def merged(store: Repository) -> Iterator[Entity]:
     return heapq.merge(store.iterate(deleted=False), store.iterate(deleted=True), key=lambda e: e.id)
 
 
-def entries(ctx: Context, section: Section) -> Iterator[Doc]:
-    """The section's entries in id order, live and trashed."""
+def entries(ctx: Context, section: Section, aliases: dict[str, str] | None = None) -> Iterator[Doc]:
+    """The section's entries in id order, live and trashed (aliased ids replaced)."""
     store = section.repo(ctx)
+    aliases = aliases or {}
     listed = section.listing(ctx) if section.listing is not None else merged(store)
     for entity in listed:
-        entry: Doc = {"id": entity.id, **_state(entity, section)}
+        entry: Doc = {"id": aliases.get(entity.id, entity.id), **_state(entity, section, aliases)}
         entry.pop("note", None)
         if section.history:
-            entry["versions"] = _versions(store, entity, section)
+            entry["versions"] = _versions(store, entity, section, aliases)
         yield entry
 
 
@@ -172,9 +197,11 @@ def fragments(ctx: Context, sections: Iterable[Section]) -> Iterator[str]:
     for j, ref in enumerate(account_refs(ctx)):
         yield ("," if j else "") + _dump(ref)
     yield '],"kinds":{'
+    sections = list(sections)
+    aliases = aliases_of(ctx, sections)
     for i, section in enumerate(sections):
         yield f"{',' if i else ''}{_dump(section.name)}:["
-        for j, entry in enumerate(entries(ctx, section)):
+        for j, entry in enumerate(entries(ctx, section, aliases)):
             yield ("," if j else "") + _dump(entry)
         yield "]"
     yield f'}},"version":{FORMAT_VERSION}}}'
@@ -298,7 +325,8 @@ def read(ctx: Context, sections: list[Section], document: Any, mode: str) -> Pla
     mapped, missing = _accounts(ctx, document.get("accounts", []))
     for section in sections:
         parsed[section.name] = _resolved(section, parsed[section.name], mapped, missing, mode, plan)
-    ids = _new_ids(ctx, sections, parsed, mode)
+    fixed = {s.name: {alias: own for own, alias in s.aliases(ctx).items()} for s in sections if s.aliases}
+    ids = _new_ids(ctx, sections, parsed, mode, fixed)
     plan.ids = {ACCOUNTS: {old: mapped[old] for old in sorted(mapped)}, **ids}
     known = _known(ctx, sections, ids)
     for section in sections:
@@ -377,15 +405,23 @@ def _resolved(
 
 
 def _new_ids(
-    ctx: Context, sections: list[Section], parsed: dict[str, list[tuple[str, list[Doc]]]], mode: str
+    ctx: Context,
+    sections: list[Section],
+    parsed: dict[str, list[tuple[str, list[Doc]]]],
+    mode: str,
+    fixed: dict[str, dict[str, str]],
 ) -> dict[str, dict[str, str]]:
     """{section: {id in the document: id in the tenant}}; in keep mode an id the tenant
-    already holds (live or in the trash) is a Conflict."""
+    already holds (live or in the trash) is a Conflict. fixed: {section: {alias: the
+    tenant's own id}} (Section.aliases), taken whatever the mode."""
     ids: dict[str, dict[str, str]] = {}
     for section in sections:
         store = section.repo(ctx)
         chosen: dict[str, str] = {}
         for old, versions in parsed[section.name]:
+            if old in fixed.get(section.name, {}):
+                chosen[old] = fixed[section.name][old]
+                continue
             last = versions[-1]["doc"]
             new = section.new_id(ctx, old, last) if mode == REMAP else old
             chosen[old] = new

@@ -8,6 +8,7 @@ account, so a Basic login needs no tenant and two creations never both win.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from chalicelib.auth.cache import InvalidatingRepository
@@ -28,6 +29,10 @@ SERVICE = "service"
 
 # Fields never sent to a client.
 SECRET_FIELDS = ("password_hash",)
+
+# The system group every account of a tenant belongs to, without being listed in it (as
+# in Wavefront): its role holds what the tenant shares by default (identity/groups.py).
+EVERYONE = "Everyone"
 
 
 def repo(tenant: str, kind: str) -> Repository:
@@ -119,21 +124,45 @@ def public_view(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in SECRET_FIELDS}
 
 
+def everyone_id(tenant: str) -> str:
+    """The id of the tenant's Everyone group: derived from the tenant, so that knowing whether
+    a group is it costs no read, and making it twice makes it once."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"opsplane:{tenant}:everyone"))
+
+
+def is_member(tenant: str, group: Entity, account_uuid: str) -> bool:
+    """Is the account a member of the group (every account is one of Everyone)?"""
+    return group.id == everyone_id(tenant) or account_uuid in group.doc.get("users", [])
+
+
 def groups_of(tenant: str, account_uuid: str) -> list[Entity]:
-    """Groups whose members include the account."""
-    return [g for g in repo(tenant, GROUP).iterate() if account_uuid in g.doc.get("users", [])]
+    """Groups whose members include the account (Everyone, when the tenant has it)."""
+    return [g for g in repo(tenant, GROUP).iterate() if is_member(tenant, g, account_uuid)]
 
 
-def effective_acl(tenant: str, account: dict[str, Any], groups: list[Entity] | None = None) -> list[str]:
-    """Direct ACL + the ACL of the account's policies + its groups' policies."""
+def effective_acl(
+    tenant: str,
+    account: dict[str, Any],
+    groups: list[Entity] | None = None,
+    *,
+    known: Mapping[str, Entity | None] | None = None,
+) -> list[str]:
+    """Direct ACL + the ACL of the account's policies + its groups' policies. known: policies
+    the caller already read (id -> policy, None when it is gone), not read again; authorizing
+    reads Everyone's role in the batch that reads the account, so that the grant every
+    account holds costs no call of its own."""
     if groups is None:
         groups = groups_of(tenant, account["uuid"])
+    known = known or {}
     policy_ids = list(account.get("policies", []))
     for group in groups:
         policy_ids.extend(group.doc.get("policies", []))
+    unread = [p for p in dict.fromkeys(policy_ids) if p not in known]
+    found = {p.id: p for p in repo(tenant, POLICY).get_many(unread)} if unread else {}
     acl = list(account.get("acl", []))
-    if policy_ids:
-        for policy in repo(tenant, POLICY).get_many(policy_ids):
+    for policy_id in dict.fromkeys(policy_ids):
+        policy = known.get(policy_id) if policy_id in known else found.get(policy_id)
+        if policy is not None:
             acl.extend(policy.doc.get("acl", []))
     return list(dict.fromkeys(acl))
 

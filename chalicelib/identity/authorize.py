@@ -8,7 +8,10 @@ and cookie-session requests).
 A verified credential's principal is kept per container for `auth_cache_seconds`
 (auth/cache.py): a warm request costs no AWS call. A cold one reads the credential's rows,
 its account and tenant in one batch, then the tenant's ancestors (one batch), the tenant's
-groups (one Query) and the policies (one batch).
+groups (one Query) and the policies (one batch). Everyone's role, which every account holds
+through its tenant's Everyone group, has an id derived from the tenant: it is read in the
+first batch, or, for a Basic login, with the tenant (whose verdict the cache keeps with
+the role, whoever's request read it), so its grant adds no call.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from chalicelib.auth.cache import AUTH_CACHE
 from chalicelib.auth.passwords import verify_password
 from chalicelib.auth.principal import Principal
 from chalicelib.errors import CsrfRefused, NotFound, Unauthenticated
-from chalicelib.identity import accounts, network, tenants
+from chalicelib.identity import accounts, groups, network, tenants
 from chalicelib.settings import get_settings
 from chalicelib.store import batch
 
@@ -114,19 +117,30 @@ def login(
     return found[0] if found else "", account
 
 
-def _principal_in(tenant_doc: dict, account: dict, method: str, session: str | None) -> Principal:
-    """The principal of an enabled account of an active tenant (its record given)."""
+# Policies already read (id -> policy, None when absent): accounts.effective_acl skips them.
+Known = dict[str, Any]
+
+
+def _principal_in(
+    tenant_doc: dict, account: dict, method: str, session: str | None, known: Known | None = None
+) -> Principal:
+    """The principal of an enabled account of an active tenant (its record given; known:
+    policies read with it, Everyone's role)."""
     tenant = tenant_doc["uuid"]
     if not account.get("enabled", True):
         raise Unauthenticated("Account is deactivated")
-    groups = accounts.groups_of(tenant, account["uuid"])
+    member_of = accounts.groups_of(tenant, account["uuid"])
+    if not any(groups.is_everyone(tenant, g.id) for g in member_of):  # a tenant older than Everyone
+        groups.ensure_everyone(tenant)
+        member_of = accounts.groups_of(tenant, account["uuid"])
+        known = None  # its role was made after it was read
     return Principal(
         id=account["uuid"],
         name=account.get("username", ""),
         tenant=tenant,
         kind=account.get("type", accounts.USER),
-        acl=accounts.effective_acl(tenant, account, groups),
-        groups=[g.id for g in groups],
+        acl=accounts.effective_acl(tenant, account, member_of, known=known),
+        groups=[g.id for g in member_of],
         method=method,
         session=session,
         network=network.lines_of(tenant_doc),
@@ -165,25 +179,57 @@ def _tenant_key(tenant_uuid: str) -> batch.EntityKey:
     return tenant_uuid, tenants.TENANT, tenant_uuid
 
 
-def _active(doc: dict[str, Any]) -> dict[str, Any]:
-    """The tenant (its record given), or TenantGone when it or an ancestor is deactivated or deleted;
-    the ancestors are read in one batch, and the verdict is kept like a principal."""
+def _everyone_key(tenant_uuid: str) -> batch.EntityKey:
+    """Everyone's role: its id is the tenant's, so it is read with the tenant's other rows."""
+    return tenant_uuid, accounts.POLICY, groups.everyone_role_id(tenant_uuid)
 
-    def check() -> tuple[dict[str, Any], float]:
-        found, _ = batch.read([_tenant_key(a) for a in doc.get("ancestors", [])])
-        ancestors = {key[2]: entity.doc for key, entity in found.items()}
-        return tenants.check_available(doc, ancestors), FOREVER
 
-    return dict(_cached("tenant", (doc["uuid"],), check))
+def _everyone(tenant_uuid: str, found: dict[batch.EntityKey, Any]) -> Known:
+    """Everyone's role among the rows of a batch read (None when it is absent)."""
+    key = _everyone_key(tenant_uuid)
+    return {key[2]: found.get(key)}
+
+
+# A tenant's verdict as the cache keeps it: (its record, found active; Everyone's role).
+TenantEntry = tuple[dict[str, Any], Known]
+
+
+def _verdict(doc: dict[str, Any], everyone: Known) -> TenantEntry:
+    """(doc, everyone) when the tenant and its ancestors are active (the ancestors read in one
+    batch), TenantGone otherwise."""
+    found, _ = batch.read([_tenant_key(a) for a in doc.get("ancestors", [])])
+    ancestors = {key[2]: entity.doc for key, entity in found.items()}
+    return tenants.check_available(doc, ancestors), everyone
+
+
+def _active(doc: dict[str, Any], everyone: Known) -> TenantEntry:
+    """The tenant (its record and Everyone's role given), or TenantGone when it or an
+    ancestor is deactivated or deleted; the verdict is kept like a principal, with the role."""
+    tenant_doc, _ = _cached("tenant", (doc["uuid"],), lambda: (_verdict(doc, everyone), FOREVER))
+    return dict(tenant_doc), dict(everyone)
+
+
+def _tenant_and_everyone(tenant_uuid: str) -> TenantEntry:
+    """(active tenant, Everyone's role): read in one batch on a miss (one call, as reading
+    the tenant alone was), kept with the tenant's verdict (NotFound, TenantGone)."""
+
+    def read() -> tuple[TenantEntry, float]:
+        try:
+            found, _ = batch.read([_tenant_key(tenant_uuid), _everyone_key(tenant_uuid)])
+        except NotFound as exc:  # an id the store refuses
+            raise NotFound(f"Tenant {tenant_uuid} not found") from exc
+        tenant_found = found.get(_tenant_key(tenant_uuid))
+        if tenant_found is None:
+            raise NotFound(f"Tenant {tenant_uuid} not found")
+        return _verdict(tenant_found.doc, _everyone(tenant_uuid, found)), FOREVER
+
+    tenant_doc, everyone = _cached("tenant", (tenant_uuid,), read)
+    return dict(tenant_doc), dict(everyone)
 
 
 def active_tenant(tenant_uuid: str) -> dict[str, Any]:
     """tenants.require_active, kept for auth_cache_seconds (NotFound, TenantGone)."""
-
-    def check() -> tuple[dict[str, Any], float]:
-        return tenants.require_active(tenant_uuid), FOREVER
-
-    return dict(_cached("tenant", (tenant_uuid,), check))
+    return _tenant_and_everyone(tenant_uuid)[0]
 
 
 def enter_tenant(home: str, requested: str | None) -> str:
@@ -196,39 +242,41 @@ def enter_tenant(home: str, requested: str | None) -> str:
 
 def _account_and_tenant(
     tenant: str, account_uuid: str, *, revocation: tuple[str, str] | None = None
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(account, active tenant) of a credential in one batch read (with its revocation row,
-    Unauthenticated when present)."""
+) -> tuple[dict[str, Any], dict[str, Any], Known]:
+    """(account, active tenant, Everyone's role) of a credential in one batch read (with its
+    revocation row, Unauthenticated when present)."""
     account_key = (tenant, accounts.ACCOUNT, account_uuid)
     try:
-        found, rows = batch.read([account_key, _tenant_key(tenant)], [revocation] if revocation else [])
+        found, rows = batch.read(
+            [account_key, _tenant_key(tenant), _everyone_key(tenant)], [revocation] if revocation else []
+        )
     except NotFound as exc:  # an id the store refuses
         raise Unauthenticated("Invalid token") from exc
     if revocation is not None and revocation in rows:
         raise Unauthenticated("The token has been revoked")
     tenant_found = found.get(_tenant_key(tenant))
     # A deleted tenant answers 410 before its accounts are gone, and after (its tombstone stays).
-    tenant_doc = _active(tenant_found.doc) if tenant_found is not None else None
+    entry = _active(tenant_found.doc, _everyone(tenant, found)) if tenant_found is not None else None
     if account_key not in found:
         raise Unauthenticated("The account behind these credentials no longer exists")
-    if tenant_doc is None:
+    if entry is None:
         raise NotFound(f"Tenant {tenant} not found")
-    return found[account_key].doc, tenant_doc
+    return found[account_key].doc, *entry
 
 
 def _verified_token(token: str) -> tuple[Principal, float]:
     """(principal, valid until) of a bearer token, read from the store."""
     if sessions.looks_like_jwt(token):
         claims = sessions.verify(token)
-        account, tenant_doc = _account_and_tenant(
+        account, tenant_doc, known = _account_and_tenant(
             claims.tenant, claims.sub, revocation=records.revocation_key(claims.jti)
         )
-        return _principal_in(tenant_doc, account, claims.method, claims.jti), float(claims.expires_at)
+        return _principal_in(tenant_doc, account, claims.method, claims.jti, known), float(claims.expires_at)
     api_token = apitokens.lookup(token)
     if api_token is None:
         raise Unauthenticated("Invalid token")
-    account, tenant_doc = _account_and_tenant(api_token.tenant, api_token.account)
-    principal = _principal_in(tenant_doc, account, "apitoken", api_token.public_id)
+    account, tenant_doc, known = _account_and_tenant(api_token.tenant, api_token.account)
+    principal = _principal_in(tenant_doc, account, "apitoken", api_token.public_id, known)
     apitokens.touch(api_token)  # on a miss only, and at most once a minute per token
     return principal, FOREVER
 
@@ -237,8 +285,8 @@ def principal_of(tenant: str, account_uuid: str, method: str) -> Principal:
     """The principal of an account named by a credential other than a password or a token
     (a refresh token): Unauthenticated when the account is gone or disabled, TenantGone
     when its tenant is deactivated."""
-    account, tenant_doc = _account_and_tenant(tenant, account_uuid)
-    return _principal_in(tenant_doc, account, method, None)
+    account, tenant_doc, known = _account_and_tenant(tenant, account_uuid)
+    return _principal_in(tenant_doc, account, method, None, known)
 
 
 def authenticate_token(token: str) -> Principal:
@@ -248,9 +296,9 @@ def authenticate_token(token: str) -> Principal:
 
 def _basic(username: str, password: str, source: str | None) -> tuple[tuple[Principal, bool], float]:
     tenant, account = login(username, password, source=source)
-    tenant_doc = active_tenant(tenant)
+    tenant_doc, known = _tenant_and_everyone(tenant)
     strict = get_settings().csrf_strict or bool(tenant_doc.get("csrf_strict"))
-    return (_principal_in(tenant_doc, account, "basic", None), strict), FOREVER
+    return (_principal_in(tenant_doc, account, "basic", None, known), strict), FOREVER
 
 
 def authorize(headers: Mapping[str, str], method: str, *, source: str | None = None) -> Principal:

@@ -86,8 +86,14 @@ class Directory:
         return account.doc.get("username") if account else None
 
     def groups_of(self, account_id: str) -> list[Entity]:
-        """Groups whose members include the account."""
-        return [g for g in self.groups.values() if account_id in g.doc.get("users", [])]
+        """Groups whose members include the account (Everyone's are all of them)."""
+        return [g for g in self.groups.values() if accounts.is_member(self.tenant, g, account_id)]
+
+    def members(self, group: Entity) -> list[Entity]:
+        """The group's live accounts (for Everyone: every account of the tenant)."""
+        if group.id == accounts.everyone_id(self.tenant):
+            return list(self.accounts.values())
+        return [self.accounts[u] for u in group.doc.get("users", []) if u in self.accounts]
 
     def policies_in(self, policy_ids: Iterable[str]) -> list[Entity]:
         """The live policies among ids, in order (dangling ids skipped)."""
@@ -362,8 +368,14 @@ def edit_links(
     guard: bool = True,
 ) -> Entity:
     """Add / remove ids in one link list (`users` or `policies`) of one record (guard:
-    refused when it would leave the tenant without an administrator)."""
+    refused when it would leave the tenant without an administrator). Everyone's members
+    are every account: adding one changes nothing, removing one is refused (a deleted
+    account, guard False, leaves it by being gone)."""
     add, remove = list(add), list(remove)
+    if kind == GROUP and key == "users" and entity_id == accounts.everyone_id(tenant):
+        if remove and guard:
+            raise Invalid(f"Every account belongs to {accounts.EVERYONE}: none can be removed from it")
+        return accounts.repo(tenant, kind).get(entity_id)
 
     def change(entity: Entity) -> None:
         _edit_list(entity.doc, key, add, remove)

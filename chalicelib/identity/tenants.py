@@ -24,7 +24,7 @@ from chalicelib import tiers
 from chalicelib.auth.cache import InvalidatingRepository
 from chalicelib.auth.keys import cursor_secret
 from chalicelib.errors import Conflict, Forbidden, Invalid, NotFound, OpsplaneError, TenantGone
-from chalicelib.identity import names
+from chalicelib.identity import groups, names
 from chalicelib.identity.names import slugify
 from chalicelib.settings import get_settings
 from chalicelib.store import names as reservations
@@ -148,6 +148,7 @@ def create_tenant(
     if not parent_uuid:
         doc = _tenant_doc(new_uuid, name, slug or slugify(name, "tenant"), new_uuid, [], tier or tiers.DEFAULT)
         _repo(new_uuid, TENANT).create(new_uuid, doc, by=by)
+        groups.ensure_everyone(new_uuid)
         request_key(new_uuid)
         return doc
     parent = require_active(parent_uuid)
@@ -158,6 +159,7 @@ def create_tenant(
     names.create_named(
         _repo(new_uuid, TENANT), new_uuid, doc, owner=parent_uuid, space=SLUGS, name=slug, by=by, extra=link
     )
+    groups.ensure_everyone(new_uuid)
     request_key(new_uuid)
     return doc
 

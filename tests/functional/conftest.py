@@ -14,6 +14,13 @@ from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
 ADMIN_PASSWORD = "admin-secret-pw"
+# Marks a test that runs with the product's default Everyone (its role gives Browse to every
+# account) instead of one that gives nothing: see empty_everyone.
+EVERYONE_DEFAULT = "everyone_default"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{EVERYONE_DEFAULT}: tenants keep Everyone's default grant (Browse)")
 
 
 @dataclass
@@ -101,12 +108,26 @@ def aws_calls(aws: None) -> Iterator[Any]:
     calls.detach()
 
 
+def empty_everyone(request: pytest.FixtureRequest, tenant: str) -> None:
+    """Take every grant off the tenant's Everyone role, as an administrator may, unless the
+    test is marked everyone_default. Every account belongs to Everyone, which gives Browse
+    by default: a test that states the exact ACL an account holds (make_user) needs a tenant
+    where Everyone gives nothing, or every "refused without X" would be answered by Browse.
+    The default grant itself is tested in test_everyone.py and the tests marked so."""
+    if request.node.get_closest_marker(EVERYONE_DEFAULT):
+        return
+    from chalicelib.identity import groups, policies
+
+    policies.update_policy(tenant, groups.everyone_role_id(tenant), {"acl": []}, held=["#"], by="test")
+
+
 @pytest.fixture
-def api(aws: None) -> Iterator[Api]:
+def api(aws: None, request: pytest.FixtureRequest) -> Iterator[Api]:
     from app import app
     from chalicelib.identity.bootstrap import bootstrap
 
     inst = bootstrap(ADMIN_PASSWORD)
+    empty_everyone(request, inst.root_tenant)
     with Client(app) as client:
         yield Api(
             client=client, token=mint(inst.admin_uuid, inst.root_tenant), root=inst.root_tenant, admin=inst.admin_uuid
@@ -124,7 +145,8 @@ class User:
 
 @pytest.fixture
 def make_user(api: Api):
-    """Create an account in a tenant (default: root) holding exactly `acl`, with a session token."""
+    """Create an account in a tenant (default: root) holding exactly `acl` (its tenant's
+    Everyone gives nothing: empty_everyone), with a session token."""
     from chalicelib.identity import accounts
 
     counter = {"n": 0}
@@ -144,11 +166,14 @@ def make_user(api: Api):
 
 
 @pytest.fixture
-def make_tenant(api: Api):
-    """Create a sub-tenant (of root by default) and return its uuid."""
+def make_tenant(api: Api, request: pytest.FixtureRequest):
+    """Create a sub-tenant (of root by default) and return its uuid; its Everyone gives
+    nothing, as the root's (empty_everyone)."""
     from chalicelib.identity import tenants
 
     def make(name: str, parent: str | None = None) -> str:
-        return tenants.create_tenant(name=name, slug=None, parent_uuid=parent or api.root, by="test")["uuid"]
+        made = tenants.create_tenant(name=name, slug=None, parent_uuid=parent or api.root, by="test")["uuid"]
+        empty_everyone(request, made)
+        return str(made)
 
     return make

@@ -59,7 +59,8 @@ def test_can_create_a_user_by_email_and_read_it_in_every_shape(api):
     assert body["customer"] == api.root
     assert body["groups"] == ["events_management"]
     assert [r["id"] for r in body["roles"]] == [role]
-    assert [g["id"] for g in body["userGroups"]] == [group]
+    everyone = accounts.everyone_id(api.root)  # every account is in it (giving nothing here)
+    assert {g["id"] for g in body["userGroups"]} == {group, everyone}
     # AND every read shape agrees (the identifier arrives percent-encoded)
     status, user = api.json("GET", f"/api/v2/account/user/{enc(BOB)}")
     assert status == 200 and shape(user, "UserModel").identifier == BOB
@@ -67,7 +68,7 @@ def test_can_create_a_user_by_email_and_read_it_in_every_shape(api):
     assert status == 200
     model = shape(account, "ResponseContainerAccount").response
     assert model.united_permissions == ["alerts_management", "browse", "events_management"]
-    assert model.united_roles and role in model.united_roles and model.user_groups == [group]
+    assert model.united_roles and role in model.united_roles and set(model.user_groups) == {group, everyone}
     status, listing = api.json("GET", "/api/v2/account?offset=0&limit=10")
     assert status == 200
     paged = shape(listing, "ResponseContainerPagedAccount").response
@@ -127,10 +128,12 @@ def test_can_update_a_user_replacing_only_what_is_given(api):
     model = shape(body, "UserModel")
     assert [r.id for r in model.roles] == [other_role]
     assert model.groups == ["events_management"]
-    assert [g.id for g in model.user_groups] == [group]
-    # AND replacing permissions and groups with empty lists clears them
+    everyone = accounts.everyone_id(api.root)
+    assert {g.id for g in model.user_groups} == {group, everyone}
+    # AND replacing permissions and groups with empty lists clears them (but Everyone, which
+    # every account belongs to)
     status, body = api.json("PUT", f"/api/v2/account/user/{enc(BOB)}", {"groups": [], "userGroups": []})
-    assert status == 200 and body["groups"] == [] and body["userGroups"] == []
+    assert status == 200 and body["groups"] == [] and [g["id"] for g in body["userGroups"]] == [everyone]
 
 
 def test_can_set_a_user_password_through_the_credential_field(api):
@@ -214,14 +217,15 @@ def test_can_add_and_remove_roles_and_user_groups_of_an_account(api):
     group = create_group(api, "dash", [create_role(api, "dash", ["dashboard_management"])])
     status, body = api.json("POST", f"/api/v2/account/{enc(BOB)}/addRoles", [role])
     assert status == 200 and [r.id for r in shape(body, "UserModel").roles] == [role]
+    everyone = accounts.everyone_id(api.root)  # every account is in it (giving nothing here)
     status, body = api.json("POST", f"/api/v2/account/{enc(BOB)}/addUserGroups", [group])
-    assert status == 200 and [g.id for g in shape(body, "UserModel").user_groups] == [group]
+    assert status == 200 and {g.id for g in shape(body, "UserModel").user_groups} == {group, everyone}
     united = api.json("GET", f"/api/v2/account/{enc(BOB)}")[1]["response"]["unitedPermissions"]
     assert united == ["alerts_management", "dashboard_management"]
     status, body = api.json("POST", f"/api/v2/account/{enc(BOB)}/removeRoles", [role])
     assert status == 200 and shape(body, "UserModel").roles == []
     status, body = api.json("POST", f"/api/v2/account/{enc(BOB)}/removeUserGroups", [group])
-    assert status == 200 and shape(body, "UserModel").user_groups == []
+    assert status == 200 and [g.id for g in shape(body, "UserModel").user_groups] == [everyone]
 
 
 def test_can_refuse_bad_input_with_400_and_write_nothing(api):

@@ -170,6 +170,18 @@ def test_can_read_a_cold_principal_in_a_few_batched_calls(api: Api, calls: Calls
     ]
 
 
+def test_can_give_everyones_grant_to_a_cold_basic_login_without_a_call(api: Api, calls: Calls, make_user: Any) -> None:
+    # GIVEN a user with no role, whose tenant's verdict is cached (the admin's requests read it)
+    user = make_user(["alert.#"])
+    alert = new_alert(api)
+    # WHEN it first logs in with Basic
+    seen = calls.during(lambda: _get(api, alert["id"], token="", headers=_basic(user.username, user.password)))
+    # THEN Everyone's role came with the tenant's cached verdict: no batch read of policies
+    # (the login's own rows, the groups' Query and the alert are all it reads)
+    assert [c for c in seen if c[0] in ("BatchGetItem", "Query")] == [("Query", ("entities",))]
+    assert seen[-1:] == ALERT_READ
+
+
 # ---- writes through this container apply at once ----------------------------------------------
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from tests.functional.conftest import mint
-from tests.functional.test_export import export, import_, in_tenant, ok
+from tests.functional.test_export import EVERYONE, export, import_, in_tenant, ok, own_ids
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/opsplane"
 
@@ -78,10 +78,14 @@ def test_can_export_identity_kinds_with_accounts_as_references_and_no_secrets(ap
     kinds = doc["kinds"]
     # THEN accounts are references only: id, username, type
     assert doc["accounts"] == [{"id": user.uuid, "name": "erin", "type": "user"}]
-    (role,) = kinds["policy"]
+    # (Everyone's role and group first, named alike in every tenant's document)
+    everyone_role, role = kinds["policy"]
+    assert everyone_role["id"] == EVERYONE["policy"] and everyone_role["doc"]["name"] == "Everyone"
     assert role["id"] == made["role"] and role["doc"]["_accounts"] == [user.uuid]
     assert "tenant_uuid" not in role["doc"] and "uuid" not in role["doc"]
-    (group,) = kinds["group"]
+    everyone, group = kinds["group"]
+    assert everyone["id"] == EVERYONE["group"] and everyone["doc"]["policies"] == [EVERYONE["policy"]]
+    assert everyone["doc"]["users"] == []
     assert group["doc"]["users"] == [user.uuid] and group["doc"]["policies"] == [made["role"]]
     assert kinds["accesspolicy"][0]["doc"]["policyRules"][0]["subnet"] == "0.0.0.0/0"
     assert {e["id"] for e in kinds["ingestionpolicy"]} == {made["mine"], made["ours"]}
@@ -128,7 +132,7 @@ def test_can_refuse_a_missing_account_with_ids_kept_and_drop_it_when_remapped(ap
     status, error = import_(api, second, exported)
     # THEN 400 naming the entity and the account, and nothing written
     assert status == 400 and error["status"]["message"].startswith(f"policy[{made['role']}].doc: no account grace")
-    assert all(not entries for entries in export(api, second)["kinds"].values())
+    assert all(not ids for ids in own_ids(export(api, second)).values())
     # WHEN it is imported with ids remapped
     result = ok(import_(api, second, exported, ids="remap"))
     # THEN the references to the user are dropped and listed; its saved search and the
@@ -164,14 +168,15 @@ def test_can_refuse_identity_imports_that_break_their_rules(api, make_tenant, ma
     leaked = json.loads(json.dumps(exported))
     leaked["kinds"]["cloudintegration"][0]["doc"]["cloudWatch"]["baseCredentials"]["externalId"] = made["external"]
     bad_acl = json.loads(json.dumps(exported))
-    bad_acl["kinds"]["policy"][0]["doc"]["acl"] = ["not an acl entry"]
+    (role,) = [p for p in bad_acl["kinds"]["policy"] if p["id"] == made["role"]]
+    role["doc"]["acl"] = ["not an acl entry"]
     for doc, where in (
         (leaked, f"cloudintegration[{made['integration']}].doc: cloudWatch"),
         (bad_acl, f"policy[{made['role']}].doc: Invalid ACL"),
     ):
         status, error = import_(api, second, doc)
         assert status == 400 and error["status"]["message"].startswith(where), error
-    assert all(not entries for entries in export(api, second)["kinds"].values())
+    assert all(not ids for ids in own_ids(export(api, second)).values())
     # ... and into the tenant it came from, remapped: its one access policy is there
     # already, and (without it) the role's slug is taken: 409
     status, error = import_(api, first, exported, ids="remap")

@@ -6,6 +6,12 @@ from __future__ import annotations
 BOB = "bob@example.com"
 
 
+def everyone(api) -> str:
+    from chalicelib.identity import accounts
+
+    return accounts.everyone_id(api.root)
+
+
 def make_team(api, name: str = "Ops") -> str:
     status, body = api.json("POST", "/api/teams", {"name": name, "email": "ops@example.com"})
     assert status == 200 and body["message"] == "Team created", body
@@ -30,7 +36,23 @@ def test_can_make_a_team_in_grafana_and_see_it_as_a_wavefront_user_group_and_a_w
     assert [(m["userId"], m["login"], m["teamId"]) for m in members] == [(bob["id"], BOB, team)]
     got = api.json("GET", f"/api/teams/{team}")[1]
     assert (got["name"], got["memberCount"], got["orgId"]) == ("Ops", 1, api.root)
-    assert [t["id"] for t in api.json("GET", f"/api/users/{bob['id']}/teams")[1]] == [team]
+    # (bob is in his tenant's Everyone too, as every account)
+    assert {t["id"] for t in api.json("GET", f"/api/users/{bob['id']}/teams")[1]} == {team, everyone(api)}
+
+
+def test_can_count_and_list_every_account_as_a_member_of_everyone(api):
+    # GIVEN two more accounts, in no group
+    for email in (BOB, "carol@example.com"):
+        assert api.json("POST", "/api/v2/account/user", {"emailAddress": email})[0] == 200
+    # THEN Everyone's team counts and lists all three accounts of the tenant, as Wazo does
+    found = api.json("GET", f"/api/teams/{everyone(api)}")[1]
+    assert (found["name"], found["memberCount"]) == ("Everyone", 3)
+    (listed,) = [t for t in api.json("GET", "/api/teams/search")[1]["teams"] if t["id"] == everyone(api)]
+    assert listed["memberCount"] == 3
+    logins = [m["login"] for m in api.json("GET", f"/api/teams/{everyone(api)}/members")[1]]
+    assert logins == sorted(["admin", BOB, "carol@example.com"])
+    wazo = api.json("GET", f"/api/auth/0.1/groups/{everyone(api)}/users")[1]
+    assert sorted(u["username"] for u in wazo["items"]) == sorted(["admin", BOB, "carol@example.com"])
 
 
 def test_can_rename_in_wavefront_and_remove_members_and_delete_in_grafana(api):
@@ -67,7 +89,7 @@ def test_can_refuse_bad_bodies_and_unknown_ids_writing_nothing(api):
     assert api.json("GET", "/api/teams/no-such-team")[1] == {"message": "Team not found"}
     assert api.json("GET", "/api/users/no-such-user")[0] == 404
     assert api.json("GET", f"/api/teams/{team}")[1]["name"] == "Ops"
-    assert api.json("GET", "/api/teams/search")[1]["totalCount"] == 1
+    assert api.json("GET", "/api/teams/search")[1]["totalCount"] == 2  # Ops and Everyone
 
 
 def test_can_search_and_read_users_made_in_wazo(api):

@@ -30,6 +30,7 @@ def acl_of(api, role_id):
 
 
 def role_count(api):
+    """The tenant's roles: the bootstrap's administrator role and Everyone's included."""
     return accounts.repo(api.root, accounts.POLICY).count()
 
 
@@ -44,14 +45,14 @@ def test_can_create_read_list_update_and_delete_a_role(api):
     assert status == 200 and shape(body, "ResponseContainerRoleDTO").response.linked_accounts_count == 0
     status, body = api.json("GET", "/api/v2/role?offset=0&limit=1")
     paged = shape(body, "ResponseContainerPagedRoleDTO").response
-    assert (len(paged.items), paged.total_items, paged.more_items) == (1, 2, True)
+    assert (len(paged.items), paged.total_items, paged.more_items) == (1, 3, True)  # admin's, Everyone's, ops
     # AND an update replaces the permissions
     status, body = api.json(
         "PUT", f"/api/v2/role/{role.id}", {"id": role.id, "name": "ops2", "permissions": ["events_management"]}
     )
     updated = shape(body, "ResponseContainerRoleDTO").response
     assert status == 200 and (updated.name, updated.permissions) == ("ops2", ["events_management"])
-    assert acl_of(api, role.id) == ["event.#"]
+    assert acl_of(api, role.id) == ["event.#", "inboundwebhook.#"]  # events_management holds both
     # AND delete answers the role and removes it
     status, body = api.json("DELETE", f"/api/v2/role/{role.id}")
     assert status == 200 and shape(body, "ResponseContainerRoleDTO").response.name == "ops2"
@@ -133,7 +134,7 @@ def test_can_refuse_to_grant_what_the_caller_does_not_hold(api, make_user):
         status, answer = api.json(method, path, body, token=manager.token)
         # THEN every attempt is refused and nothing changed
         assert status == 403, (path, answer)
-    assert role_count(api) == 3
+    assert role_count(api) == 4  # admin's, Everyone's, mine, theirs
     assert set(acl_of(api, mine.id)) == set(permissions.patterns("user_management"))
     assert api.json("GET", f"/api/v2/role/{theirs.id}")[1]["response"]["linkedAccountsCount"] == 0
     # AND what it holds it may hand out
@@ -187,7 +188,7 @@ def test_can_refuse_bad_input_with_400_and_write_nothing(api):
         status, answer = api.json(method, path, body, raw=raw)
         assert status == 400, (method, path, body, answer)
         assert answer["status"]["code"] == 400
-    assert role_count(api) == 2
+    assert role_count(api) == 3  # admin's, Everyone's, ops
     assert acl_of(api, role.id) == ["*.read", "*.*.read"]
     assert api.json("GET", "/api/v2/role/no-such-role")[0] == 404
 

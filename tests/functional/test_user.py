@@ -33,7 +33,9 @@ def test_can_create_a_user_and_see_it_through_both_views(api):
     # WHEN a user is created through the legacy view (sendEmail: no mail goes out)
     model = create(api, query="?sendEmail=true", groups=["events_management"], roles=[role], userGroups=[group])
     assert (model.identifier, model.customer, model.groups) == (BOB, api.root, ["events_management"])
-    assert [r.id for r in model.roles] == [role] and [g.id for g in model.user_groups] == [group]
+    # (every account is in its tenant's Everyone group too)
+    assert [r.id for r in model.roles] == [role]
+    assert {g.id for g in model.user_groups} == {group, accounts.everyone_id(api.root)}
     # THEN it is one account: the account API reads the same record
     status, account = api.json("GET", f"/api/v2/account/{enc(BOB)}")
     assert status == 200 and account["response"]["roles"] == [role]
@@ -92,10 +94,11 @@ def test_can_grant_and_revoke_permissions_by_form_and_by_list(api):
 def test_can_add_and_remove_user_groups(api):
     create(api)
     group = create_group(api, "team")
+    everyone = accounts.everyone_id(api.root)  # every account is in it
     status, body = api.json("POST", f"{U}/{enc(BOB)}/addUserGroups", [group])
-    assert status == 200 and [g.id for g in shape(body, "UserModel").user_groups] == [group]
+    assert status == 200 and {g.id for g in shape(body, "UserModel").user_groups} == {group, everyone}
     status, body = api.json("POST", f"{U}/{enc(BOB)}/removeUserGroups", [group])
-    assert status == 200 and body["userGroups"] == []
+    assert status == 200 and [g["id"] for g in body["userGroups"]] == [everyone]
     assert api.json("POST", f"{U}/{enc(BOB)}/addUserGroups", ["no-such-group"])[0] == 400
 
 

@@ -32,6 +32,7 @@ def create_group(api, name, role_ids=(), **fields):
 
 
 def group_count(api):
+    """The tenant's groups, its Everyone group included (made with the tenant)."""
     return accounts.repo(api.root, accounts.GROUP).count()
 
 
@@ -47,7 +48,8 @@ def test_can_create_read_list_update_and_delete_a_user_group(api):
     assert status == 200 and shape(body, "ResponseContainerUserGroupModel").response.name == "Team A"
     status, body = api.json("GET", "/api/v2/usergroup?offset=0&limit=10")
     paged = shape(body, "ResponseContainerPagedUserGroupModel").response
-    assert [g.id for g in paged.items] == [group.id] and paged.total_items == 1
+    everyone = accounts.everyone_id(api.root)  # every tenant has it
+    assert {g.id for g in paged.items} == {everyone, group.id} and paged.total_items == 2
     # AND an update replaces name and roles
     status, body = api.json("PUT", f"/api/v2/usergroup/{group.id}", {"id": group.id, "name": "Team B", "roleIDs": []})
     updated = shape(body, "ResponseContainerUserGroupModel").response
@@ -56,7 +58,7 @@ def test_can_create_read_list_update_and_delete_a_user_group(api):
     status, body = api.json("DELETE", f"/api/v2/usergroup/{group.id}")
     assert status == 200 and shape(body, "ResponseContainerUserGroupModel").response.name == "Team B"
     assert api.json("GET", f"/api/v2/usergroup/{group.id}")[0] == 404
-    assert group_count(api) == 0
+    assert group_count(api) == 1  # Everyone
 
 
 def test_can_add_and_remove_users_and_roles_with_effect(api):
@@ -69,16 +71,19 @@ def test_can_add_and_remove_users_and_roles_with_effect(api):
     assert status == 200 and shape(body, "ResponseContainerUserGroupModel").response.users == [BOB]
     status, body = api.json("POST", f"/api/v2/usergroup/{group.id}/addRoles", [role])
     assert status == 200 and shape(body, "ResponseContainerUserGroupModel").response.role_count == 1
-    # THEN the user holds the role's permission through the group
+    # THEN the user holds the role's permission through the group (and is in Everyone, which
+    # gives nothing in this tenant: conftest.empty_everyone)
+    everyone = accounts.everyone_id(api.root)
     account = api.json("GET", f"/api/v2/account/{quote(BOB, safe='')}")[1]["response"]
-    assert account["unitedPermissions"] == ["dashboard_management"] and account["userGroups"] == [group.id]
+    assert account["unitedPermissions"] == ["dashboard_management"]
+    assert set(account["userGroups"]) == {everyone, group.id}
     # AND removing them takes it away
     status, body = api.json("POST", f"/api/v2/usergroup/{group.id}/removeRoles", [role])
     assert status == 200 and shape(body, "ResponseContainerUserGroupModel").response.roles == []
     status, body = api.json("POST", f"/api/v2/usergroup/{group.id}/removeUsers", [BOB])
     assert status == 200 and shape(body, "ResponseContainerUserGroupModel").response.users == []
     account = api.json("GET", f"/api/v2/account/{quote(BOB, safe='')}")[1]["response"]
-    assert account["unitedPermissions"] == [] and account["userGroups"] == []
+    assert account["unitedPermissions"] == [] and account["userGroups"] == [everyone]
 
 
 def test_can_keep_every_concurrent_member_addition(api):
@@ -119,7 +124,7 @@ def test_can_refuse_to_hand_out_a_group_the_caller_does_not_hold(api, make_user)
         status, answer = api.json(method, path, body, token=manager.token)
         # THEN it is refused, and nothing changed
         assert status == 403, (path, answer)
-    assert group_count(api) == 2
+    assert group_count(api) == 3  # ops, empty and Everyone
     assert api.json("GET", f"/api/v2/usergroup/{group.id}")[1]["response"]["users"] == []
     assert api.json("GET", f"/api/v2/usergroup/{empty.id}")[1]["response"]["roles"] == []
     # AND a group without roles is fine
@@ -144,7 +149,7 @@ def test_can_refuse_bad_input_with_400_and_write_nothing(api):
         status, answer = api.json(method, path, body, raw=raw)
         assert status == 400, (method, path, body, answer)
         assert answer["status"]["code"] == 400
-    assert group_count(api) == 1
+    assert group_count(api) == 2  # team and Everyone
     after = api.json("GET", f"/api/v2/usergroup/{group.id}")[1]["response"]
     assert (after["name"], after["users"], after["roles"]) == ("team", [], [])
     assert api.json("GET", "/api/v2/usergroup/no-such-group")[0] == 404
@@ -164,10 +169,15 @@ def test_can_hide_other_tenants_user_groups(api, make_tenant, make_user):
         ("POST", "/addUsers", ["admin"]),
     ):
         assert api.json(method, f"/api/v2/usergroup/{theirs.id}{suffix}", body)[0] == 404
-    assert [g["id"] for g in api.json("GET", "/api/v2/usergroup")[1]["response"]["items"]] == [mine.id]
-    assert [g["id"] for g in api.json("GET", "/api/v2/usergroup", token=boss.token)[1]["response"]["items"]] == [
-        theirs.id
-    ]
+    # (each tenant has its own Everyone)
+    assert {g["id"] for g in api.json("GET", "/api/v2/usergroup")[1]["response"]["items"]} == {
+        mine.id,
+        accounts.everyone_id(api.root),
+    }
+    assert {g["id"] for g in api.json("GET", "/api/v2/usergroup", token=boss.token)[1]["response"]["items"]} == {
+        theirs.id,
+        accounts.everyone_id(other),
+    }
     # AND a foreign account cannot be added to one's group
     assert api.json("POST", f"/api/v2/usergroup/{mine.id}/addUsers", [boss.username])[0] == 400
     assert groups.get_group(other, theirs.id).doc["name"] == "theirs"

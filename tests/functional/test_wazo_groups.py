@@ -75,6 +75,7 @@ def test_can_read_update_list_and_delete_a_group(api, make_user):
 
     assert api.json("GET", f"{W}/groups/{gid}")[1] == group
     assert [g["name"] for g in api.json("GET", f"{W}/groups?order=name&direction=desc")[1]["items"]] == [
+        "Everyone",  # every tenant's (names order without case)
         "beta",
         "alpha",
     ]

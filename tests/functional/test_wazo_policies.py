@@ -47,7 +47,7 @@ def test_can_create_read_update_and_delete_a_policy(api):
     assert api.json("GET", f"{W}/policies/{pid}")[1] == policy
     listed = api.json("GET", f"{W}/policies?search=readers")[1]
     assert [p["uuid"] for p in listed["items"]] == [pid]
-    assert listed["total"] == 2  # with the bootstrap admin policy
+    assert listed["total"] == 3  # with the bootstrap admin policy and Everyone's
 
     # WHEN it is updated (older clients send acl_templates)
     status, changed = api.json(
@@ -180,7 +180,9 @@ def test_can_hide_another_tenants_policies(api, make_user, make_tenant):
         ("DELETE", f"{W}/policies/{pid}/acl/alert.read", None),
     ):
         assert api.json(method, path, body, token=outsider.token)[0] == 404, (method, path)
-    assert api.json("GET", f"{W}/policies", token=outsider.token)[1]["items"] == []
+    # (its own tenant's policies: only Everyone's)
+    listed = api.json("GET", f"{W}/policies", token=outsider.token)[1]["items"]
+    assert [p["tenant_uuid"] for p in listed] == [second] and [p["name"] for p in listed] == ["Everyone"]
     assert api.json("GET", f"{W}/policies/{pid}", headers={"Wazo-Tenant": first})[1]["acl"] == ["alert.read"]
 
 

@@ -174,7 +174,7 @@ def team_view(group: Entity) -> dict[str, Any]:
         "name": str(group.doc.get("name", "")),
         "email": "",
         "avatarUrl": "",
-        "memberCount": len(group.doc.get("users", [])),
+        "memberCount": groups.member_count(group.tenant, group),
         "permission": 0,
     }
 

@@ -95,9 +95,18 @@ def notificants(doc: dict[str, Any]) -> list[str]:
     return sorted({r[len("target:") :] for r in refs if r.startswith("target:")})
 
 
+STATES = "alert.states"  # ctx.memo: evaluation states read for a list (prefetch_evaluations)
+
+
+def prefetch_evaluations(ctx: Context, found: list[Entity]) -> None:
+    """Kind.prefetch: the evaluation states of a list of alerts, in one batch read."""
+    ctx.memo[STATES] = {**ctx.memo.get(STATES, {}), **alerting.load_many(ctx.tenant, [e.id for e in found])}
+
+
 def with_evaluation(ctx: Context, entity: Entity, out: dict[str, Any]) -> None:
     """Add what the last evaluation found (status, failing series, event...): Kind.personal."""
-    state = alerting.load(ctx.tenant, entity.id).doc
+    known = ctx.memo.get(STATES, {}).get(entity.id)
+    state = (known or alerting.load(ctx.tenant, entity.id)).doc
     out["notificants"] = notificants(entity.doc)
     if not state:
         return
@@ -151,6 +160,7 @@ ALERT = Kind(
     search_page=PagedAlertWithStats,
     change_labels={"_snoozed": "Snooze changed", "_hidden": "Installed or uninstalled"},
     personal=with_evaluation,
+    prefetch=prefetch_evaluations,
     follow=follow_evaluation,
 )
 

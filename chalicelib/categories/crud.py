@@ -275,7 +275,7 @@ View = Callable[[Entity], bool]
 
 def _records(req: Request, kind: Kind, deleted: bool, only: View | None) -> list[Doc]:
     found = entities.visible(req.ctx, kind, deleted=deleted)
-    return [entities.wire(req.ctx, kind, e) for e in found if only is None or only(e)]
+    return entities.wire_many(req.ctx, kind, [e for e in found if only is None or only(e)])
 
 
 def _search_after(req: Request, kind: Kind, deleted: bool, only: View | None) -> Doc:

@@ -32,7 +32,7 @@ from chalicelib.store.repository import Entity, Writes
 
 logger = logging.getLogger("opsplane.derivedmetrics")
 
-REGISTRY = "_global#derivedmetrics"  # tenants with live derived metrics (store/alerting.py)
+REGISTRY = alerting.DERIVED_PARTITION  # tenants with live derived metrics (store/alerting.py)
 STATE_KIND = "derivedmetricstate"
 MINUTE = 60_000
 DAY_S = 86_400

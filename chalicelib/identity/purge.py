@@ -46,7 +46,7 @@ from chalicelib.auth import apitokens, oauthclients, refreshtokens, sessionlist
 from chalicelib.auth.cache import invalidate
 from chalicelib.errors import NotFound, VersionMismatch
 from chalicelib.identity import accounts, directory, names, tenants
-from chalicelib.store import accessfilters, audit, blobs, cloudpulls, partitions, series
+from chalicelib.store import accessfilters, alerting, audit, blobs, cloudpulls, partitions, series
 from chalicelib.store import names as reservations
 from chalicelib.store.partitions import ENTITIES, TIMESERIES, TOKENS, USAGE
 from chalicelib.store.repository import Entity, now_ms
@@ -91,8 +91,21 @@ def _sweep(table: partitions.Table, pk: str, budget: Budget) -> bool:
 # ---- stages: each deletes within the budget; (True: nothing of it left, cursor) ---------
 
 
+# Installation-wide registries a schedule reads, and the prefix of a tenant's rows in each:
+# the cloud integrations it pulls, its evaluated alerts and derived metrics (one row each).
+SCHEDULED = (
+    (cloudpulls.PARTITION, cloudpulls.tenant_prefix),
+    (alerting.PARTITION, lambda tenant: tenant),
+    (alerting.DERIVED_PARTITION, lambda tenant: tenant),
+)
+
+
 def _schedules(tenant: str, budget: Budget, cursor: Cursor) -> tuple[bool, Cursor]:
-    found = partitions.take(ENTITIES, cloudpulls.PARTITION, budget.left, prefix=cloudpulls.tenant_prefix(tenant))
+    found = [
+        key
+        for partition, prefix in SCHEDULED
+        for key in partitions.take(ENTITIES, partition, budget.left, prefix=prefix(tenant))
+    ]
     partitions.drop(ENTITIES, found)
     budget.spend(len(found) + 1)
     return not found, {}

@@ -31,11 +31,14 @@ from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import VersionMismatch
+from chalicelib.store import partitions
 from chalicelib.store.failures import guarded
 from chalicelib.store.models import EntityItem, transaction_connection
 from chalicelib.store.repository import Writes, _is_conditional_failure, now_ms
 
 PARTITION = "_global#alerting"
+# The same registry for derived metrics (categories/derivedmetric_evaluation.py).
+DERIVED_PARTITION = "_global#derivedmetrics"
 REGISTRY_KIND = "alerting"
 STATE_KIND = "alertstate"
 
@@ -137,6 +140,7 @@ def save(
     """Write doc as the alert's state on condition that it is still at state.version (with
     extra in the same transaction); VersionMismatch when another evaluation wrote first."""
     item = _item(tenant, state, doc, kind)
+    partitions.note(tenant, f"{tenant}#{kind}")  # the tenant's purge finds it (store/partitions.py)
     try:
         if extra is None:
             item.save()
@@ -154,6 +158,7 @@ def save(
 def state_writes(tenant: str, state: State, doc: dict[str, Any]) -> Writes:
     """The conditional write of a state, for another write's transaction (an event's)."""
     item = _item(tenant, state, doc)
+    partitions.note(tenant, f"{tenant}#{STATE_KIND}")
 
     def write(tx: TransactWrite) -> None:
         tx.save(item)

@@ -40,7 +40,7 @@ def alerts(aws_calls: Any) -> list[Any]:
     return [new_alert(ctx, name=f"alert {i:02d}") for i in range(50)]
 
 
-def test_can_get_an_alert_with_one_getitem(aws_calls, alerts):
+def test_can_get_an_alert_with_one_getitem_and_its_state(aws_calls, alerts):
     from chalicelib.categories.alert import ALERT
     from chalicelib.domain import entities
 
@@ -48,7 +48,8 @@ def test_can_get_an_alert_with_one_getitem(aws_calls, alerts):
     ctx = service()
     out = entities.wire(ctx, ALERT, entities.load(ctx, ALERT, alerts[3].id))
     assert out["name"] == "alert 03"
-    assert aws_calls.counts() == {"GetItem": 1}
+    # The alert, and its evaluation state (its own row: an evaluation never rewrites the alert)
+    assert aws_calls.counts() == {"GetItem": 2}
 
 
 def test_can_get_a_dashboard_with_one_getitem_and_the_callers_star(aws_calls):
@@ -81,8 +82,8 @@ def test_can_list_a_page_with_one_query_of_the_page_plus_one(aws_calls, alerts):
     page = entities.list_page(service(), ALERT, offset=0, limit=10)
     assert [a["name"] for a in page.items] == [f"alert {i:02d}" for i in range(10)]
     assert (page.total, page.more) == (50, True)
-    assert aws_calls.counts() == {"Query": 1}
-    assert aws_calls.items_read() == 1 + 10 + 1  # the counter row, the page, one more
+    assert aws_calls.counts() == {"Query": 1, "BatchGetItem": 1}  # and the page's evaluation states
+    assert aws_calls.items_read() == 1 + 10 + 1  # the counter row, the page, one more (no state yet)
 
 
 def test_can_list_a_page_at_an_offset_reading_what_comes_before_it(aws_calls, alerts):
@@ -94,12 +95,12 @@ def test_can_list_a_page_at_an_offset_reading_what_comes_before_it(aws_calls, al
     page = entities.list_page(service(), ALERT, offset=20, limit=10)
     assert [a["name"] for a in page.items] == [f"alert {i:02d}" for i in range(20, 30)]
     assert (page.total, page.more) == (50, True)
-    assert aws_calls.counts() == {"Query": 1}
+    assert aws_calls.counts() == {"Query": 1, "BatchGetItem": 1}
     assert aws_calls.items_read() == 1 + 20 + 10 + 1  # no index: an offset is read past
     aws_calls.reset()
     last = entities.list_page(service(), ALERT, offset=45, limit=10)
     assert (len(last.items), last.total, last.more) == (5, 50, False)
-    assert aws_calls.counts() == {"Query": 1}
+    assert aws_calls.counts() == {"Query": 1, "BatchGetItem": 1}
 
 
 def test_can_create_an_alert_with_one_transaction(aws_calls, alerts):
@@ -252,7 +253,7 @@ def test_can_count_a_kind_stored_before_counters_once(aws_calls):
     new_alert(ctx, name="after")
     aws_calls.reset()
     page = entities.list_page(ctx, ALERT, offset=0, limit=3)
-    assert (page.total, aws_calls.counts()) == (7, {"Query": 1})
+    assert (page.total, aws_calls.counts()) == (7, {"Query": 1, "BatchGetItem": 1})
 
 
 def test_can_retry_a_transaction_another_one_cancelled(aws_calls):

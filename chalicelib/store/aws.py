@@ -44,3 +44,42 @@ def reset() -> None:
     """Forget the session: the next client reads credentials and configuration afresh."""
     with lock:
         _state["session"] = None
+
+
+class Client:
+    """One service's botocore client, made on first use from the shared session (under the
+    lock) and kept until bind() points it elsewhere. Call it for the client.
+
+    options(endpoint) gives the botocore Config's options for an endpoint (None: AWS); the
+    config is built only when the client is, so a module that never calls AWS never
+    imports botocore's config machinery."""
+
+    def __init__(self, service: str, options: Callable[[str | None], dict[str, Any]] | None = None) -> None:
+        self.service = service
+        self.options = options
+        self.endpoint: str | None = None
+        self.region = "us-east-1"
+        self._client: Any = None
+
+    def bind(self, *, endpoint: str | None, region: str) -> None:
+        """Point the client at an endpoint (None: AWS) and region: the next call makes it anew."""
+        with lock:
+            self.endpoint, self.region, self._client = endpoint, region, None
+
+    def __call__(self) -> Any:
+        client = self._client
+        if client is not None:
+            return client
+        with lock:
+            if self._client is None:
+                config = None
+                if self.options is not None:
+                    from botocore.config import Config  # kept out of module import: cold starts
+
+                    config = Config(**self.options(self.endpoint))
+                self._client = create(
+                    lambda session: session.create_client(
+                        self.service, endpoint_url=self.endpoint, region_name=self.region, config=config
+                    )
+                )
+            return self._client

@@ -33,46 +33,35 @@ class Target:
     region: str = "us-east-1"
 
 
-_state: dict[str, Any] = {"target": Target(), "client": None}
+_state: dict[str, Any] = {"target": Target()}
 _lock = threading.Lock()
+
+
+def _options(endpoint: str | None) -> dict[str, Any]:
+    return {
+        "connect_timeout": 5,
+        "read_timeout": 20,
+        "retries": {"max_attempts": 3, "mode": "standard"},
+        # A local endpoint (moto) is an address, not a domain: no bucket subdomains.
+        "s3": {"addressing_style": "path"} if endpoint else {},
+    }
+
+
+# A plain botocore client (boto3 adds nothing used here) on the shared session.
+_client = aws.Client("s3", _options)
 
 
 def bind(bucket: str, *, endpoint: str | None = None, region: str = "us-east-1") -> None:
     """Point the blob store at a bucket (and forget the cached client)."""
     with _lock:
         _state["target"] = Target(bucket=bucket, endpoint=endpoint, region=region)
-        _state["client"] = None
+    _client.bind(endpoint=endpoint, region=region)
 
 
 def bucket() -> str:
     """The bucket blobs go to."""
     target: Target = _state["target"]
     return target.bucket
-
-
-def _client() -> Any:
-    client = _state["client"]
-    if client is not None:
-        return client
-    with _lock:
-        if _state["client"] is None:
-            from botocore.config import Config  # kept out of module import: most requests never touch S3
-
-            target: Target = _state["target"]
-            config = Config(
-                connect_timeout=5,
-                read_timeout=20,
-                retries={"max_attempts": 3, "mode": "standard"},
-                # A local endpoint (moto) is an address, not a domain: no bucket subdomains.
-                s3={"addressing_style": "path"} if target.endpoint else {},
-            )
-            # A plain botocore client (boto3 adds nothing used here) on the shared session.
-            _state["client"] = aws.create(
-                lambda session: session.create_client(
-                    "s3", endpoint_url=target.endpoint, region_name=target.region, config=config
-                )
-            )
-        return _state["client"]
 
 
 def _failure(action: str, key: str, exc: Exception) -> OpsplaneError:

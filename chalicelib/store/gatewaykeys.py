@@ -57,33 +57,20 @@ class Target:
     region: str = "us-east-1"
 
 
-_state: dict[str, Any] = {"target": Target(), "client": None, "plans": {}}
+_state: dict[str, Any] = {"target": Target(), "plans": {}}
 _lock = threading.Lock()
+# One attempt per call: throttling is retried by _call, with its own backoff.
+_client = aws.Client(
+    "apigateway",
+    lambda _: {"connect_timeout": 5, "read_timeout": 20, "retries": {"max_attempts": 1, "mode": "standard"}},
+)
 
 
 def bind(endpoint: str | None = None, *, region: str = "us-east-1") -> None:
     """Point the calls at an endpoint (None: AWS) and region; forget the client and plan ids."""
     with _lock:
-        _state.update(target=Target(endpoint, region), client=None, plans={})
-
-
-def _client() -> Any:
-    client = _state["client"]
-    if client is not None:
-        return client
-    with _lock:
-        if _state["client"] is None:
-            from botocore.config import Config  # kept out of module import: only the worker calls
-
-            target: Target = _state["target"]
-            # One attempt per call: throttling is retried by _call, with its own backoff.
-            config = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 1, "mode": "standard"})
-            _state["client"] = aws.create(
-                lambda session: session.create_client(
-                    "apigateway", endpoint_url=target.endpoint, region_name=target.region, config=config
-                )
-            )
-        return _state["client"]
+        _state.update(target=Target(endpoint, region), plans={})
+    _client.bind(endpoint=endpoint, region=region)
 
 
 def _code(exc: ClientError) -> str:

@@ -9,16 +9,13 @@ throttling and outages as Unavailable (store/failures.py): worth a retry.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-from typing import Any
 
 from chalicelib.errors import OpsplaneError
 from chalicelib.store import aws
 from chalicelib.store.failures import guarded
 
-_state: dict[str, Any] = {"endpoint": None, "region": "us-east-1", "client": None}
-_lock = threading.Lock()
+_client = aws.Client("ses")
 
 
 class MailRefused(OpsplaneError):
@@ -27,19 +24,7 @@ class MailRefused(OpsplaneError):
 
 def bind(*, endpoint: str | None, region: str) -> None:
     """Point SES at an endpoint and region (and forget the client)."""
-    with _lock:
-        _state.update(endpoint=endpoint, region=region, client=None)
-
-
-def _client() -> Any:
-    with _lock:
-        if _state["client"] is None:
-            _state["client"] = aws.create(
-                lambda session: session.create_client(
-                    "ses", endpoint_url=_state["endpoint"], region_name=_state["region"]
-                )
-            )
-        return _state["client"]
+    _client.bind(endpoint=endpoint, region=region)
 
 
 @guarded

@@ -47,38 +47,25 @@ class Message:
     receives: int
 
 
-_state: dict[str, Any] = {"target": Target(), "client": None, "urls": {}}
+_state: dict[str, Any] = {"target": Target(), "urls": {}}
 _lock = threading.Lock()
+# Long polls wait up to 20 s: the read timeout is longer.
+_client = aws.Client(
+    "sqs", lambda _: {"connect_timeout": 5, "read_timeout": 25, "retries": {"max_attempts": 3, "mode": "standard"}}
+)
 
 
 def bind(prefix: str, *, endpoint: str | None = None, region: str = "us-east-1") -> None:
     """Point the queues at a name prefix and endpoint (and forget the client and URLs)."""
     with _lock:
-        _state.update(target=Target(prefix, endpoint, region), client=None, urls={})
+        _state.update(target=Target(prefix, endpoint, region), urls={})
+    _client.bind(endpoint=endpoint, region=region)
 
 
 def name_of(queue: str) -> str:
     """The SQS name of a queue."""
     target: Target = _state["target"]
     return f"{target.prefix}{queue}"
-
-
-def _client() -> Any:
-    client = _state["client"]
-    if client is not None:
-        return client
-    with _lock:
-        if _state["client"] is None:
-            from botocore.config import Config  # kept out of module import: most requests never queue
-
-            target: Target = _state["target"]
-            config = Config(connect_timeout=5, read_timeout=25, retries={"max_attempts": 3, "mode": "standard"})
-            _state["client"] = aws.create(
-                lambda session: session.create_client(
-                    "sqs", endpoint_url=target.endpoint, region_name=target.region, config=config
-                )
-            )
-        return _state["client"]
 
 
 def url_of(queue: str) -> str:

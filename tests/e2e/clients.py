@@ -68,9 +68,20 @@ def login(url: str, username: str, password: str, **body: Any) -> dict[str, Any]
     return ok(resp)["data"]
 
 
-def new_tenant(url: str, token: str, *, parent: str | None = None) -> dict[str, Any]:
-    """A sub-tenant of the caller's tenant (or of parent, named by Wazo-Tenant)."""
-    return ok(wazo(url, "POST", "/tenants", token=token, tenant=parent, json={"name": unique("tenant")}))
+def new_tenant(url: str, token: str, *, parent: str | None = None, everyone: bool = False) -> dict[str, Any]:
+    """A sub-tenant of the caller's tenant (or of parent, named by Wazo-Tenant). Its Everyone
+    role gives nothing unless everyone=True (the product's default: Browse), so that the people
+    made in it hold exactly what a test gives them (tests/functional/conftest.py does the same)."""
+    made = ok(wazo(url, "POST", "/tenants", token=token, tenant=parent, json={"name": unique("tenant")}))
+    if not everyone:
+        empty_everyone(url, token, made["uuid"])
+    return made
+
+
+def empty_everyone(url: str, token: str, tenant: str) -> None:
+    """Take every grant off the tenant's Everyone role, as its administrator may."""
+    role = str(uuid.uuid5(uuid.NAMESPACE_URL, f"opsplane:{tenant}:everyone-role"))
+    ok(wazo(url, "PUT", f"/policies/{role}", token=token, tenant=tenant, json={"acl": []}))
 
 
 @dataclass
@@ -88,6 +99,8 @@ class Person:
 def new_person(url: str, token: str, acl: list[str], *, tenant: str | None = None) -> Person:
     """A user in tenant (the caller's own by default) holding exactly acl through one policy, logged in."""
     username, password = unique("user"), "pw-" + uuid.uuid4().hex
+    if tenant is None:  # the caller's own: the shared server's root (its Everyone emptied once)
+        empty_everyone(url, token, whoami(url, token))
     policy = ok(wazo(url, "POST", "/policies", token=token, tenant=tenant, json={"name": unique("policy"), "acl": acl}))
     user = ok(
         wazo(
@@ -120,3 +133,9 @@ def refused_status(call: Callable[[], Any]) -> int:
 def raw_json(call: Callable[..., Any]) -> Any:
     """The JSON the server sent, read past the client's models (which drop unknown keys)."""
     return json.loads(call(_preload_content=False).data)
+
+
+def whoami(url: str, token: str) -> str:
+    """The tenant of a token (Wazo's token check)."""
+    answer = ok(wazo(url, "GET", f"/token/{token}", token=token))
+    return str(answer.get("data", answer)["metadata"]["tenant_uuid"])

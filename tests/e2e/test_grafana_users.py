@@ -26,7 +26,7 @@ def test_can_search_get_and_look_up_users(server, admin_token):
     # get and lookup
     assert users.get_user(person.uuid)["login"] == person.username
     assert users.find_user(person.username)["id"] == person.uuid
-    assert users.get_user_teams(person.uuid) == []
+    assert [t["name"] for t in users.get_user_teams(person.uuid)] == ["Everyone"]  # every account is in it
     with pytest.raises(GrafanaClientError) as missing:
         users.get_user("no-such-user")
     assert missing.value.status_code == 404
@@ -53,10 +53,10 @@ def test_can_drive_the_calling_users_methods(server, admin_token):
     user = grafana.user
     me = user.get_actual_user()
     assert (me["id"], me["login"], me["orgId"]) == (admin.uuid, admin.username, admin.tenant)
-    assert user.get_actual_user_teams() == []
+    assert [t["name"] for t in user.get_actual_user_teams()] == ["Everyone"]
     team = grafana.teams.add_team({"name": unique("ops")})["teamId"]
     grafana.teams.add_team_member(team, admin.uuid)
-    assert [t["id"] for t in user.get_actual_user_teams()] == [team]
+    assert [t["id"] for t in user.get_actual_user_teams() if t["name"] != "Everyone"] == [team]
     assert [o["orgId"] for o in user.get_actual_user_organisations()] == [admin.tenant]
     # switching: the org it acts in is answered as done, another one refused with the reason
     assert user.switch_actual_user_organisation(admin.tenant)["message"] == "Active organization changed"

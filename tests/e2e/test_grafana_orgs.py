@@ -77,5 +77,5 @@ def test_can_drive_the_organizations_methods(server, admin_token):
     assert (prefs["theme"], prefs["timezone"], prefs["homeDashboardId"]) == ("dark", "utc", 0)
     # delete; one's own org stays
     assert orgs.delete_organization(child) == {"message": "Organization deleted"}
-    assert status_of(orgs.delete_organization, child) == 404
+    assert status_of(orgs.delete_organization, child) == 410  # gone: a deleted tenant answers 410, never reused
     assert status_of(orgs.delete_organization, admin.tenant) == 403

@@ -445,6 +445,9 @@ class EmbeddedDynamoDB:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
+        from scripts import moto_patches
+
+        moto_patches.install()  # neither memory nor a transaction's cost grows with the tables
         self._gate = Gate(DomainDispatcherApplication(create_backend_app))
         self._server = make_server(
             self.host, self.requested_port, self._gate, threaded=True, request_handler=_quiet_handler()

@@ -309,8 +309,15 @@ def visible_tenant(acting: str, target: str, *, deleted: bool = False) -> dict[s
     doc = get_tenant(target)
     if target != acting and acting not in doc.get("ancestors", []):
         raise NotFound(f"Tenant {target} not found")
-    if doc.get("deleted") and not deleted:
+    if deleted:
+        return doc
+    if doc.get("deleted"):
         raise TenantGone(f"Tenant {target} is deleted")
+    # Below a deleted tenant (whose purge has not reached it yet): gone as well
+    chain = doc.get("ancestors", [])
+    for ancestor in chain[chain.index(acting) + 1 :] if acting in chain else []:
+        if get_tenant(ancestor).get("deleted"):
+            raise TenantGone(f"Tenant {target} is deleted")
     return doc
 
 

@@ -70,12 +70,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def installed() -> Iterator[Api]:
     """The app on moto with a bootstrapped root tenant."""
     from chalicelib.identity.bootstrap import bootstrap
-    from chalicelib.settings import get_settings
-    from chalicelib.store import models
+    from tests.moto_tables import fresh_tables
 
     with mock_aws():
-        models.bind(get_settings())
-        models.create_tables()
+        fresh_tables()
         inst = bootstrap(ADMIN_PASSWORD)
         with Client(app) as client:
             token = mint(inst.admin_uuid, inst.root_tenant)
@@ -99,8 +97,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="module")
 def installations() -> Iterator[dict[str, Api]]:
     """One installation per kind, shared by a module's tests of that kind (each works in a
-    tenant of its own), one alive at a time. No wider: moto copies every table on each
-    transaction, so a long-lived installation slows every write down."""
+    tenant of its own), one alive at a time. No wider: moto sorts a whole partition on each
+    Query, so a long-lived installation slows every list down."""
     with ExitStack() as stack:
 
         class PerKind(dict):

@@ -49,17 +49,20 @@ def _eventually(read, ready, timeout: float = 10.0):
 def test_can_query_points_sent_by_the_sdk(server, sent):
     boss, metric, start = sent
     api = wf.QueryApi(wavefront(server.url, boss.token))
-    # WHEN the points are queried per minute, summed over sources (interpolated)
+    # the hand-computed answer: the sum at every timestamp of either series (the other
+    # interpolated between its own points, absent outside them), then the mean of each
+    # minute: [1, 1.5 + 10], [2 + 12.5], [3 + 17.5, 20]
+    expected = [[start, (1 + 11.5) / 2], [start + 60, 14.5], [start + 120, (20.5 + 20) / 2]]
+    # WHEN the points are queried per minute, summed over sources (interpolated), once the
+    # worker has written both series (it indexes one series after the other)
     result = _eventually(
         lambda: api.query_api(f"sum(ts({metric}))", str(start * 1000), "m", e=str((start + 600) * 1000), n="total"),
-        lambda r: r.timeseries and len(r.timeseries[0].data) == 3,
+        lambda r: bool(r.timeseries) and r.timeseries[0].data == expected,
     )
-    # THEN the answer is the hand-computed one: the sum at every timestamp of either series
-    # (the other interpolated between its own points, absent outside them), then the mean of
-    # each minute: [1, 1.5 + 10], [2 + 12.5], [3 + 17.5, 20]
+    # THEN the answer is the hand-computed one
     assert result.name == "total" and result.granularity == 60
     (series,) = result.timeseries
-    assert series.data == [[start, (1 + 11.5) / 2], [start + 60, 14.5], [start + 120, (20.5 + 20) / 2]]
+    assert series.data == expected
     # AND a filter and a group-by reach the same points
     by_env = api.query_api(f"sum(ts({metric}, source=web-*), env)", str(start * 1000), "h", e=str((start + 600) * 1000))
     assert {s.tags["env"]: s.data for s in by_env.timeseries} == {

@@ -106,11 +106,9 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(BotocoreStubber, "process_request", one_at_a_time)
     with mock_aws():
-        from chalicelib.settings import get_settings
-        from chalicelib.store import models
+        from tests.moto_tables import fresh_tables
 
-        models.bind(get_settings())
-        models.create_tables()
+        fresh_tables()
         _queues_on_first_use(monkeypatch)
         yield
 

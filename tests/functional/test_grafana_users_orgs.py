@@ -67,7 +67,9 @@ def test_can_list_the_calling_users_teams_and_org_and_switch_only_to_where_it_ac
     me = make_user(["user.self.#", "tenant.#"], username="finn")
     team = api.json("POST", "/api/teams", {"name": "Ops"})[1]["teamId"]
     api.json("POST", f"/api/teams/{team}/members", {"userId": me.uuid})
-    assert [t["id"] for t in api.json("GET", "/api/user/teams", token=me.token)[1]] == [team]
+    # its teams: Ops, and Everyone (the group every user of the tenant is in)
+    teams = api.json("GET", "/api/user/teams", token=me.token)[1]
+    assert sorted((t["name"], t["id"] == team) for t in teams) == [("Everyone", False), ("Ops", True)]
     assert api.json("GET", "/api/user/orgs", token=me.token)[1] == [{"orgId": api.root, "name": "root", "role": "None"}]
     # the org it acts in: done; one below it: refused with the reason; unknown: 404
     assert api.json("POST", f"/api/user/using/{api.root}", token=me.token)[0] == 200
@@ -106,12 +108,12 @@ def test_can_make_rename_and_delete_orgs_as_wazo_tenants(api):
     # renamed through Wazo, seen here
     api.json("PUT", f"{W}/tenants/{org}", {"name": "Acme Inc"})
     assert api.json("GET", "/api/orgs/name/Acme Inc")[1]["id"] == org
-    # an org with an org below it stays; the caller's own org is never deleted
+    # deleting an org deletes the orgs below it too (the tenant purge); both answer 410 from then on
     below = api.json("POST", "/api/orgs", {"name": "Sub"}, headers={"X-Tenant-Id": org})[1]["orgId"]
-    assert api.json("DELETE", f"/api/orgs/{org}")[0] == 400
-    assert api.json("DELETE", f"/api/orgs/{below}")[1] == {"message": "Organization deleted"}
-    assert api.json("DELETE", f"/api/orgs/{org}")[0] == 200
-    assert api.json("GET", f"{W}/tenants/{org}")[0] == 404
+    assert api.json("DELETE", f"/api/orgs/{org}")[1] == {"message": "Organization deleted"}
+    assert api.json("GET", f"{W}/tenants/{org}")[0] == 410
+    assert api.json("GET", f"{W}/tenants/{below}")[0] == 410
+    # the caller's own org is never deleted
     assert api.json("DELETE", f"/api/orgs/{api.root}")[0] == 403
 
 

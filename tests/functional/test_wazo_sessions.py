@@ -207,8 +207,3 @@ def test_can_list_the_dialects_and_their_documents(api):
 def test_can_keep_basic_logins_working_with_sessions_listed(api):
     status, _ = api.json("GET", f"{W}/users", token="", headers=basic("admin", ADMIN_PASSWORD))
     assert status == 200
-
-
-def test_can_answer_404_for_the_password_reset_that_is_not_built(api):
-    assert api.json("GET", f"{W}/users/password/reset?username=admin", token="")[0] == 404
-    assert api.json("POST", f"{W}/users/password/reset?user_uuid={api.admin}", {"password": "x"}, token="")[0] == 404

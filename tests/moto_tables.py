@@ -21,6 +21,7 @@ from scripts import moto_patches
 
 # moto's empty tables, by the names and region the settings gave them
 _empty: dict[tuple[str, ...], dict[str, Any]] = {}
+_session: list[Any] = []
 
 
 def _backend() -> Any:
@@ -32,11 +33,17 @@ def _backend() -> Any:
 def fresh_tables() -> None:
     """Bind the store to moto and give it empty tables and the blobs bucket."""
     from chalicelib.settings import get_settings
-    from chalicelib.store import blobs, models
+    from chalicelib.store import aws, blobs, models
 
     moto_patches.install()
     settings = get_settings()
     models.bind(settings)
+    # One botocore session for all the tests of the process: a new one loads each service's
+    # model again (~0.1 s a client). Its credentials are the tests' fixed ones.
+    if _session:
+        aws.adopt(_session[0])
+    else:
+        _session.append(aws.session())
     tables = _backend().tables
     if tables:
         raise RuntimeError("fresh_tables() expects moto's DynamoDB to be empty (a new mock_aws())")

@@ -46,6 +46,13 @@ def reset() -> None:
         _state["session"] = None
 
 
+def adopt(found: Any) -> None:
+    """Use this botocore session from now on (the in-process tests hand each test's fresh
+    binding the session of the one before: its service models are loaded already)."""
+    with lock:
+        _state["session"] = found
+
+
 class Client:
     """One service's botocore client, made on first use from the shared session (under the
     lock) and kept until bind() points it elsewhere. Call it for the client.

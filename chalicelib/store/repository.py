@@ -284,6 +284,17 @@ class Repository:
         found = {item.entity_id: _to_entity(item) for item in EntityItem.batch_get(keys)}
         return [found[i] for i in dict.fromkeys(ids) if i in found and not found[i].deleted]
 
+    @staticmethod
+    def get_each(named: list[tuple[Repository, str]]) -> list[Entity]:
+        """The live objects named by (repository, id) pairs, whatever their partitions, in
+        strongly consistent batched reads (BatchGetItem, 100 keys a call), in the order
+        given; absent ones are skipped."""
+        keys = list(dict.fromkeys((repo._pk, check_id(i)) for repo, i in named))
+        if not keys:
+            return []
+        found = {(i.pk, i.entity_id): _to_entity(i) for i in EntityItem.batch_get(keys, consistent_read=True)}
+        return [found[k] for k in keys if k in found and not found[k].deleted]
+
     def iterate(self, *, deleted: bool = False, consistent: bool = False) -> Iterator[Entity]:
         """Every object of this kind in the tenant (Query, never a table scan; consistent:
         strongly consistent, it sees every write that completed before it)."""

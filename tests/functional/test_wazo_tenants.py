@@ -219,3 +219,24 @@ def test_can_require_the_tenant_acl(api, make_user):
     assert api.json("GET", f"{W}/tenants", token=reader.token)[0] == 200
     assert api.json("POST", f"{W}/tenants", {"name": "x"}, token=reader.token)[0] == 403
     assert api.json("GET", f"{W}/tenants/{api.root}", token=reader.token)[0] == 403
+
+
+def test_can_walk_the_tree_with_a_query_per_tenant_and_a_batch_per_level(api, make_tenant):
+    from chalicelib.identity import tenants
+    from tests.calls import AwsCalls
+
+    # GIVEN a partner with five clients, one of which has two of its own
+    partner = make_tenant("partner")
+    clients = [make_tenant(f"c{n}", parent=partner) for n in range(5)]
+    grandchildren = [make_tenant(f"g{n}", parent=clients[0]) for n in range(2)]
+    # WHEN its descendants are read
+    calls = AwsCalls().attach()
+    try:
+        found = tenants.descendants(partner)
+    finally:
+        calls.detach()
+    # THEN every one is found, level by level, through one Query per tenant (its children)
+    # and one batched read of each level's records, never a read per tenant
+    uuids_found = [t["uuid"] for t in found]
+    assert (set(uuids_found[:5]), set(uuids_found[5:])) == (set(clients), set(grandchildren))
+    assert calls.counts() == {"Query": 1 + 5 + 2, "BatchGetItem": 2}

@@ -20,7 +20,13 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """The bytes of canonical unpadded base64url only: a last character that differs in the
+    bits the encoding leaves unused decodes to the same bytes, so it is refused (an edited
+    cursor never passes as the original)."""
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
 
 
 def query_fingerprint(query: Any) -> str:

@@ -45,3 +45,19 @@ def test_can_refuse_any_edited_cursor(index, char):
 def test_can_refuse_garbage(garbage):
     with pytest.raises(Invalid):
         decode_cursor(SECRET, "t1", {}, garbage)
+
+
+def test_can_refuse_an_edited_last_character_that_decodes_to_the_same_bytes():
+    # GIVEN a cursor; WHEN the last character of either part is replaced by any other
+    # base64url character (some differ only in bits the encoding leaves unused)
+    import string
+
+    cursor = encode_cursor(SECRET, "t1", {"kind": "alert"}, POS)
+    body, sig = cursor.split(".")
+    alphabet = string.ascii_letters + string.digits + "-_"
+    edits = [f"{body[:-1]}{c}.{sig}" for c in alphabet if c != body[-1]]
+    edits += [f"{body}.{sig[:-1]}{c}" for c in alphabet if c != sig[-1]]
+    # THEN every one is refused
+    for edited in edits:
+        with pytest.raises(Invalid):
+            decode_cursor(SECRET, "t1", {"kind": "alert"}, edited)

@@ -29,7 +29,7 @@ from chalicelib.identity.names import slugify
 from chalicelib.settings import get_settings
 from chalicelib.store import names as reservations
 from chalicelib.store import queues
-from chalicelib.store.repository import Entity, Repository, now_ms
+from chalicelib.store.repository import Entity, Repository, get_each, now_ms
 
 TENANT = "tenant"
 CHILD = "subtenant"
@@ -242,7 +242,7 @@ def descendants(root_uuid: str) -> list[dict[str, Any]]:
     frontier = [root_uuid]
     while frontier:
         below = [child for parent in frontier for child in children(parent)]
-        level = [e.doc for e in Repository.get_each([(record(child), child) for child in below if _valid(child)])]
+        level = [e.doc for e in get_each([(record(child), child) for child in below if _valid(child)])]
         found.extend(level)
         frontier = [doc["uuid"] for doc in level]
     return found

@@ -45,7 +45,7 @@ from chalicelib.errors import Conflict, Invalid, NameExists, NotFound, VersionMi
 from chalicelib.settings import get_settings
 from chalicelib.store import audit, blobs, documents, partitions, timeline
 from chalicelib.store.cursor import decode_cursor, encode_cursor
-from chalicelib.store.failures import guard_methods
+from chalicelib.store.failures import guard_methods, guarded
 from chalicelib.store.models import EntityItem, copy_actions, transaction_connection
 
 MAX_ID_LENGTH = 512
@@ -283,17 +283,6 @@ class Repository:
         keys = [(self._pk, check_id(i)) for i in dict.fromkeys(ids)]
         found = {item.entity_id: _to_entity(item) for item in EntityItem.batch_get(keys)}
         return [found[i] for i in dict.fromkeys(ids) if i in found and not found[i].deleted]
-
-    @staticmethod
-    def get_each(named: list[tuple[Repository, str]]) -> list[Entity]:
-        """The live objects named by (repository, id) pairs, whatever their partitions, in
-        strongly consistent batched reads (BatchGetItem, 100 keys a call), in the order
-        given; absent ones are skipped."""
-        keys = list(dict.fromkeys((repo._pk, check_id(i)) for repo, i in named))
-        if not keys:
-            return []
-        found = {(i.pk, i.entity_id): _to_entity(i) for i in EntityItem.batch_get(keys, consistent_read=True)}
-        return [found[k] for k in keys if k in found and not found[k].deleted]
 
     def iterate(self, *, deleted: bool = False, consistent: bool = False) -> Iterator[Entity]:
         """Every object of this kind in the tenant (Query, never a table scan; consistent:
@@ -929,6 +918,18 @@ class Repository:
             return _to_entity(EntityItem.get(f"{self._pk}#h#{check_id(entity_id)}", f"{int(version):012d}"))
         except DoesNotExist as exc:
             raise NotFound(f"Version {version} of {self.kind} {entity_id} not found") from exc
+
+
+@guarded
+def get_each(named: list[tuple[Repository, str]]) -> list[Entity]:
+    """The live objects named by (repository, id) pairs, whatever their partitions, in
+    strongly consistent batched reads (BatchGetItem, 100 keys a call), in the order given;
+    absent ones are skipped."""
+    keys = list(dict.fromkeys((repo._pk, check_id(i)) for repo, i in named))
+    if not keys:
+        return []
+    found = {(i.pk, i.entity_id): _to_entity(i) for i in EntityItem.batch_get(keys, consistent_read=True)}
+    return [found[k] for k in keys if k in found and not found[k].deleted]
 
 
 def _action(before: Entity, after: Entity) -> str:

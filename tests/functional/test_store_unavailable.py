@@ -204,3 +204,18 @@ def test_can_log_unavailable_as_a_warning_without_a_traceback(api, outage, caplo
     assert [r.levelname for r in warnings] == ["WARNING"]
     assert not any(r.exc_info for r in caplog.records)
     assert not any(r.levelname in ("ERROR", "CRITICAL") for r in caplog.records)
+
+
+def test_can_answer_503_in_the_wazo_shape_when_the_tenant_tree_is_throttled(api, outage, make_tenant):
+    # GIVEN child tenants, and DynamoDB throttling the batched read of their records
+    make_tenant("c1")
+    make_tenant("c2")
+    outage.fail("BatchGetItem", "ProvisionedThroughputExceededException", touching="#tenant")
+    # WHEN a Wazo client lists the tenants
+    resp = api.call("GET", f"{W}/tenants")
+    # THEN 503 with Retry-After, in Wazo's shape; and the listing passes once DynamoDB recovers
+    assert resp.status_code == 503, resp.body
+    assert json.loads(resp.body)["error_id"] == "unavailable"
+    assert outage.failed == ["BatchGetItem"]
+    outage.heal()
+    assert api.json("GET", f"{W}/tenants")[1]["total"] == 3

@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalicelib.domain.context import Context
@@ -156,6 +156,10 @@ class Header:
     part: int
     fmt: str
     at: int
+    # Whether the batch id comes from the client's Idempotency-Key (else it is a random one)
+    keyed: bool = True
+    # A digest of the sender, format and records of the message (set by unpack)
+    content: str = ""
 
     def line(self) -> str:
         return json.dumps(
@@ -168,14 +172,21 @@ class Header:
                 "part": self.part,
                 "f": self.fmt,
                 "at": self.at,
+                "k": self.keyed,
             },
             separators=(",", ":"),
         )
 
     @property
     def marker(self) -> str:
-        """What usage is counted under, once."""
-        return f"{self.batch}#{self.part}"
+        """What usage is counted under, once: the batch and part of a keyed batch; else the
+        message's content, so that a client's resend of the same records without a key
+        (wavefront-sdk-python's, after a timeout) is counted once. Records carry the
+        timestamps they are stored under (a line without one got the time it was received),
+        so only the same data again shares a marker."""
+        if self.keyed or not self.content:
+            return f"{self.batch}#{self.part}"
+        return f"={self.content}"
 
 
 def pack(records: Iterable[Record], header: Header, *, size: int = MESSAGE_BYTES) -> Iterator[str]:
@@ -196,7 +207,7 @@ def pack(records: Iterable[Record], header: Header, *, size: int = MESSAGE_BYTES
 
 
 def _with_part(header: Header, part: int) -> Header:
-    return Header(header.tenant, header.account, header.groups, header.batch, part, header.fmt, header.at)
+    return replace(header, part=part)
 
 
 def unpack(body: str) -> tuple[Header, list[Record]]:
@@ -213,9 +224,15 @@ def unpack(body: str) -> tuple[Header, list[Record]]:
         int(meta["part"]),
         meta["f"],
         int(meta["at"]),
+        keyed=bool(meta.get("k", True)),
+        content=_digest(meta["account"], meta["f"], rest),
     )
     records = [decode(header.fmt, json.loads(line)) for line in rest.split("\n") if line]
     return header, records
+
+
+def _digest(account: str, fmt: str, rows: str) -> str:
+    return hashlib.sha256(f"{account}\x00{fmt}\x00{rows}".encode()).hexdigest()[:32]
 
 
 def receive(
@@ -234,7 +251,10 @@ def receive(
     throttle(ctx)
     now = ctx.now()
     received = Received(batch_id(ctx.tenant, idempotency_key))
-    header = Header(ctx.tenant, ctx.principal.id, tuple(ctx.principal.groups), received.batch, 0, fmt, now)
+    groups = tuple(ctx.principal.groups)
+    header = Header(
+        ctx.tenant, ctx.principal.id, groups, received.batch, 0, fmt, now, keyed=idempotency_key is not None
+    )
     parsed = ingest_lines.parse(
         fmt, ingest_body.lines(body, encoding, limit), now_ms=now, default_source=default_source(ctx)
     )
@@ -418,7 +438,7 @@ def usage_counts(header: Header, records: Sequence[Record], found: Sequence[Poli
 
 
 def count_once(header: Header, counts: dict[str, int]) -> bool:
-    """Add counts to the header's hour, once per (batch, part): False when already counted."""
+    """Add counts to the header's hour, once per marker (Header.marker): False when already counted."""
     return ingestusage.count_once(header.tenant, header.marker, hour_of(header.at), counts)
 
 

@@ -175,6 +175,40 @@ def test_can_count_a_batch_resent_with_the_same_idempotency_key_once(api, sender
     assert usage(api.root, "metric:t") == 4  # batch-42 once, batch-43 once
 
 
+def test_can_count_a_batch_resent_without_a_key_once_as_the_sdk_resends_it(api, sender):
+    # GIVEN the SDK's batch (no Idempotency-Key), sent, then resent after a timeout
+    _, token = sender()
+    lines = [point("resent", 1), point("resent", 2, ts=NOW + 1)]
+    for _ in range(2):
+        assert post(api, token, lines)[0] == 202
+    local.drain("ingest")
+    # THEN it is stored once and counted once: the same records from the same sender
+    assert values(api.root, "resent") == {"web1": [(NOW, 1.0), (NOW + 1, 2.0)]}
+    assert usage(api.root, "metric:t") == 2
+    # AND other data (one more point), or the same lines from another account, count again
+    assert post(api, token, [*lines, point("resent", 3, ts=NOW + 2)])[0] == 202
+    _, other = sender()
+    assert post(api, other, lines)[0] == 202
+    local.drain("ingest")
+    assert usage(api.root, "metric:t") == 2 + 3 + 2
+
+
+def test_can_count_lines_without_a_timestamp_each_time_they_are_sent(api):
+    # GIVEN a line that names no timestamp (stored under the time it is received)
+    from chalicelib.domain.context import Context
+
+    body = b"untimed 5 source=web1\n"
+    # WHEN it is received twice, a minute apart
+    for at in (NOW, NOW + 60_000):
+        ctx = Context.service(api.root, "sender", clock=lambda at=at: at)
+        assert ingestion.receive(ctx, "wavefront", body, None).accepted == 1
+    local.drain("ingest")
+    # THEN these are two points, counted twice (in the hour they were received)
+    assert values(api.root, "untimed") == {"web1": [(NOW, 5.0), (NOW + 60_000, 5.0)]}
+    hour = ingestion.hour_of(NOW)
+    assert ingestusage.current(api.root, ["metric:t"], hour) == {"metric:t": 2}
+
+
 def test_can_count_a_redelivered_message_once(api, sender):
     _, token = sender()
     assert post(api, token, [point("redelivered", 3)])[0] == 202

@@ -23,8 +23,8 @@ from chalicelib.compat.grafana_people.views import (
     GrafanaOrg,
     RoleBody,
     change_role,
-    display_name,
     org_view,
+    person_fields,
     user_account,
     users_of,
 )
@@ -110,10 +110,7 @@ def org_user_view(account: Entity) -> dict[str, Any]:
     return {
         "orgId": account.tenant,
         "userId": account.id,
-        "login": str(account.doc.get("username", "")),
-        "email": str(account.doc.get("email") or ""),
-        "name": display_name(account),
-        "avatarUrl": "",
+        **person_fields(account),
         "role": role_of(account),
         "lastSeenAt": None,
         "lastSeenAtAge": "",

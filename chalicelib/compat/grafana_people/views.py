@@ -140,6 +140,16 @@ def display_name(account: Entity) -> str:
     return full or str(doc.get("username", ""))
 
 
+def person_fields(account: Entity) -> dict[str, Any]:
+    """What every Grafana view of a user account says of the person (login, email, name)."""
+    return {
+        "login": str(account.doc.get("username", "")),
+        "email": str(account.doc.get("email") or ""),
+        "name": display_name(account),
+        "avatarUrl": "",
+    }
+
+
 def user_view(account: Entity) -> dict[str, Any]:
     """A user account in Grafana's shape (listed field by field: secrets never leave)."""
     doc = account.doc
@@ -148,10 +158,7 @@ def user_view(account: Entity) -> dict[str, Any]:
         "id": account.id,
         "uid": account.id,
         "orgId": account.tenant,
-        "login": str(doc.get("username", "")),
-        "email": str(doc.get("email") or ""),
-        "name": display_name(account),
-        "avatarUrl": "",
+        **person_fields(account),
         "theme": "",
         "role": role,
         "isAdmin": role == "Admin",
@@ -185,10 +192,7 @@ def member_view(group: Entity, account: Entity) -> dict[str, Any]:
         "orgId": group.tenant,
         "teamId": group.id,
         "userId": account.id,
-        "login": str(account.doc.get("username", "")),
-        "email": str(account.doc.get("email") or ""),
-        "name": display_name(account),
-        "avatarUrl": "",
+        **person_fields(account),
         "labels": [],
         "permission": 0,
     }

@@ -158,7 +158,7 @@ class Header:
     at: int
     # Whether the batch id comes from the client's Idempotency-Key (else it is a random one)
     keyed: bool = True
-    # A digest of the sender, format and records of the message (set by unpack)
+    # A digest of the sender, format and records of a keyless batch's message (set by unpack)
     content: str = ""
 
     def line(self) -> str:
@@ -216,6 +216,7 @@ def unpack(body: str) -> tuple[Header, list[Record]]:
     meta = json.loads(head)
     if meta.get("v") != VERSION or meta.get("f") not in KINDS:
         raise ValueError(f"not an ingest message of version {VERSION}: {head[:200]}")
+    keyed = bool(meta.get("k", True))
     header = Header(
         meta["tenant"],
         meta["account"],
@@ -224,8 +225,8 @@ def unpack(body: str) -> tuple[Header, list[Record]]:
         int(meta["part"]),
         meta["f"],
         int(meta["at"]),
-        keyed=bool(meta.get("k", True)),
-        content=_digest(meta["account"], meta["f"], rest),
+        keyed=keyed,
+        content="" if keyed else _digest(meta["account"], meta["f"], rest),
     )
     records = [decode(header.fmt, json.loads(line)) for line in rest.split("\n") if line]
     return header, records
